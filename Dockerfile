@@ -1,0 +1,17 @@
+# opsai web and worker image (production settings: OPSAI_ENV=production).
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 OPSAI_VAR_DIR=/app/var
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY opsai ./opsai
+COPY usecases ./usecases
+COPY kpis ./kpis
+COPY governance ./governance
+RUN pip install --no-cache-dir .
+COPY . .
+RUN OPSAI_ENV=production ALLOWED_HOSTS=build SECRET_KEY=collectstatic-at-build-time-only-not-a-real-secret \
+    python manage.py collectstatic --noinput \
+    && useradd --create-home opsai && mkdir -p /app/var && chown -R opsai /app/var
+USER opsai
+EXPOSE 8000
+CMD ["gunicorn", "opsai.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -1,0 +1,61 @@
+# opsai — the two commands: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# Tests always run against PostgreSQL and Redis; override these to point elsewhere.
+OPSAI_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/opsai
+OPSAI_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+# A queue and cache prefix of its own, so parallel test runs never steal each other's jobs.
+TEST_RUN_ID := opsai-test-$(shell date +%s)-$(shell echo $$$$)
+TEST_ENV := DATABASE_URL=$(OPSAI_TEST_DATABASE_URL) REDIS_URL=$(OPSAI_TEST_REDIS_URL) \
+	CELERY_QUEUE=$(TEST_RUN_ID) CACHE_KEY_PREFIX=$(TEST_RUN_ID) OPSAI_VAR_DIR=$(CURDIR)/var/test
+
+.PHONY: run test install install-test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+	@bash scripts/ensure-chromium
+
+## make run: install, migrate, load demo data, serve on http://127.0.0.1:$(PORT) with a worker.
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo
+	@echo ""
+	@echo "  opsai is starting on http://127.0.0.1:$(PORT)  (Ctrl-C stops the server and the worker)"
+	@echo "  Sign in as ops, exec, owner, it, security, legal or admin — password: opsai-demo"
+	@echo ""
+	$(BIN)/honcho -f Procfile.dev start --port $(PORT)
+
+## make test: lint, Django checks, migrations check and the whole suite on PostgreSQL and Redis.
+test: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(TEST_ENV) $(BIN)/python scripts/ensure-database.py
+	$(TEST_ENV) $(BIN)/python manage.py check --fail-level WARNING
+	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""KPI stacks, measurements and snapshots (built in the KPI issue)."""

@@ -1,0 +1,27 @@
+"""The Celery application: configured from Django settings (``CELERY_*``)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_init
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsai.settings")
+
+app = Celery("opsai")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@worker_init.connect
+def verify_database_before_work(**_: Any) -> None:
+    """Stop a worker with one clear line when its database is unreachable."""
+    from opsai.config import ConfigurationError, exit_with_configuration_error
+    from opsai.startup import verify_database
+
+    try:
+        verify_database()
+    except ConfigurationError as error:
+        exit_with_configuration_error(error)

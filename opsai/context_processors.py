@@ -1,0 +1,33 @@
+"""Template context every page needs: the navigation and the user's roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from opsai.permissions import role_names
+
+# (label, url name). An entry whose url does not exist yet is left out, so an app
+# appears in the navigation the moment it registers its page.
+NAVIGATION = [
+    ("Portfolio", "usecases:portfolio"),
+    ("Intake", "usecases:intake"),
+    ("KPIs", "kpis:index"),
+    ("Governance", "governance:index"),
+    ("Data", "kpis:data"),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {"navigation": [], "user_roles": []}
+    entries = []
+    for label, url_name in NAVIGATION:
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue
+        entries.append({"label": label, "url": url, "active": request.path.startswith(url)})
+    return {"navigation": entries, "user_roles": role_names(request.user)}

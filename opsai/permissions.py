@@ -1,0 +1,135 @@
+"""The one permissions module: who may do what in opsai.
+
+Roles are Django groups (:mod:`opsai.roles`); the predicates below are built with
+`rules <https://github.com/dfunckt/django-rules>`_ so they compose (``is_ops_lead |
+is_admin``) and can look at an object (``is_use_case_owner``). Each app registers
+its permissions in its own ``rules.py`` using these predicates; every view goes
+through :func:`require` (or :func:`permission_required`), every API view through
+:class:`HasRole` plus :func:`require`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import rules
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from opsai.roles import ReviewerSpecialty, Role
+
+
+@rules.predicate
+def is_admin(user: Any) -> bool:
+    return bool(user and user.is_authenticated) and (
+        user.is_superuser or Role.ADMIN in _group_names(user)
+    )
+
+
+def _group_names(user: Any) -> set[str]:
+    # rules' own is_group_member caches the same way: one query per request user.
+    if not hasattr(user, "_group_names_cache"):
+        user._group_names_cache = set(user.groups.values_list("name", flat=True))
+    return user._group_names_cache
+
+
+def _has_group(role: Role) -> Callable[[Any], bool]:
+    @rules.predicate(name=f"is_{role.name.lower()}")
+    def predicate(user: Any) -> bool:
+        return bool(user and user.is_authenticated) and role.value in _group_names(user)
+
+    return predicate
+
+
+is_ops_lead = _has_group(Role.OPS_LEAD)
+is_executive = _has_group(Role.EXECUTIVE)
+is_product_owner = _has_group(Role.PRODUCT_OWNER)
+is_reviewer = _has_group(Role.REVIEWER)
+
+has_any_role = is_ops_lead | is_executive | is_product_owner | is_reviewer | is_admin
+# Executives read; any other role they also hold lets them write.
+can_write = is_ops_lead | is_product_owner | is_reviewer | is_admin
+is_read_only = has_any_role & ~can_write
+
+
+def reviewer_specialty(user: Any) -> str:
+    """The reviewer's specialty (``ReviewerSpecialty`` value) or ``""``."""
+    profile = getattr(user, "profile", None)
+    return profile.reviewer_specialty if profile else ""
+
+
+def has_specialty(specialty: ReviewerSpecialty) -> Callable[[Any], bool]:
+    """A predicate: the user is a reviewer with ``specialty``."""
+
+    @rules.predicate(name=f"is_{specialty.value}_reviewer")
+    def predicate(user: Any) -> bool:
+        return bool(is_reviewer(user)) and reviewer_specialty(user) == specialty.value
+
+    return predicate
+
+
+rules.add_perm("opsai.view_site", has_any_role)
+rules.add_perm("opsai.write", can_write)
+
+
+def role_names(user: Any) -> list[str]:
+    """The user's roles, in the order of :class:`Role`, for display."""
+    if not (user and user.is_authenticated):
+        return []
+    names = _group_names(user)
+    roles = [role.label for role in Role if role.value in names]
+    if user.is_superuser and Role.ADMIN.label not in roles:
+        roles.append(Role.ADMIN.label)
+    return roles
+
+
+def require(user: Any, permission: str, obj: Any = None) -> None:
+    """Raise ``PermissionDenied`` unless ``user`` has ``permission`` (on ``obj``)."""
+    if not user.has_perm(permission, obj):
+        raise PermissionDenied(f"You do not have permission to do this ({permission}).")
+
+
+def permission_required(permission: str) -> Callable:
+    """Decorate a view so only users with ``permission`` reach it (403 otherwise)."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            require(request.user, permission)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def write_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Refuse unsafe methods (POST, …) to read-only users such as executives."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in SAFE_METHODS:
+            require(request.user, "opsai.write")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+class HasRole(BasePermission):
+    """API default: signed in with a role; executives (read-only) may only read.
+
+    Object- and action-level rules are checked by the view with :func:`require`.
+    """
+
+    message = "You need an opsai role for this; executives have read-only access."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        if not has_any_role(user):
+            return False
+        if request.method in SAFE_METHODS:
+            return True
+        return bool(can_write(user))

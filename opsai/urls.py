@@ -1,0 +1,28 @@
+"""Top-level URLs: each app mounts its pages and its API under its own prefix."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from opsai import views
+from opsai.middleware import role_not_required
+
+handler403 = "opsai.views.permission_denied"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", role_not_required(auth_views.LogoutView.as_view()), name="logout"),
+    path("admin/", admin.site.urls),
+    path("usecases/", include("usecases.urls")),
+    path("kpis/", include("kpis.urls")),
+    path("governance/", include("governance.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/", include("opsai.api_urls")),
+]

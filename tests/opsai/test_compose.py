@@ -1,0 +1,55 @@
+"""docker-compose.yml is valid and uses the variables the settings read (Docker cannot run here)."""
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_SERVICES = {"web", "worker", "beat"}
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def variables_read_by_settings() -> set[str]:
+    source = (ROOT / "opsai" / "settings.py").read_text()
+    return set(re.findall(r"env\.\w+\(\s*\"([A-Z_]+)\"", source))
+
+
+def test_it_has_the_services_with_healthchecks():
+    services = compose()["services"]
+    assert set(services) == {"postgres", "redis", *APP_SERVICES}
+    for name, service in services.items():
+        assert "healthcheck" in service, name
+
+
+def test_app_services_wait_for_healthy_postgres_and_redis():
+    services = compose()["services"]
+    for name in APP_SERVICES:
+        depends = services[name]["depends_on"]
+        assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["redis"]["condition"] == "service_healthy"
+
+
+def test_app_services_set_only_variables_the_settings_read():
+    read = variables_read_by_settings()
+    assert {
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SECRET_KEY",
+        "DEBUG",
+        "ALLOWED_HOSTS",
+        "EMAIL_URL",
+    } <= read
+    for name in APP_SERVICES:
+        environment = set(compose()["services"][name]["environment"])
+        assert environment <= read, environment - read
+        assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "OPSAI_ENV"} <= environment
+
+
+def test_the_web_service_runs_gunicorn_on_the_wsgi_module():
+    command = compose()["services"]["web"]["command"]
+    assert "gunicorn opsai.wsgi" in command
+    assert (ROOT / "Dockerfile").exists()

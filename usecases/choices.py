@@ -1,0 +1,82 @@
+"""Choices for use cases: stage, value bucket, systems and the risk attributes."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Stage(models.TextChoices):
+    IDEA = "idea", "Idea"
+    SCORING = "scoring", "Scoring"
+    REVIEW = "review", "Review"
+    APPROVED = "approved", "Approved"
+    PILOT = "pilot", "Pilot"
+    PRODUCTION = "production", "Production"
+    RETIRED = "retired", "Retired"
+    REJECTED = "rejected", "Rejected"
+
+
+# The lifecycle: idea → scoring → review → approved → pilot → production → retired,
+# or rejected on the way. Only these moves are allowed.
+STAGE_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    Stage.IDEA: (Stage.SCORING, Stage.REJECTED),
+    Stage.SCORING: (Stage.REVIEW, Stage.IDEA, Stage.REJECTED),
+    Stage.REVIEW: (Stage.APPROVED, Stage.SCORING, Stage.REJECTED),
+    Stage.APPROVED: (Stage.PILOT, Stage.REVIEW, Stage.REJECTED),
+    Stage.PILOT: (Stage.PRODUCTION, Stage.REVIEW, Stage.RETIRED, Stage.REJECTED),
+    Stage.PRODUCTION: (Stage.RETIRED, Stage.REVIEW),
+    Stage.RETIRED: (),
+    Stage.REJECTED: (Stage.IDEA,),
+}
+
+
+class ValueBucket(models.TextChoices):
+    REVENUE = "revenue", "Revenue"
+    COST = "cost", "Cost"
+    RISK = "risk", "Risk"
+    EXPERIENCE = "experience", "Experience"
+
+
+class System(models.TextChoices):
+    ERP = "erp", "ERP"
+    CRM = "crm", "CRM"
+    FINANCE = "finance", "Finance"
+    SUPPLY_CHAIN = "supply_chain", "Supply chain"
+    TICKETING = "ticketing", "Ticketing"
+    WORKFLOW = "workflow", "Workflow"
+    OTHER = "other", "Other"
+
+
+class DataSensitivity(models.TextChoices):
+    NONE = "none", "None"
+    INTERNAL = "internal", "Internal"
+    PERSONAL = "personal", "Personal data"
+
+
+class Audience(models.TextChoices):
+    INTERNAL = "internal", "Internal"
+    CUSTOMER_FACING = "customer_facing", "Customer-facing"
+
+
+class Autonomy(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUGGEST = "suggest", "Suggest"
+    ACT = "act", "Act"
+
+
+class Frequency(models.TextChoices):
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+    MONTHLY = "monthly", "Monthly"
+    QUARTERLY = "quarterly", "Quarterly"
+
+
+class TeamFunction(models.TextChoices):
+    SUPPORT = "Support", "Support"
+    FINANCE = "Finance", "Finance"
+    OPERATIONS = "Operations", "Operations"
+    SUPPLY_CHAIN = "Supply chain", "Supply chain"
+    SALES = "Sales", "Sales"
+    MARKETING = "Marketing", "Marketing"
+    HR = "HR", "HR"
+    IT = "IT", "IT"
