@@ -11,11 +11,10 @@ import importlib
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import transaction
 
 from opsai.models import UserProfile
-from opsai.roles import ReviewerSpecialty, Role
+from opsai.roles import ReviewerSpecialty, Role, role_group
 
 DEMO_PASSWORD = "opsai-demo"  # noqa: S105 - documented demo password, demo data only
 
@@ -60,6 +59,6 @@ def _demo_user(username: str, role: Role, specialty: str, full_name: str) -> Any
     if role == Role.ADMIN and not (user.is_staff and user.is_superuser):
         user.is_staff = user.is_superuser = True
         user.save(update_fields=["is_staff", "is_superuser"])
-    user.groups.add(Group.objects.get(name=role.value))
+    user.groups.add(role_group(role))
     UserProfile.objects.update_or_create(user=user, defaults={"reviewer_specialty": specialty})
     return user

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import Group
 from django.db import models
 
 
@@ -19,3 +20,9 @@ class ReviewerSpecialty(models.TextChoices):
     IT_PLATFORM = "it_platform", "IT platform"
     SECURITY = "security", "Security"
     LEGAL = "legal", "Legal & compliance"
+
+
+def role_group(role: str) -> Group:
+    """The group of ``role``; recreated if missing (the migration makes them all)."""
+    group, _ = Group.objects.get_or_create(name=str(role))
+    return group

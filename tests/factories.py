@@ -6,9 +6,9 @@ from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 
 from opsai.models import UserProfile
+from opsai.roles import role_group
 from usecases.models import Team, UseCase
 
 PASSWORD = "correct-horse-battery"
@@ -34,7 +34,7 @@ def user_with_role(role: str | None, *, username: str | None = None, specialty: 
     """A user in the group ``role`` (``None`` for no role), with a reviewer specialty."""
     user = UserFactory(**({"username": username} if username else {}))
     if role:
-        user.groups.add(Group.objects.get(name=role))
+        user.groups.add(role_group(role))
     UserProfile.objects.update_or_create(user=user, defaults={"reviewer_specialty": specialty})
     return user
 

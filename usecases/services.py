@@ -11,6 +11,7 @@ from django.utils import timezone
 from governance.services import audit_record
 from usecases.choices import STAGE_TRANSITIONS, Stage
 from usecases.models import StageChange, UseCase
+from usecases.signals import usecase_stage_changed, usecase_stage_changing
 
 
 @transaction.atomic
@@ -26,6 +27,10 @@ def usecase_move_stage(*, use_case: UseCase, to_stage: str, actor: Any, note: st
                 f"{Stage(to_stage).label if to_stage in Stage.values else to_stage}; allowed: {allowed}."
             }
         )
+    # Other apps may veto (a Prohibited lane, a missing business KPI) by raising.
+    usecase_stage_changing.send(
+        sender=UseCase, use_case=use_case, actor=actor, from_stage=from_stage, to_stage=to_stage
+    )
     now = timezone.now()
     use_case.stage = to_stage
     use_case.stage_entered_at = now
@@ -44,5 +49,8 @@ def usecase_move_stage(*, use_case: UseCase, to_stage: str, actor: Any, note: st
         target=use_case,
         before={"stage": from_stage},
         after={"stage": to_stage, "note": note},
+    )
+    usecase_stage_changed.send(
+        sender=UseCase, use_case=use_case, actor=actor, from_stage=from_stage, to_stage=to_stage
     )
     return use_case
