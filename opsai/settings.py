@@ -253,6 +253,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Use cases, KPIs and governance of an operations AI portfolio.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["opsai.permissions.HasRole"],
 }
 
 # --- Logging -----------------------------------------------------------------------------
