@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -19,6 +21,8 @@ from usecases.choices import (
     TeamFunction,
     ValueBucket,
 )
+
+SCORE_RANGE = [MinValueValidator(1), MaxValueValidator(5)]
 
 
 class Team(models.Model):
@@ -123,6 +127,9 @@ class UseCase(models.Model):
     )
     stage_entered_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    scores_revealed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the owner revealed every scorer's sheet."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -134,6 +141,24 @@ class UseCase(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("usecases:detail", args=[self.pk])
+
+    def clean(self) -> None:
+        from usecases.choices import System
+
+        systems = self.systems_touched
+        if not isinstance(systems, list) or any(s not in System.values for s in systems):
+            raise ValidationError(
+                {
+                    "systems_touched": "Systems touched must be a list of: "
+                    + ", ".join(System.values)
+                    + "."
+                }
+            )
+
+    @property
+    def is_draft(self) -> bool:
+        """Not submitted yet: intake fields may still be missing."""
+        return self.submitted_at is None
 
 
 class StageChange(models.Model):
@@ -153,3 +178,169 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.use_case}: {self.from_stage or '—'} → {self.to_stage}"
+
+
+class ScoringModel(models.Model):
+    """One version of the scoring matrix: criterion weights and the flag thresholds.
+
+    Versions are never edited: an admin changes a weight by creating the next
+    version (``usecases.services.scoring_model_create``). Every score records the
+    version that produced it, so a past ranking can be recomputed exactly.
+    """
+
+    version = models.PositiveIntegerField(unique=True)
+    note = models.CharField(max_length=300, blank=True)
+    weight_value = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("3"))
+    weight_feasibility = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("2"))
+    weight_data_readiness = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("2")
+    )
+    weight_integration_complexity = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("1.5")
+    )
+    weight_change_pain = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1.5"))
+
+    radar_min_rules_clarity = models.PositiveSmallIntegerField(
+        default=3, validators=[MaxValueValidator(5)], help_text="Rules clarity (0–5) at least."
+    )
+    radar_min_frequency = models.CharField(
+        max_length=20,
+        choices=Frequency.choices,
+        default=Frequency.WEEKLY,
+        help_text="The work happens at least this often.",
+    )
+    radar_min_cases_per_week = models.PositiveIntegerField(
+        default=50, help_text="…and at least this many cases a week."
+    )
+    radar_min_rework_share = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.10"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text="Share of cases reworked at least (0–1).",
+    )
+    quick_win_min_value = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("4"),
+        validators=[MinValueValidator(Decimal("1")), MaxValueValidator(Decimal("5"))],
+    )
+    quick_win_min_feasibility = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("4"),
+        validators=[MinValueValidator(Decimal("1")), MaxValueValidator(Decimal("5"))],
+    )
+    political_thriller_min_approvals = models.PositiveSmallIntegerField(default=5)
+    calibration_spread = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(4)],
+        help_text="Scorers this many points apart on a criterion need a calibration talk.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(weight_value__gte=0)
+                & models.Q(weight_feasibility__gte=0)
+                & models.Q(weight_data_readiness__gte=0)
+                & models.Q(weight_integration_complexity__gte=0)
+                & models.Q(weight_change_pain__gte=0),
+                name="scoringmodel_weights_not_negative",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Scoring model v{self.version}" if self.version else "Default scoring model"
+
+    @property
+    def weights(self) -> dict[str, Decimal]:
+        """Criterion key → weight."""
+        from usecases.scoring import CRITERION_KEYS
+
+        return {key: getattr(self, f"weight_{key}") for key in CRITERION_KEYS}
+
+    @property
+    def thresholds(self) -> Any:
+        """The flag thresholds as a plain :class:`usecases.scoring.Thresholds`."""
+        from usecases.scoring import Thresholds
+
+        return Thresholds(
+            radar_min_rules_clarity=self.radar_min_rules_clarity,
+            radar_min_frequency=self.radar_min_frequency,
+            radar_min_cases_per_week=self.radar_min_cases_per_week,
+            radar_min_rework_share=self.radar_min_rework_share,
+            quick_win_min_value=self.quick_win_min_value,
+            quick_win_min_feasibility=self.quick_win_min_feasibility,
+            political_thriller_min_approvals=self.political_thriller_min_approvals,
+            calibration_spread=self.calibration_spread,
+        )
+
+    def clean(self) -> None:
+        if sum(self.weights.values()) <= 0:
+            raise ValidationError({"weight_value": "At least one weight must be above zero."})
+
+
+class Score(models.Model):
+    """One scorer's sheet for one use case: each criterion 1–5 with its rationale.
+
+    Re-scoring never overwrites: the previous sheet gets ``superseded_at`` and a new
+    one is written, so the history of a use case's score is kept. ``weighted_score``
+    is computed with the sheet's own scoring-model version when it is submitted.
+    """
+
+    use_case = models.ForeignKey(UseCase, on_delete=models.CASCADE, related_name="scores")
+    scorer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="use_case_scores"
+    )
+    scoring_model = models.ForeignKey(ScoringModel, on_delete=models.PROTECT, related_name="scores")
+    value = models.PositiveSmallIntegerField(validators=SCORE_RANGE)
+    value_rationale = models.TextField()
+    feasibility = models.PositiveSmallIntegerField(validators=SCORE_RANGE)
+    feasibility_rationale = models.TextField()
+    data_readiness = models.PositiveSmallIntegerField(validators=SCORE_RANGE)
+    data_readiness_rationale = models.TextField()
+    integration_complexity = models.PositiveSmallIntegerField(validators=SCORE_RANGE)
+    integration_complexity_rationale = models.TextField()
+    change_pain = models.PositiveSmallIntegerField(validators=SCORE_RANGE)
+    change_pain_rationale = models.TextField()
+    weighted_score = models.DecimalField(max_digits=4, decimal_places=2)
+    submitted_at = models.DateTimeField(default=timezone.now, db_index=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["submitted_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["use_case", "scorer"],
+                condition=models.Q(superseded_at__isnull=True),
+                name="score_one_current_sheet_per_scorer",
+            ),
+            *[
+                models.CheckConstraint(
+                    condition=models.Q(**{f"{key}__gte": 1, f"{key}__lte": 5}),
+                    name=f"score_{key}_1_to_5",
+                )
+                for key in (
+                    "value",
+                    "feasibility",
+                    "data_readiness",
+                    "integration_complexity",
+                    "change_pain",
+                )
+            ],
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scorer} on {self.use_case}: {self.weighted_score}"
+
+    def values(self) -> dict[str, int]:
+        """Criterion key → this sheet's 1–5 score."""
+        from usecases.scoring import CRITERION_KEYS
+
+        return {key: getattr(self, key) for key in CRITERION_KEYS}

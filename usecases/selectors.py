@@ -1,11 +1,42 @@
-"""Reads for use cases."""
+"""Reads for use cases: the ranked portfolio, one use case's scores, history and stages.
+
+The portfolio is one annotated query: consensus per criterion, spread, weighted
+consensus, value estimate and the derived flags are computed in PostgreSQL, so the
+page and the API list cost the same few queries for five use cases or five
+thousand, and can filter and sort on any of them. The flag rules are defined in
+``usecases.scoring`` and mirrored here as SQL (a test keeps them in step).
+"""
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
+from django.db.models import (
+    Avg,
+    BooleanField,
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
+from django.urls import reverse
+from django.utils import timezone
+
+from usecases import scoring
 from usecases.choices import Stage
-from usecases.models import UseCase
+from usecases.models import Score, ScoringModel, StageChange, UseCase
 
 
 def usecase_list() -> QuerySet[UseCase]:
@@ -22,3 +53,346 @@ def usecase_stage_counts() -> list[dict[str, object]]:
         {"stage": stage.label, "value": stage.value, "count": counts.get(stage.value, 0)}
         for stage in Stage
     ]
+
+
+def scoring_model_current() -> ScoringModel:
+    """The newest scoring-model version, or the unsaved defaults (version 0) on a fresh install."""
+    return ScoringModel.objects.order_by("-version").first() or ScoringModel(version=0)
+
+
+def scoring_model_list() -> QuerySet[ScoringModel]:
+    """Every scoring-model version, newest first, with how many sheets each produced."""
+    return ScoringModel.objects.select_related("created_by").annotate(sheets=Count("scores"))
+
+
+def _current_sheets(as_of: datetime | None) -> Q:
+    if as_of is None:
+        return Q(scores__superseded_at__isnull=True)
+    return Q(scores__submitted_at__lte=as_of) & (
+        Q(scores__superseded_at__isnull=True) | Q(scores__superseded_at__gt=as_of)
+    )
+
+
+def usecase_portfolio(
+    *, scoring_model: ScoringModel | None = None, as_of: datetime | None = None
+) -> QuerySet[UseCase]:
+    """Every use case annotated for ranking under ``scoring_model`` (default: the current one).
+
+    Annotations: ``scorers``, ``mean_<criterion>``, ``spread``, ``consensus`` (the
+    weighted score of the means, 1–5), ``est_hours`` and ``est_cost`` (the annual
+    value *estimate*), and the flags ``radar_hit``, ``quick_win``,
+    ``political_thriller``, ``needs_calibration``. With ``as_of`` only the sheets
+    current at that moment count, so a past ranking can be recomputed exactly.
+    One query, ordered best consensus first.
+    """
+    model = scoring_model or scoring_model_current()
+    t = model.thresholds
+    sheets = _current_sheets(as_of)
+    means = {
+        f"mean_{key}": Avg(f"scores__{key}", filter=sheets, output_field=FloatField())
+        for key in scoring.CRITERION_KEYS
+    }
+    spreads = [
+        Coalesce(Max(f"scores__{key}", filter=sheets) - Min(f"scores__{key}", filter=sheets), 0)
+        for key in scoring.CRITERION_KEYS
+    ]
+    weights = {key: float(w) for key, w in model.weights.items()}
+    total_weight = sum(weights.values()) or 1.0
+    consensus = sum(
+        (Value(weights[key]) * F(f"mean_{key}") for key in scoring.CRITERION_KEYS),
+        start=Value(0.0),
+    ) / Value(total_weight)
+    money = DecimalField(max_digits=14, decimal_places=2)
+    hours = ExpressionWrapper(
+        F("cases_per_week")
+        * Value(Decimal(scoring.WEEKS_PER_YEAR))
+        * F("minutes_per_case")
+        / Value(Decimal(60))
+        * F("expected_automation_share"),
+        output_field=money,
+    )
+    return (
+        UseCase.objects.select_related("team", "owner")
+        .annotate(
+            scorers=Count("scores", filter=sheets),
+            **means,
+            spread=Greatest(*spreads),
+        )
+        .annotate(
+            consensus=ExpressionWrapper(consensus, output_field=FloatField()),
+            est_hours=hours,
+            est_cost=ExpressionWrapper(hours * F("team__hourly_cost"), output_field=money),
+            radar_hit=_flag(
+                Q(rules_clarity__gte=t.radar_min_rules_clarity)
+                & Q(frequency__in=scoring.frequencies_at_least(t.radar_min_frequency))
+                & Q(cases_per_week__gte=t.radar_min_cases_per_week)
+                & Q(rework_share__gte=t.radar_min_rework_share)
+            ),
+            quick_win=_flag(
+                Q(mean_value__gte=float(t.quick_win_min_value))
+                & Q(mean_feasibility__gte=float(t.quick_win_min_feasibility))
+                & Q(kpis_touched=1)
+                & Q(teams_touched=1)
+            ),
+            political_thriller=_flag(Q(approvals_needed__gte=t.political_thriller_min_approvals)),
+            needs_calibration=_flag(Q(scorers__gte=2) & Q(spread__gte=t.calibration_spread)),
+        )
+        .order_by(F("consensus").desc(nulls_last=True), "title", "pk")
+    )
+
+
+def _flag(condition: Q) -> Case:
+    return Case(
+        When(condition, then=Value(True)), default=Value(False), output_field=BooleanField()
+    )
+
+
+def usecase_flags(row: UseCase, model: ScoringModel) -> list[scoring.Flag]:
+    """The derived flags of a row of :func:`usecase_portfolio`, each with its reason."""
+    t = model.thresholds
+    return [
+        scoring.radar_flag(
+            rules_clarity=row.rules_clarity,
+            frequency=row.frequency,
+            cases_per_week=row.cases_per_week,
+            rework_share=row.rework_share,
+            thresholds=t,
+        ),
+        scoring.quick_win_flag(
+            value=row.mean_value,
+            feasibility=row.mean_feasibility,
+            kpis_touched=row.kpis_touched,
+            teams_touched=row.teams_touched,
+            thresholds=t,
+        ),
+        scoring.political_thriller_flag(approvals_needed=row.approvals_needed, thresholds=t),
+        scoring.calibration_flag(spread=row.spread, scorers=row.scorers, thresholds=t),
+    ]
+
+
+def portfolio_chart(rows: list[UseCase]) -> dict[str, Any]:
+    """Plotly figure: value (y) vs feasibility (x) consensus, bubble size = estimated value.
+
+    Colour is the stage; each point carries its use-case URL so a click opens it.
+    Unscored use cases have no position and are left out (the table lists them).
+    """
+    by_stage: dict[str, list[UseCase]] = {}
+    for row in rows:
+        if row.mean_value is not None:
+            by_stage.setdefault(row.stage, []).append(row)
+    largest = max((float(r.est_cost or 0) for rs in by_stage.values() for r in rs), default=0.0)
+    traces = []
+    for stage in Stage:
+        points = by_stage.get(stage.value, [])
+        if not points:
+            continue
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": stage.label,
+                "x": [round(r.mean_feasibility, 2) for r in points],
+                "y": [round(r.mean_value, 2) for r in points],
+                "text": [r.title for r in points],
+                "customdata": [reverse("usecases:detail", args=[r.pk]) for r in points],
+                "hovertemplate": "%{text}<br>Feasibility %{x}<br>Value %{y}"
+                "<br>Estimated value £%{marker.size:.0f}<extra></extra>",
+                "marker": {
+                    "size": [float(r.est_cost or 0) for r in points],
+                    "sizemode": "area",
+                    "sizeref": (2.0 * largest / (60.0**2)) if largest else 1,
+                    "sizemin": 6,
+                },
+            }
+        )
+    return {
+        "data": traces,
+        "layout": {
+            "xaxis": {"title": {"text": "Feasibility (consensus, 1–5)"}, "range": [0.5, 5.5]},
+            "yaxis": {"title": {"text": "Value (consensus, 1–5)"}, "range": [0.5, 5.5]},
+            "legend": {"title": {"text": "Stage"}},
+            "margin": {"t": 20, "r": 20},
+            "annotations": [
+                {
+                    "text": "Bubble size: estimated annual value (estimate)",
+                    "xref": "paper",
+                    "yref": "paper",
+                    "x": 0,
+                    "y": 1.05,
+                    "showarrow": False,
+                }
+            ],
+        },
+    }
+
+
+# --- One use case ----------------------------------------------------------------------------
+
+
+def usecase_get_ranked(*, pk: int, scoring_model: ScoringModel) -> UseCase:
+    """One use case with the portfolio annotations (raises ``UseCase.DoesNotExist``)."""
+    return usecase_portfolio(scoring_model=scoring_model).get(pk=pk)
+
+
+def scores_visible_to(*, use_case: UseCase, user: Any, sheets: list[Score]) -> bool:
+    """Blind scoring: a user sees the sheets once they have submitted one, or once revealed."""
+    if use_case.scores_revealed_at is not None:
+        return True
+    return any(sheet.scorer_id == user.pk for sheet in sheets)
+
+
+def usecase_sheets(use_case: UseCase) -> list[Score]:
+    """Every sheet ever submitted for ``use_case`` (current and superseded), oldest first."""
+    return list(Score.objects.filter(use_case=use_case).select_related("scorer", "scoring_model"))
+
+
+def usecase_consensus(*, sheets: list[Score], model: ScoringModel) -> scoring.Consensus:
+    """Consensus, spread and agreement of the current sheets under ``model``."""
+    current = [s.values() for s in sheets if s.superseded_at is None]
+    return scoring.consensus(
+        current,
+        {k: float(v) for k, v in model.weights.items()},
+        calibration_spread=model.calibration_spread,
+    )
+
+
+def score_history_chart(sheets: list[Score]) -> dict[str, Any]:
+    """How the use case's score moved: each scorer's sheets and the running consensus.
+
+    The consensus line is the mean of the current sheets' recorded weighted scores
+    after each submission (each under the scoring-model version that produced it).
+    """
+    by_scorer: dict[str, list[Score]] = {}
+    current: dict[int, Decimal] = {}
+    times, consensus = [], []
+    for sheet in sorted(sheets, key=lambda s: (s.submitted_at, s.pk)):
+        by_scorer.setdefault(sheet.scorer.get_username(), []).append(sheet)
+        current[sheet.scorer_id] = sheet.weighted_score
+        times.append(sheet.submitted_at.isoformat())
+        consensus.append(round(float(sum(current.values()) / len(current)), 2))
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "Consensus",
+            "x": times,
+            "y": consensus,
+            "line": {"width": 3},
+        }
+    ]
+    for name, rows in by_scorer.items():
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": name,
+                "x": [s.submitted_at.isoformat() for s in rows],
+                "y": [float(s.weighted_score) for s in rows],
+            }
+        )
+    return {
+        "data": traces,
+        "layout": {
+            "yaxis": {"title": {"text": "Weighted score (1–5)"}, "range": [0.5, 5.5]},
+            "margin": {"t": 20, "r": 20},
+        },
+    }
+
+
+@dataclass(frozen=True)
+class StageSpell:
+    """One stay in a stage: entered when, by whom, left when, for how long."""
+
+    stage: str
+    label: str
+    entered_at: datetime
+    left_at: datetime | None
+    duration: timedelta
+    changed_by: str
+    note: str
+
+
+def usecase_stage_history(use_case: UseCase) -> list[StageSpell]:
+    """Each stage the use case has been in, with time spent there (derived from StageChange)."""
+    changes = list(StageChange.objects.filter(use_case=use_case).select_related("changed_by"))
+    now = timezone.now()
+    spells = []
+    if not changes or changes[0].from_stage:
+        # Created outside the intake service: its first stage began at creation.
+        first_stage = changes[0].from_stage if changes else use_case.stage
+        spells.append(
+            StageSpell(
+                first_stage,
+                Stage(first_stage).label,
+                use_case.created_at,
+                None,
+                timedelta(0),
+                "",
+                "",
+            )
+        )
+    for change in changes:
+        spells.append(
+            StageSpell(
+                change.to_stage,
+                Stage(change.to_stage).label,
+                change.changed_at,
+                None,
+                timedelta(0),
+                change.changed_by.get_username() if change.changed_by else "system",
+                change.note,
+            )
+        )
+    result = []
+    for index, spell in enumerate(spells):
+        left = spells[index + 1].entered_at if index + 1 < len(spells) else None
+        result.append(
+            StageSpell(
+                spell.stage,
+                spell.label,
+                spell.entered_at,
+                left,
+                (left or now) - spell.entered_at,
+                spell.changed_by,
+                spell.note,
+            )
+        )
+    return result
+
+
+def usecase_time_in_stage(use_case: UseCase) -> dict[str, timedelta]:
+    """Total time spent in each stage so far (a stage visited twice adds up)."""
+    totals: dict[str, timedelta] = {}
+    for spell in usecase_stage_history(use_case):
+        totals[spell.stage] = totals.get(spell.stage, timedelta(0)) + spell.duration
+    return totals
+
+
+def portfolio_sensitivity(
+    *, rows: list[UseCase], model: ScoringModel, top: int = 5
+) -> dict[str, Any]:
+    """For the top ``top`` scored use cases: does the order change if a weight moves ±20%?"""
+    scored = {
+        row.pk: {key: getattr(row, f"mean_{key}") for key in scoring.CRITERION_KEYS}
+        for row in rows
+        if row.scorers
+    }
+    titles = {row.pk: row.title for row in rows}
+    weights = {k: float(v) for k, v in model.weights.items()}
+    if not scored:
+        return {"baseline": [], "cases": [], "stable": True}
+    baseline, cases = scoring.sensitivity(scored, weights, top=top)
+    return {
+        "baseline": [(pk, titles[pk]) for pk in baseline],
+        "cases": [
+            {
+                "criterion": scoring.CRITERIA[case.criterion][0],
+                "change": f"{(case.factor - 1) * 100:+.0f}%",
+                "weight": round(weights[case.criterion] * case.factor, 2),
+                "changed": case.changed,
+                "order": [titles[pk] for pk in case.order],
+            }
+            for case in cases
+        ],
+        "stable": not any(case.changed for case in cases),
+    }

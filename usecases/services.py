@@ -1,17 +1,217 @@
-"""Writes for use cases. Every state change records an audit event in its transaction."""
+"""Writes for use cases. Every state change records an audit event in its transaction.
+
+Create and update send ``usecase_created`` / ``usecase_changed`` inside the
+transaction, so the KPI and governance apps' receivers (KPI stack, lane) commit or
+roll back with the change itself.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from governance.services import audit_record
+from usecases import scoring
 from usecases.choices import STAGE_TRANSITIONS, Stage
-from usecases.models import StageChange, UseCase
-from usecases.signals import usecase_stage_changed, usecase_stage_changing
+from usecases.models import Score, ScoringModel, StageChange, Team, UseCase
+from usecases.signals import (
+    usecase_changed,
+    usecase_created,
+    usecase_stage_changed,
+    usecase_stage_changing,
+)
+
+# The intake fields a person may set (the form's and the API's fields).
+INTAKE_FIELDS: tuple[str, ...] = (
+    "title",
+    "team",
+    "owner",
+    "problem",
+    "current_workflow",
+    "business_outcome",
+    "value_bucket",
+    "value_claim",
+    "systems_touched",
+    "cases_per_week",
+    "minutes_per_case",
+    "rework_share",
+    "approvals_needed",
+    "teams_touched",
+    "kpis_touched",
+    "rules_clarity",
+    "frequency",
+    "expected_automation_share",
+    "data_sensitivity",
+    "audience",
+    "autonomy",
+    "money_movement",
+    "vendor_model",
+    "trains_on_customer_data",
+    "exports_data",
+)
+
+# What a submitted use case must have. Drafts may leave any of these empty.
+REQUIRED_FOR_SUBMIT: tuple[str, ...] = (
+    "title",
+    "team",
+    "owner",
+    "problem",
+    "current_workflow",
+    "business_outcome",
+    "value_bucket",
+    "value_claim",
+    "systems_touched",
+    "cases_per_week",
+    "minutes_per_case",
+    "rework_share",
+    "approvals_needed",
+    "teams_touched",
+    "kpis_touched",
+    "rules_clarity",
+    "frequency",
+    "expected_automation_share",
+    "data_sensitivity",
+    "audience",
+    "autonomy",
+    "money_movement",
+    "vendor_model",
+)
+
+
+def usecase_missing_fields(use_case: UseCase) -> dict[str, str]:
+    """Field → "<Label> is required to submit." for every required field left empty."""
+    missing = {}
+    for name in REQUIRED_FOR_SUBMIT:
+        value = getattr(use_case, f"{name}_id" if name in ("team", "owner") else name)
+        if value is None or value == "" or value == []:
+            label = UseCase._meta.get_field(name).verbose_name
+            missing[name] = f"{label[:1].upper()}{label[1:]} is required to submit."
+    return missing
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly copy of a field value for audit events and signals."""
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _snapshot(use_case: UseCase, names: tuple[str, ...] | set[str]) -> dict[str, Any]:
+    return {
+        name: _plain(getattr(use_case, f"{name}_id" if name in ("team", "owner") else name))
+        for name in sorted(names)
+    }
+
+
+def _validate_submittable(use_case: UseCase) -> None:
+    missing = usecase_missing_fields(use_case)
+    if missing:
+        raise ValidationError(missing)
+
+
+@transaction.atomic
+def usecase_create(
+    *,
+    actor: Any,
+    data: dict[str, Any],
+    template_key: str = "",
+    submit: bool = False,
+) -> UseCase:
+    """Create a use case from intake ``data`` (a draft unless ``submit``).
+
+    ``template_key`` names the catalog template it started from; the KPI app
+    builds that template's KPI stack when it hears ``usecase_created``. With
+    ``submit`` every required field must be filled, or nothing is saved.
+    """
+    unknown = set(data) - set(INTAKE_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown intake fields: {', '.join(sorted(unknown))}.")
+    now = timezone.now()
+    use_case = UseCase(
+        **data,
+        template_key=template_key,
+        submitted_by=actor if getattr(actor, "is_authenticated", False) else None,
+        stage=Stage.IDEA,
+        stage_entered_at=now,
+    )
+    if submit:
+        _validate_submittable(use_case)
+        use_case.submitted_at = now
+    use_case.full_clean()
+    use_case.save()
+    # The first stage entry, so time in stage is derived from StageChange alone.
+    StageChange.objects.create(
+        use_case=use_case,
+        from_stage="",
+        to_stage=Stage.IDEA,
+        changed_by=use_case.submitted_by,
+        changed_at=now,
+        note="created",
+    )
+    audit_record(
+        actor=actor,
+        action="usecase.created",
+        target=use_case,
+        after={**_snapshot(use_case, INTAKE_FIELDS), "template_key": template_key},
+    )
+    if submit:
+        audit_record(actor=actor, action="usecase.submitted", target=use_case)
+    usecase_created.send(sender=UseCase, use_case=use_case, actor=actor)
+    return use_case
+
+
+@transaction.atomic
+def usecase_update(
+    *, use_case: UseCase, actor: Any, data: dict[str, Any], submit: bool = False
+) -> UseCase:
+    """Change intake fields of ``use_case``; with ``submit`` also submit it (all or nothing)."""
+    unknown = set(data) - set(INTAKE_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown intake fields: {', '.join(sorted(unknown))}.")
+    use_case = UseCase.objects.select_for_update().get(pk=use_case.pk)
+    before_all = _snapshot(use_case, INTAKE_FIELDS)
+    for name, value in data.items():
+        setattr(use_case, name, value)
+    after_all = _snapshot(use_case, INTAKE_FIELDS)
+    changed = {name for name in INTAKE_FIELDS if before_all[name] != after_all[name]}
+    submitting = submit and use_case.is_draft
+    if submit:
+        _validate_submittable(use_case)
+    if submitting:
+        use_case.submitted_at = timezone.now()
+    use_case.full_clean()
+    use_case.save()
+    if changed:
+        before = {name: before_all[name] for name in changed}
+        audit_record(
+            actor=actor,
+            action="usecase.updated",
+            target=use_case,
+            before=before,
+            after={name: after_all[name] for name in changed},
+        )
+        usecase_changed.send(
+            sender=UseCase, use_case=use_case, actor=actor, changed_fields=changed, before=before
+        )
+    if submitting:
+        audit_record(actor=actor, action="usecase.submitted", target=use_case)
+    return use_case
+
+
+def usecase_submit(*, use_case: UseCase, actor: Any) -> UseCase:
+    """Submit a draft: every required field must be filled (each missing one is named)."""
+    if not use_case.is_draft:
+        raise ValidationError("This use case has already been submitted.")
+    return usecase_update(use_case=use_case, actor=actor, data={}, submit=True)
 
 
 @transaction.atomic
@@ -54,3 +254,141 @@ def usecase_move_stage(*, use_case: UseCase, to_stage: str, actor: Any, note: st
         sender=UseCase, use_case=use_case, actor=actor, from_stage=from_stage, to_stage=to_stage
     )
     return use_case
+
+
+# --- Scoring ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def scoring_model_create(*, actor: Any, note: str = "", **fields: Any) -> ScoringModel:
+    """Create the next scoring-model version; fields not given are copied from the current one.
+
+    Versions are immutable: changing a weight or threshold always means a new version.
+    """
+    # Lock the newest version so two admins cannot both create "the next" one.
+    latest = ScoringModel.objects.select_for_update().order_by("-version").first()
+    copied = {}
+    if latest is not None:
+        copied = {
+            f.name: getattr(latest, f.name)
+            for f in ScoringModel._meta.concrete_fields
+            if f.name not in ("id", "version", "note", "created_by", "created_at")
+        }
+    model = ScoringModel(
+        **{**copied, **fields},
+        version=(latest.version + 1) if latest else 1,
+        note=note,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    model.full_clean()
+    model.save()
+    audit_record(
+        actor=actor,
+        action="scoring_model.created",
+        target=model,
+        before={k: _plain(v) for k, v in copied.items()} if latest else None,
+        after={
+            f.name: _plain(getattr(model, f.name))
+            for f in ScoringModel._meta.concrete_fields
+            if f.name not in ("id", "created_by", "created_at")
+        },
+        model_version=f"v{model.version}",
+    )
+    return model
+
+
+def _current_scoring_model(actor: Any) -> ScoringModel:
+    model = ScoringModel.objects.order_by("-version").first()
+    if model is None:
+        # A fresh install scores against the documented defaults, saved as version 1.
+        model = scoring_model_create(actor=actor, note="Default weights and thresholds")
+    return model
+
+
+@transaction.atomic
+def score_submit(
+    *,
+    use_case: UseCase,
+    scorer: Any,
+    values: dict[str, int],
+    rationales: dict[str, str],
+) -> Score:
+    """Record ``scorer``'s sheet for ``use_case`` against the current scoring model.
+
+    Each criterion needs a 1–5 value and a rationale. A scorer's earlier sheet is
+    kept as history (``superseded_at``), never overwritten.
+    """
+    use_case = UseCase.objects.select_for_update().get(pk=use_case.pk)
+    if use_case.is_draft:
+        raise ValidationError("Submit the use case before scoring it.")
+    if use_case.stage in (Stage.RETIRED, Stage.REJECTED):
+        raise ValidationError(f"A {use_case.get_stage_display().lower()} use case is not scored.")
+    model = _current_scoring_model(scorer)
+    errors = {}
+    for key, (label, _) in scoring.CRITERIA.items():
+        value = values.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
+            errors[key] = f"{label}: give a score from 1 to 5."
+        if not (rationales.get(key) or "").strip():
+            errors[f"{key}_rationale"] = f"{label}: say why (a rationale is required)."
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    previous = (
+        Score.objects.select_for_update()
+        .filter(use_case=use_case, scorer=scorer, superseded_at__isnull=True)
+        .first()
+    )
+    if previous is not None:
+        previous.superseded_at = now
+        previous.save(update_fields=["superseded_at"])
+    score = Score(
+        use_case=use_case,
+        scorer=scorer,
+        scoring_model=model,
+        weighted_score=scoring.round_score(scoring.weighted_score(values, model.weights)),
+        submitted_at=now,
+        **{key: values[key] for key in scoring.CRITERION_KEYS},
+        **{f"{key}_rationale": rationales[key].strip() for key in scoring.CRITERION_KEYS},
+    )
+    score.full_clean()
+    score.save()
+    audit_record(
+        actor=scorer,
+        action="usecase.scored",
+        target=use_case,
+        before=previous.values() if previous else None,
+        after={**score.values(), "weighted_score": str(score.weighted_score)},
+        model_version=f"scoring v{model.version}",
+    )
+    return score
+
+
+@transaction.atomic
+def usecase_reveal_scores(*, use_case: UseCase, actor: Any) -> UseCase:
+    """The owner lifts the blind: everyone may now see every scorer's sheet."""
+    use_case = UseCase.objects.select_for_update().get(pk=use_case.pk)
+    if use_case.scores_revealed_at is None:
+        use_case.scores_revealed_at = timezone.now()
+        use_case.save(update_fields=["scores_revealed_at", "updated_at"])
+        audit_record(actor=actor, action="usecase.scores_revealed", target=use_case)
+    return use_case
+
+
+@transaction.atomic
+def team_set_hourly_cost(*, team: Team, actor: Any, hourly_cost: Decimal) -> Team:
+    """Change a team's fully loaded hourly cost (it drives every value estimate)."""
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    before = team.hourly_cost
+    team.hourly_cost = hourly_cost
+    team.full_clean()
+    team.save(update_fields=["hourly_cost"])
+    if before != team.hourly_cost:
+        audit_record(
+            actor=actor,
+            action="team.hourly_cost_changed",
+            target=team,
+            before={"hourly_cost": str(before)},
+            after={"hourly_cost": str(team.hourly_cost)},
+        )
+    return team

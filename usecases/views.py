@@ -1,22 +1,426 @@
-"""Pages for use cases."""
+"""Pages for use cases: portfolio, intake, the use-case page, scoring, import, settings.
+
+Views are short: check the permission (``opsai.permissions``), call a selector or
+service, render. Service ``ValidationError``s come back to the person as messages
+naming the field.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from typing import Any
 
-from opsai.permissions import permission_required
-from usecases.selectors import usecase_list
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from opsai.permissions import permission_required, require, write_required
+from usecases import exports, scoring
+from usecases.catalog import TEMPLATE_FIELDS, USE_CASE_TEMPLATES
+from usecases.filters import SORT_LABELS, UseCaseFilterSet
+from usecases.forms import (
+    ImportForm,
+    ScoreForm,
+    ScoringModelForm,
+    StageMoveForm,
+    TeamCostForm,
+    UseCaseForm,
+)
+from usecases.imports import usecase_import
+from usecases.models import Team, UseCase
+from usecases.selectors import (
+    portfolio_chart,
+    portfolio_sensitivity,
+    score_history_chart,
+    scores_visible_to,
+    scoring_model_current,
+    scoring_model_list,
+    usecase_consensus,
+    usecase_flags,
+    usecase_portfolio,
+    usecase_sheets,
+    usecase_stage_history,
+)
+from usecases.services import (
+    score_submit,
+    scoring_model_create,
+    team_set_hourly_cost,
+    usecase_create,
+    usecase_move_stage,
+    usecase_reveal_scores,
+    usecase_update,
+)
+
+
+def _get_use_case(request: HttpRequest, pk: int, permission: str) -> UseCase:
+    """The use case ``pk`` if the user holds ``permission`` on it (404 / 403 otherwise)."""
+    use_case = get_object_or_404(UseCase.objects.select_related("team", "owner"), pk=pk)
+    require(request.user, permission, use_case)
+    return use_case
+
+
+def _add_errors(form: Any, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+# --- Portfolio ---------------------------------------------------------------------------------
 
 
 @permission_required("usecases.view_usecase")
 def portfolio(request: HttpRequest) -> HttpResponse:
-    """Every use case, one row each."""
-    return render(request, "usecases/portfolio.html", {"use_cases": usecase_list()})
+    """Every use case ranked, filterable and sortable, with the bubble chart and exports."""
+    model = scoring_model_current()
+    filterset = UseCaseFilterSet(request.GET, queryset=usecase_portfolio(scoring_model=model))
+    rows = list(filterset.qs)
+    export = request.GET.get("export")
+    if export in ("csv", "xlsx"):
+        return exports.portfolio_export(rows, model=model, kind=export)
+    for row in rows:
+        row.flag_list = [flag for flag in usecase_flags(row, model) if flag.on]
+    context = {
+        "rows": rows,
+        "filterset": filterset,
+        "model": model,
+        "chart": portfolio_chart(rows),
+        "sort_links": _sort_links(request),
+        "query": request.GET.urlencode(),
+        "may_add": request.user.has_perm("usecases.add_usecase"),
+    }
+    return render(request, "usecases/portfolio.html", context)
+
+
+def _sort_links(request: HttpRequest) -> dict[str, dict[str, str]]:
+    """Column key → the link that sorts by it (toggling direction) and its arrow."""
+    current = request.GET.get("sort", "") or "-score"
+    links = {}
+    for key in SORT_LABELS:
+        query = request.GET.copy()
+        query.pop("export", None)
+        query["sort"] = key if current == f"-{key}" else f"-{key}"
+        arrow = "↓" if current == f"-{key}" else ("↑" if current == key else "")
+        links[key] = {"url": f"?{query.urlencode()}", "arrow": arrow}
+    return links
+
+
+@permission_required("usecases.view_usecase")
+def sensitivity(request: HttpRequest) -> HttpResponse:
+    """Does the top of the ranking hold if any weight moves by ±20%?"""
+    model = scoring_model_current()
+    try:
+        top = max(2, min(20, int(request.GET.get("top", 5))))
+    except ValueError:
+        top = 5
+    rows = list(usecase_portfolio(scoring_model=model))
+    result = portfolio_sensitivity(rows=rows, model=model, top=top)
+    return render(
+        request, "usecases/sensitivity.html", {"result": result, "model": model, "top": top}
+    )
+
+
+# --- Intake --------------------------------------------------------------------------------------
+
+
+@permission_required("usecases.add_usecase")
+def intake(request: HttpRequest) -> HttpResponse:
+    """New use case: pick a template (or blank), fill the sections, save a draft or submit."""
+    template_key = request.POST.get("template_key") or request.GET.get("template", "")
+    if template_key and template_key not in USE_CASE_TEMPLATES:
+        raise Http404("No such template.")
+    if request.method == "POST":
+        submitting = "submit" in request.POST
+        form = UseCaseForm(request.POST, require_complete=submitting)
+        if form.is_valid():
+            try:
+                use_case = usecase_create(
+                    actor=request.user,
+                    data=form.intake_data(),
+                    template_key=template_key,
+                    submit=submitting,
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(
+                    request, "Submitted for scoring." if submitting else "Draft saved."
+                )
+                return redirect(use_case)
+    elif template_key or "blank" in request.GET:
+        form = UseCaseForm(initial=_template_initial(template_key, request.user))
+    else:
+        return render(request, "usecases/template_chooser.html", {"templates": _templates()})
+    context = {
+        "form": form,
+        "template": USE_CASE_TEMPLATES.get(template_key),
+        "template_key": template_key,
+        "suggested_complexity": None,
+    }
+    return render(request, "usecases/intake.html", context)
+
+
+def _templates() -> list[dict[str, Any]]:
+    return [
+        {"key": key, "title": t["title"], "team": t["team"], "outcome": t["business_outcome"]}
+        for key, t in USE_CASE_TEMPLATES.items()
+    ]
+
+
+def _template_initial(template_key: str, user: Any) -> dict[str, Any]:
+    initial: dict[str, Any] = {"owner": user.pk, "template_key": template_key}
+    if template_key:
+        template = USE_CASE_TEMPLATES[template_key]
+        for name in TEMPLATE_FIELDS:
+            initial[name] = template[name]
+        team = Team.objects.filter(name=template["team"]).first()
+        initial["team"] = team.pk if team else None
+        for name in ("money_movement", "vendor_model"):
+            initial[name] = "true" if template[name] else "false"
+    return initial
+
+
+@write_required
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The owner edits (and may submit) their own draft."""
+    use_case = _get_use_case(request, pk, "usecases.change_usecase")
+    if request.method == "POST":
+        submitting = "submit" in request.POST and use_case.is_draft
+        form = UseCaseForm(request.POST, instance=use_case, require_complete=submitting)
+        if form.is_valid():
+            try:
+                usecase_update(
+                    use_case=use_case,
+                    actor=request.user,
+                    data=form.intake_data(),
+                    submit=submitting,
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, "Submitted for scoring." if submitting else "Saved.")
+                return redirect(use_case)
+    else:
+        form = UseCaseForm(
+            instance=use_case,
+            initial={
+                "money_movement": _yes_no(use_case.money_movement),
+                "vendor_model": _yes_no(use_case.vendor_model),
+            },
+        )
+    return render(
+        request,
+        "usecases/intake.html",
+        {"form": form, "use_case": use_case, "template_key": use_case.template_key},
+    )
+
+
+def _yes_no(value: bool | None) -> str:
+    return "" if value is None else ("true" if value else "false")
+
+
+# --- The use-case page ---------------------------------------------------------------------------
 
 
 @permission_required("usecases.view_usecase")
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One use case, its outcome as the headline."""
-    use_case = get_object_or_404(usecase_list(), pk=pk)
-    return render(request, "usecases/detail.html", {"use_case": use_case})
+    """One use case: outcome as headline, radar, scores, flags, value estimate, stage history."""
+    model = scoring_model_current()
+    use_case = get_object_or_404(usecase_portfolio(scoring_model=model), pk=pk)
+    return render(request, "usecases/detail.html", _detail_context(request, use_case, model))
+
+
+def _detail_context(
+    request: HttpRequest,
+    use_case: UseCase,
+    model: Any,
+    score_form: ScoreForm | None = None,
+    stage_form: StageMoveForm | None = None,
+) -> dict[str, Any]:
+    user = request.user
+    sheets = usecase_sheets(use_case)
+    visible = scores_visible_to(use_case=use_case, user=user, sheets=sheets)
+    may_score = (
+        user.has_perm("usecases.score_usecase", use_case)
+        and not use_case.is_draft
+        and use_case.stage not in ("retired", "rejected")
+    )
+    suggested = {
+        "integration_complexity": scoring.suggest_integration_complexity(
+            len(use_case.systems_touched or [])
+        )
+    }
+    mine = next((s for s in sheets if s.scorer_id == user.pk and s.superseded_at is None), None)
+    if score_form is None and may_score:
+        initial = {}
+        if mine:
+            initial = {**{k: str(v) for k, v in mine.values().items()}}
+            initial.update(
+                {f"{k}_rationale": getattr(mine, f"{k}_rationale") for k in mine.values()}
+            )
+        score_form = ScoreForm(initial=initial, suggested=None if mine else suggested)
+    may_move = user.has_perm("usecases.move_stage", use_case)
+    if stage_form is None and may_move:
+        stage_form = StageMoveForm(use_case=use_case)
+    return {
+        "use_case": use_case,
+        "model": model,
+        "flags": usecase_flags(use_case, model),
+        "estimate": scoring.value_estimate(
+            cases_per_week=use_case.cases_per_week,
+            minutes_per_case=use_case.minutes_per_case,
+            expected_automation_share=use_case.expected_automation_share,
+            hourly_cost=use_case.team.hourly_cost,
+        ),
+        "sheets_visible": visible,
+        "current_sheets": [s for s in sheets if s.superseded_at is None],
+        "consensus": usecase_consensus(sheets=sheets, model=model) if visible else None,
+        "criteria": scoring.CRITERIA,
+        "history_chart": score_history_chart(sheets) if visible and sheets else None,
+        "stage_history": usecase_stage_history(use_case),
+        "score_form": score_form if may_score else None,
+        "my_sheet": mine,
+        "suggested_complexity": suggested["integration_complexity"],
+        "stage_form": stage_form if may_move else None,
+        "may_edit": user.has_perm("usecases.change_usecase", use_case),
+        "may_reveal": user.has_perm("usecases.reveal_scores", use_case)
+        and use_case.scores_revealed_at is None,
+        "missing": _missing(use_case),
+    }
+
+
+def _missing(use_case: UseCase) -> dict[str, str]:
+    from usecases.services import usecase_missing_fields
+
+    return usecase_missing_fields(use_case) if use_case.is_draft else {}
+
+
+@require_POST
+@write_required
+def score(request: HttpRequest, pk: int) -> HttpResponse:
+    """Submit (or re-submit) the signed-in scorer's sheet."""
+    use_case = _get_use_case(request, pk, "usecases.score_usecase")
+    form = ScoreForm(request.POST)
+    if form.is_valid():
+        try:
+            score_submit(
+                use_case=use_case,
+                scorer=request.user,
+                values=form.values(),
+                rationales=form.rationales(),
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "Your score is in.")
+            return redirect(use_case)
+    model = scoring_model_current()
+    ranked = usecase_portfolio(scoring_model=model).get(pk=use_case.pk)
+    context = _detail_context(request, ranked, model, score_form=form)
+    return render(request, "usecases/detail.html", context, status=400)
+
+
+@require_POST
+@write_required
+def reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """The owner reveals every scorer's sheet."""
+    use_case = _get_use_case(request, pk, "usecases.reveal_scores")
+    usecase_reveal_scores(use_case=use_case, actor=request.user)
+    messages.success(request, "Scores revealed to everyone.")
+    return redirect(use_case)
+
+
+@require_POST
+@write_required
+def move_stage(request: HttpRequest, pk: int) -> HttpResponse:
+    """A product owner moves their team's use case to the next stage."""
+    use_case = _get_use_case(request, pk, "usecases.move_stage")
+    form = StageMoveForm(request.POST, use_case=use_case)
+    if form.is_valid():
+        try:
+            usecase_move_stage(
+                use_case=use_case,
+                to_stage=form.cleaned_data["to_stage"],
+                actor=request.user,
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "Stage changed.")
+            return redirect(use_case)
+    model = scoring_model_current()
+    ranked = usecase_portfolio(scoring_model=model).get(pk=use_case.pk)
+    context = _detail_context(request, ranked, model, stage_form=form)
+    return render(request, "usecases/detail.html", context, status=400)
+
+
+# --- Import and settings ---------------------------------------------------------------------------
+
+
+@write_required
+@permission_required("usecases.add_usecase")
+def import_file(request: HttpRequest) -> HttpResponse:
+    """Create or update many use cases from CSV or Excel: all rows or none."""
+    report = None
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        report = usecase_import(actor=request.user, name=upload.name, content=upload.read())
+        if report.ok:
+            messages.success(
+                request, f"Imported: {report.created} created, {report.updated} updated."
+            )
+            return redirect("usecases:portfolio")
+    status = 400 if report is not None and not report.ok else 200
+    return render(request, "usecases/import.html", {"form": form, "report": report}, status=status)
+
+
+@write_required
+@permission_required("usecases.view_usecase")
+def scoring_models(request: HttpRequest) -> HttpResponse:
+    """Every scoring-model version; admins create the next one."""
+    may_add = request.user.has_perm("usecases.add_scoringmodel")
+    current = scoring_model_current()
+    form = None
+    if request.method == "POST":
+        require(request.user, "usecases.add_scoringmodel")
+        form = ScoringModelForm(request.POST)
+        if form.is_valid():
+            try:
+                model = scoring_model_create(actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, f"Scoring model v{model.version} is now in use.")
+                return redirect("usecases:scoring_models")
+    elif may_add:
+        form = ScoringModelForm(instance=current, initial={"note": ""})
+    return render(
+        request,
+        "usecases/scoring_models.html",
+        {"models": scoring_model_list(), "current": current, "form": form},
+    )
+
+
+@write_required
+@permission_required("usecases.view_usecase")
+def teams(request: HttpRequest) -> HttpResponse:
+    """Teams, their product owners and hourly costs; admins and the team's owner edit the cost."""
+    team_list = list(Team.objects.select_related("product_owner"))
+    if request.method == "POST":
+        team = get_object_or_404(Team, pk=request.POST.get("team"))
+        require(request.user, "usecases.change_team", team)
+        form = TeamCostForm(request.POST, instance=Team.objects.get(pk=team.pk))
+        if form.is_valid():
+            team_set_hourly_cost(
+                team=team, actor=request.user, hourly_cost=form.cleaned_data["hourly_cost"]
+            )
+            messages.success(request, f"{team} hourly cost saved.")
+            return redirect("usecases:teams")
+        messages.error(request, f"{team}: " + "; ".join(form.errors.get("hourly_cost", [])))
+    for team in team_list:
+        team.may_edit = request.user.has_perm("usecases.change_team", team)
+    return render(request, "usecases/teams.html", {"teams": team_list})
