@@ -97,7 +97,7 @@ class UseCase(models.Model):
     )
     approvals_needed = models.PositiveSmallIntegerField(null=True, blank=True)
     teams_touched = models.PositiveSmallIntegerField(null=True, blank=True)
-    kpis_touched = models.PositiveSmallIntegerField(null=True, blank=True)
+    kpis_touched = models.PositiveSmallIntegerField("KPIs touched", null=True, blank=True)
     rules_clarity = models.PositiveSmallIntegerField(
         null=True,
         blank=True,

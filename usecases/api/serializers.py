@@ -1,12 +1,133 @@
+"""Serializers of the use-case API: the ranked row (read), intake (write), score, stage move."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from usecases.models import UseCase
+from usecases import scoring
+from usecases.catalog import USE_CASE_TEMPLATES
+from usecases.choices import Stage, System
+from usecases.models import Score, Team, UseCase
+from usecases.services import INTAKE_FIELDS
 
 
 class UseCaseSerializer(serializers.ModelSerializer):
+    """A row of the ranked portfolio (``usecases.selectors.usecase_portfolio``)."""
+
     team = serializers.StringRelatedField()
     owner = serializers.StringRelatedField()
+    is_draft = serializers.BooleanField(read_only=True)
+    score = serializers.SerializerMethodField(help_text="Consensus 1–5 under the current model.")
+    scorers = serializers.IntegerField(read_only=True)
+    spread = serializers.IntegerField(read_only=True)
+    flags = serializers.SerializerMethodField()
+    value_estimate = serializers.SerializerMethodField(
+        help_text="Annual hours and cost saved — an estimate, not realised value."
+    )
 
     class Meta:
         model = UseCase
-        fields = ["id", "title", "team", "owner", "business_outcome", "value_bucket", "stage"]
+        fields = [
+            "id",
+            "title",
+            "team",
+            "owner",
+            "business_outcome",
+            "value_bucket",
+            "value_claim",
+            "stage",
+            "stage_entered_at",
+            "is_draft",
+            "submitted_at",
+            "template_key",
+            "systems_touched",
+            "cases_per_week",
+            "minutes_per_case",
+            "rework_share",
+            "approvals_needed",
+            "teams_touched",
+            "kpis_touched",
+            "rules_clarity",
+            "frequency",
+            "expected_automation_share",
+            "data_sensitivity",
+            "audience",
+            "autonomy",
+            "money_movement",
+            "vendor_model",
+            "score",
+            "scorers",
+            "spread",
+            "flags",
+            "value_estimate",
+        ]
+
+    def get_score(self, row: UseCase) -> float | None:
+        return None if row.consensus is None else round(row.consensus, 2)
+
+    def get_flags(self, row: UseCase) -> dict[str, bool]:
+        return {
+            "radar_hit": row.radar_hit,
+            "quick_win": row.quick_win,
+            "political_thriller": row.political_thriller,
+            "needs_calibration": row.needs_calibration,
+        }
+
+    def get_value_estimate(self, row: UseCase) -> dict[str, Any]:
+        return {
+            "label": "estimate",
+            "hours_per_year": None if row.est_hours is None else round(float(row.est_hours)),
+            "cost_per_year": None if row.est_cost is None else round(float(row.est_cost)),
+        }
+
+
+class UseCaseWriteSerializer(serializers.ModelSerializer):
+    """Intake through the API: team by name, owner by username; ``submit`` validates all."""
+
+    team = serializers.SlugRelatedField(slug_field="name", queryset=Team.objects.all())
+    owner = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=get_user_model().objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+    )
+    systems_touched = serializers.ListField(
+        child=serializers.ChoiceField(choices=System.choices), required=False
+    )
+    template_key = serializers.ChoiceField(
+        choices=sorted(USE_CASE_TEMPLATES), required=False, allow_blank=True, write_only=True
+    )
+    submit = serializers.BooleanField(required=False, default=False, write_only=True)
+
+    class Meta:
+        model = UseCase
+        fields = [*INTAKE_FIELDS, "template_key", "submit"]
+
+
+class ScoreSerializer(serializers.ModelSerializer):
+    """One scorer's sheet: five 1–5 values, each with a rationale."""
+
+    scorer = serializers.StringRelatedField()
+    scoring_model_version = serializers.IntegerField(source="scoring_model.version", read_only=True)
+
+    class Meta:
+        model = Score
+        fields = [
+            "id",
+            "scorer",
+            "scoring_model_version",
+            *scoring.CRITERION_KEYS,
+            *[f"{key}_rationale" for key in scoring.CRITERION_KEYS],
+            "weighted_score",
+            "submitted_at",
+            "superseded_at",
+        ]
+        read_only_fields = ["weighted_score", "submitted_at", "superseded_at"]
+
+
+class StageMoveSerializer(serializers.Serializer):
+    to_stage = serializers.ChoiceField(choices=Stage.choices)
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")

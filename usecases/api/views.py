@@ -1,13 +1,162 @@
-from rest_framework import viewsets
+"""The use-case API: list/filter/retrieve/create/update, submit, scores, stage moves.
 
-from usecases.api.serializers import UseCaseSerializer
-from usecases.selectors import usecase_list
+Same permissions as the pages: ``HasRole`` (a role; executives read only) plus the
+object rules of ``usecases/rules.py`` checked with ``require``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from opsai.permissions import require
+from usecases.api.serializers import (
+    ScoreSerializer,
+    StageMoveSerializer,
+    UseCaseSerializer,
+    UseCaseWriteSerializer,
+)
+from usecases.filters import UseCaseFilterSet
+from usecases.models import UseCase
+from usecases.scoring import CRITERION_KEYS
+from usecases.selectors import (
+    scores_visible_to,
+    scoring_model_current,
+    usecase_portfolio,
+    usecase_sheets,
+)
+from usecases.services import (
+    score_submit,
+    usecase_create,
+    usecase_move_stage,
+    usecase_submit,
+    usecase_update,
+)
 
 
-class UseCaseViewSet(viewsets.ReadOnlyModelViewSet):
-    """Use cases of the portfolio."""
+def _drf_error(error: DjangoValidationError) -> ValidationError:
+    return ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages)
 
-    serializer_class = UseCaseSerializer
 
-    def get_queryset(self):
-        return usecase_list().order_by("pk")
+class UseCaseViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Use cases of the portfolio, ranked by consensus score (filters as on the portfolio page)."""
+
+    filterset_class = UseCaseFilterSet
+
+    def get_queryset(self) -> Any:
+        return usecase_portfolio(scoring_model=scoring_model_current())
+
+    def get_serializer_class(self) -> Any:
+        if self.action in ("create", "update", "partial_update"):
+            return UseCaseWriteSerializer
+        return UseCaseSerializer
+
+    def _ranked(self, pk: int) -> dict[str, Any]:
+        row = self.get_queryset().get(pk=pk)
+        return UseCaseSerializer(row, context=self.get_serializer_context()).data
+
+    def _object(self, pk: Any, permission: str) -> UseCase:
+        use_case = get_object_or_404(UseCase.objects.select_related("team"), pk=pk)
+        require(self.request.user, permission, use_case)
+        return use_case
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        require(request.user, "usecases.add_usecase")
+        serializer = UseCaseWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        template_key = data.pop("template_key", "")
+        submit = data.pop("submit", False)
+        data.setdefault("owner", request.user)
+        try:
+            use_case = usecase_create(
+                actor=request.user, data=data, template_key=template_key, submit=submit
+            )
+        except DjangoValidationError as error:
+            raise _drf_error(error) from error
+        return Response(self._ranked(use_case.pk), status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        use_case = self._object(kwargs["pk"], "usecases.change_usecase")
+        serializer = UseCaseWriteSerializer(
+            use_case, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("template_key", None)
+        submit = data.pop("submit", False)
+        try:
+            usecase_update(use_case=use_case, actor=request.user, data=data, submit=submit)
+        except DjangoValidationError as error:
+            raise _drf_error(error) from error
+        return Response(self._ranked(use_case.pk))
+
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str) -> Response:
+        """Submit a draft; a 400 names every missing field."""
+        use_case = self._object(pk, "usecases.change_usecase")
+        try:
+            usecase_submit(use_case=use_case, actor=request.user)
+        except DjangoValidationError as error:
+            raise _drf_error(error) from error
+        return Response(self._ranked(use_case.pk))
+
+    @action(detail=True, methods=["get", "post"], serializer_class=ScoreSerializer)
+    def scores(self, request: Request, pk: str) -> Response:
+        """GET: the sheets (blind until you scored or the owner revealed). POST: your sheet."""
+        if request.method == "GET":
+            use_case = self._object(pk, "usecases.view_usecase")
+            sheets = usecase_sheets(use_case)
+            if not scores_visible_to(use_case=use_case, user=request.user, sheets=sheets):
+                return Response(
+                    {
+                        "detail": "Scoring is blind: submit your own score or wait for the owner to reveal.",
+                        "submitted": sum(1 for s in sheets if s.superseded_at is None),
+                    },
+                    status=status.HTTP_403_FORBIDDEN,
+                )
+            return Response(ScoreSerializer(sheets, many=True).data)
+        use_case = self._object(pk, "usecases.score_usecase")
+        serializer = ScoreSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            sheet = score_submit(
+                use_case=use_case,
+                scorer=request.user,
+                values={key: data[key] for key in CRITERION_KEYS},
+                rationales={key: data[f"{key}_rationale"] for key in CRITERION_KEYS},
+            )
+        except DjangoValidationError as error:
+            raise _drf_error(error) from error
+        return Response(ScoreSerializer(sheet).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"], serializer_class=StageMoveSerializer)
+    def move(self, request: Request, pk: str) -> Response:
+        """Move to another stage (product owner of the team); vetoes come back as 400."""
+        use_case = self._object(pk, "usecases.move_stage")
+        serializer = StageMoveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            usecase_move_stage(
+                use_case=use_case,
+                to_stage=serializer.validated_data["to_stage"],
+                actor=request.user,
+                note=serializer.validated_data["note"],
+            )
+        except DjangoValidationError as error:
+            raise _drf_error(error) from error
+        return Response(self._ranked(use_case.pk))
