@@ -379,6 +379,7 @@ def measurements_ingest(
     default_kpi: KPI | None = None,
     filename: str = "",
     batch: IngestBatch | None = None,
+    parsed: ParsedRows | None = None,
 ) -> IngestBatch:
     """Validate and save one batch of measurements, all or nothing.
 
@@ -387,7 +388,8 @@ def measurements_ingest(
     the batch is ``saved`` and the touched KPIs' snapshots are refreshed once the
     transaction commits. The batch itself is always recorded, with an audit event.
     """
-    parsed = measurements_parse(records, default_kpi=default_kpi)
+    if parsed is None:
+        parsed = measurements_parse(records, default_kpi=default_kpi)
     with transaction.atomic():
         if batch is None:
             batch = IngestBatch(source=source, filename=filename[:255])
@@ -504,3 +506,50 @@ def measurement_record(*, actor: Any, kpi: KPI, timestamp: datetime, value: floa
         source=BatchSource.FORM,
         records=[(1, {"kpi": kpi.pk, "timestamp": timestamp.isoformat(), "value": value})],
     )
+
+
+INGEST_CHUNK_ROWS = 5_000
+
+
+def ingest_batch_process(*, batch_id: int) -> IngestBatch:
+    """Process a queued large upload: validate in chunks (updating progress), then save all or nothing.
+
+    The batch is claimed with a conditional UPDATE, so two workers never process it twice.
+    """
+    claimed = IngestBatch.objects.filter(pk=batch_id, status=BatchStatus.QUEUED).update(
+        status=BatchStatus.RUNNING, rows_processed=0
+    )
+    batch = IngestBatch.objects.get(pk=batch_id)
+    if not claimed:
+        return batch
+    try:
+        records = csv_records(batch.payload)
+        parsed = ParsedRows()
+        for start in range(0, len(records), INGEST_CHUNK_ROWS):
+            chunk = measurements_parse(records[start : start + INGEST_CHUNK_ROWS])
+            parsed.rows.extend(chunk.rows)
+            parsed.errors.extend(chunk.errors)
+            parsed.total += chunk.total
+            IngestBatch.objects.filter(pk=batch_id).update(rows_processed=parsed.total)
+        return measurements_ingest(
+            actor=batch.created_by,
+            source=batch.source,
+            records=[],
+            batch=batch,
+            parsed=parsed,
+        )
+    except ValidationError as error:
+        IngestBatch.objects.filter(pk=batch_id).update(
+            status=BatchStatus.REJECTED,
+            finished_at=timezone.now(),
+            errors=[{"line": 1, "reason": "; ".join(error.messages)}],
+            payload="",
+        )
+    except Exception as error:
+        IngestBatch.objects.filter(pk=batch_id).update(
+            status=BatchStatus.FAILED,
+            finished_at=timezone.now(),
+            errors=[{"line": 0, "reason": f"{type(error).__name__}: {error}"}],
+        )
+        raise
+    return IngestBatch.objects.get(pk=batch_id)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 from opsai.config import ConfigurationError, validate_database_url, validate_redis_url
 
@@ -182,9 +183,12 @@ else:
         "store_processed": False,
     }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+_MONDAY_7AM = crontab(minute=0, hour=7, day_of_week="mon")
 # Each app adds its periodic jobs here, one line each.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "opsai.tasks.worker_heartbeat", "schedule": timedelta(seconds=30)},
+    "kpis-refresh": {"task": "kpis.tasks.refresh_snapshots", "schedule": timedelta(hours=1)},
+    "kpis-weekly-review": {"task": "kpis.tasks.send_weekly_review", "schedule": _MONDAY_7AM},
 }
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=120)
 

@@ -1,0 +1,142 @@
+"""The weekly review: what moved, what slipped, stale data and stage changes, as a page and an email."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Max
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from kpis.calculations import SEVERITY, good_change
+from kpis.choices import Level, Status
+from kpis.models import KPI, Alert, ReviewDigest, Snapshot
+from opsai.roles import Role
+from usecases.models import StageChange
+
+MOVERS_SHOWN = 10
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def weekly_review(*, week: date | None = None) -> dict[str, Any]:
+    """The review of the week starting on ``week``'s Monday (this week by default).
+
+    Compares each KPI's newest snapshot in the week with its newest before the week.
+    A fixed number of queries.
+    """
+    start = _monday(week or timezone.localdate())
+    end = start + timedelta(days=6)
+    start_dt = datetime.combine(start, time.min, tzinfo=UTC)
+    end_dt = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
+    end_day = Snapshot.objects.filter(as_of__gte=start, as_of__lte=end).aggregate(d=Max("as_of"))[
+        "d"
+    ]
+    before_day = Snapshot.objects.filter(as_of__lt=start).aggregate(d=Max("as_of"))["d"]
+    now_rows = (
+        {
+            s.kpi_id: s
+            for s in Snapshot.objects.filter(as_of=end_day).select_related("kpi__use_case")
+        }
+        if end_day
+        else {}
+    )
+    before_rows = (
+        {
+            s.kpi_id: s
+            for s in Snapshot.objects.filter(as_of=before_day).only(
+                "kpi_id", "latest_value", "rolled_up_status", "status"
+            )
+        }
+        if before_day
+        else {}
+    )
+    moved = []
+    slipped = []
+    for kpi_id, snap in now_rows.items():
+        if snap.kpi.level == Level.MODEL:
+            continue  # model metrics are never shown alone to executives
+        previous = before_rows.get(kpi_id)
+        if previous and previous.latest_value is not None and snap.latest_value is not None:
+            delta = snap.latest_value - previous.latest_value
+            pct = delta / abs(previous.latest_value) * 100 if previous.latest_value else None
+            if delta:
+                moved.append({"snapshot": snap, "delta": delta, "pct": pct,
+                              "good": (good_change(delta, snap.kpi.direction) or 0) > 0})  # fmt: skip
+        if (
+            previous
+            and SEVERITY[snap.rolled_up_status] > SEVERITY[previous.rolled_up_status]
+            and (snap.rolled_up_status != Status.NO_DATA)
+        ):
+            slipped.append({"snapshot": snap, "from": previous.get_rolled_up_status_display()})
+    moved.sort(key=lambda row: abs(row["pct"] or 0), reverse=True)
+    alerts = list(
+        Alert.objects.filter(fired_at__gte=start_dt, fired_at__lt=end_dt).select_related(
+            "kpi__use_case"
+        )
+    )
+    stale = list(
+        KPI.objects.filter(current_snapshot__status=Status.NO_DATA)
+        .exclude(level=Level.MODEL)
+        .select_related("use_case")[:25]
+    )
+    stage_changes = list(
+        StageChange.objects.filter(changed_at__gte=start_dt, changed_at__lt=end_dt)
+        .select_related("use_case", "changed_by")
+        .order_by("changed_at")
+    )
+    return {
+        "week": start,
+        "week_end": end,
+        "previous_week": start - timedelta(days=7),
+        "next_week": start + timedelta(days=7)
+        if start + timedelta(days=7) <= timezone.localdate()
+        else None,
+        "snapshot_day": end_day,
+        "moved": moved[:MOVERS_SHOWN],
+        "slipped": slipped,
+        "alerts": alerts,
+        "stale": stale,
+        "stage_changes": stage_changes,
+    }
+
+
+def weekly_review_send(*, week: date | None = None) -> int:
+    """Email the review of ``week`` (last week by default) to every executive, once per week.
+
+    Returns how many people it was sent to (0 if this week was already sent).
+    """
+    start = _monday(week or (timezone.localdate() - timedelta(days=7)))
+    recipients = list(
+        get_user_model()
+        .objects.filter(groups__name=Role.EXECUTIVE.value, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+        .distinct()
+    )
+    with transaction.atomic():
+        digest, created = ReviewDigest.objects.get_or_create(week=start)
+        if not created:
+            return 0
+        context = weekly_review(week=start)
+        context["site_url"] = getattr(settings, "SITE_URL", "")
+        body = render_to_string("kpis/review_email.txt", context)
+        html = render_to_string("kpis/review_email.html", context)
+        if recipients:
+            send_mail(
+                subject=f"[opsai] Weekly review, week of {start:%d %b %Y}",
+                message=body,
+                from_email=None,
+                recipient_list=recipients,
+                html_message=html,
+            )
+        digest.recipients = len(recipients)
+        digest.save(update_fields=["recipients"])
+    return len(recipients)

@@ -1,0 +1,464 @@
+"""Reads for KPIs: the portfolio, use-case and KPI dashboards and their plotly figures.
+
+Dashboards read stored snapshots, never raw history across the portfolio, and
+each runs a fixed number of queries whatever the size of the portfolio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Abs
+from django.utils import timezone
+
+from kpis import calculations as calc
+from kpis.choices import AlertState, Level, Status
+from kpis.models import (
+    KPI,
+    Alert,
+    Annotation,
+    CheckIn,
+    IngestBatch,
+    Measurement,
+    RefreshRun,
+    Snapshot,
+)
+from usecases.choices import Stage, ValueBucket
+from usecases.models import UseCase
+
+# Snapshots older than this are flagged as stale on every dashboard.
+STALE_AFTER = timedelta(hours=36)
+PURGATORY_DAYS = 60
+# A business KPI that moved less than this (% of baseline) has not moved.
+NO_MOVEMENT_PCT = 2.0
+SPARKLINE_DAYS = 180
+STATUS_COLOURS = {
+    Status.ON_TRACK: "#1d7a46",
+    Status.AT_RISK: "#a86400",
+    Status.OFF_TRACK: "#b3261e",
+    Status.NO_DATA: "#8a93a3",
+}
+ANNOTATION_COLOURS = {
+    "release": "#1f5fbf",
+    "incident": "#b3261e",
+    "pause": "#a86400",
+    "note": "#5b6577",
+}
+
+
+# --- Freshness ---------------------------------------------------------------------------
+
+
+def freshness() -> dict[str, Any]:
+    """The last finished refresh ("as of") and whether it is stale. One query."""
+    run = (
+        RefreshRun.objects.filter(finished_at__isnull=False, error="")
+        .order_by("-finished_at")
+        .first()
+    )
+    now = timezone.now()
+    return {
+        "last_run": run,
+        "as_of": run.finished_at if run else None,
+        "stale": run is None or now - run.finished_at > STALE_AFTER,
+    }
+
+
+# --- Value --------------------------------------------------------------------------------
+
+
+def usecase_estimated_value(use_case: UseCase) -> float | None:
+    """Yearly value estimated at intake: cases/week × minutes/60 × automation share × hourly cost × 52.
+
+    Kept here until the intake app's value-estimate selector is the one source.
+    """
+
+    def num(value: Any) -> float | None:
+        return float(value) if value is not None else None
+
+    return calc.estimated_value(
+        num(use_case.cases_per_week),
+        num(use_case.minutes_per_case),
+        num(use_case.expected_automation_share),
+        num(use_case.team.hourly_cost) if use_case.team_id else None,
+    )
+
+
+ESTIMATE_EXPRESSION = ExpressionWrapper(
+    F("cases_per_week")
+    * F("minutes_per_case")
+    / Value(Decimal(60))
+    * F("expected_automation_share")
+    * F("team__hourly_cost")
+    * Value(Decimal(52)),
+    output_field=DecimalField(max_digits=20, decimal_places=2),
+)
+
+
+def _value_by_bucket() -> dict[str, dict[str, float]]:
+    """Realised (business-KPI movement × value per unit) and estimated value per bucket. Two queries."""
+    realised = (
+        KPI.objects.filter(level=Level.BUSINESS, current_snapshot__realised_value__isnull=False)
+        .values("use_case__value_bucket")
+        .annotate(total=Sum("current_snapshot__realised_value"))
+    )
+    estimated = (
+        UseCase.objects.exclude(stage__in=[Stage.REJECTED, Stage.IDEA])
+        .values("value_bucket")
+        .annotate(total=Sum(ESTIMATE_EXPRESSION))
+    )
+    buckets = {bucket.value: {"realised": 0.0, "estimated": 0.0} for bucket in ValueBucket}
+    for row in realised:
+        if row["use_case__value_bucket"] in buckets:
+            buckets[row["use_case__value_bucket"]]["realised"] = float(row["total"] or 0)
+    for row in estimated:
+        if row["value_bucket"] in buckets:
+            buckets[row["value_bucket"]]["estimated"] = float(row["total"] or 0)
+    return buckets
+
+
+# --- Portfolio ----------------------------------------------------------------------------
+
+
+def _business_kpis() -> QuerySet[KPI]:
+    return KPI.objects.filter(level=Level.BUSINESS, parent__isnull=True)
+
+
+def _good_move_pct() -> Any:
+    """30-day movement as % of the value 30 days ago, signed so that positive is better."""
+    previous = F("current_snapshot__latest_value") - F("current_snapshot__move_30")
+    pct = ExpressionWrapper(
+        F("current_snapshot__move_30")
+        * Value(100.0)
+        / Func(Abs(previous), function="NULLIF", template="NULLIF(%(expressions)s, 0)"),
+        output_field=FloatField(),
+    )
+    return Case(
+        When(direction="down", then=pct * Value(-1.0)), default=pct, output_field=FloatField()
+    )
+
+
+def portfolio_dashboard() -> dict[str, Any]:
+    """Everything the executives' home shows, in a fixed number of queries."""
+    business = _business_kpis().exclude(use_case__stage__in=[Stage.REJECTED, Stage.RETIRED])
+    status_counts = business.aggregate(
+        on_track=Count("pk", filter=Q(current_snapshot__rolled_up_status=Status.ON_TRACK)),
+        at_risk=Count("pk", filter=Q(current_snapshot__rolled_up_status=Status.AT_RISK)),
+        off_track=Count("pk", filter=Q(current_snapshot__rolled_up_status=Status.OFF_TRACK)),
+        no_data=Count(
+            "pk",
+            filter=Q(current_snapshot__rolled_up_status=Status.NO_DATA)
+            | Q(current_snapshot__isnull=True),
+        ),
+    )
+    stages = dict(UseCase.objects.values_list("stage").annotate(n=Count("pk")).order_by())
+    movers = (
+        business.filter(current_snapshot__move_30__isnull=False)
+        .annotate(good_move=_good_move_pct())
+        .filter(good_move__isnull=False)
+        .select_related("use_case", "current_snapshot")
+    )
+    up = list(movers.filter(good_move__gt=0).order_by("-good_move")[:5])
+    down = list(movers.filter(good_move__lt=0).order_by("good_move")[:5])
+    cutoff = timezone.now() - timedelta(days=PURGATORY_DAYS)
+    purgatory = list(
+        business.filter(use_case__stage=Stage.PILOT, use_case__stage_entered_at__lte=cutoff)
+        .filter(
+            Q(current_snapshot__isnull=True)
+            | Q(current_snapshot__change_pct__isnull=True)
+            | Q(
+                current_snapshot__change_pct__lt=NO_MOVEMENT_PCT,
+                current_snapshot__change_pct__gt=-NO_MOVEMENT_PCT,
+            )
+        )
+        .select_related("use_case", "current_snapshot")
+        .order_by("use_case__stage_entered_at")[:20]
+    )
+    firing = list(
+        Alert.objects.filter(state=AlertState.FIRING)
+        .select_related("kpi__use_case")
+        .order_by("-fired_at")[:10]
+    )
+    buckets = _value_by_bucket()
+    return {
+        "status_counts": status_counts,
+        "stages": [(stage.label, stages.get(stage.value, 0)) for stage in Stage],
+        "movers_up": up,
+        "movers_down": down,
+        "purgatory": purgatory,
+        "firing_alerts": firing,
+        "buckets": buckets,
+        "realised_total": sum(b["realised"] for b in buckets.values()),
+        "estimated_total": sum(b["estimated"] for b in buckets.values()),
+        "value_figure": _value_figure(buckets),
+        "stage_figure": _stage_figure(stages),
+        "freshness": freshness(),
+    }
+
+
+def _value_figure(buckets: dict[str, dict[str, float]]) -> dict[str, Any]:
+    labels = [ValueBucket(key).label for key in buckets]
+    return {
+        "data": [
+            {"type": "bar", "name": "Estimated (yearly)", "x": labels,
+             "y": [round(b["estimated"]) for b in buckets.values()], "marker": {"color": "#c5cfdf"}},
+            {"type": "bar", "name": "Realised (yearly rate)", "x": labels,
+             "y": [round(b["realised"]) for b in buckets.values()], "marker": {"color": "#1f5fbf"}},
+        ],
+        "layout": {"barmode": "group", "margin": {"t": 10, "r": 10, "b": 40, "l": 60},
+                   "yaxis": {"tickprefix": "£"}, "legend": {"orientation": "h"}, "height": 300},
+    }  # fmt: skip
+
+
+def _stage_figure(stages: dict[str, int]) -> dict[str, Any]:
+    return {
+        "data": [
+            {"type": "bar", "x": [s.label for s in Stage], "y": [stages.get(s.value, 0) for s in Stage],
+             "marker": {"color": "#1f5fbf"}},
+        ],
+        "layout": {"margin": {"t": 10, "r": 10, "b": 40, "l": 40}, "height": 300},
+    }  # fmt: skip
+
+
+# --- The KPI stack ------------------------------------------------------------------------
+
+
+@dataclass
+class StackNode:
+    """One KPI placed in its use case's tree, with what the dashboard shows beside it."""
+
+    kpi: KPI
+    depth: int
+    vanity: bool
+    snapshot: Snapshot | None
+    check_in: CheckIn | None = None
+    figure: dict[str, Any] = field(default_factory=dict)
+    alerts: list[Alert] = field(default_factory=list)
+
+
+def stack_order(kpis: Iterable[KPI]) -> list[tuple[KPI, int, bool]]:
+    """Order KPIs as a tree (depth-first from the business KPI) with depth and vanity flag.
+
+    A model metric with no business KPI above it is a vanity metric.
+    """
+    kpis = list(kpis)
+    by_id = {kpi.pk: kpi for kpi in kpis}
+    children: dict[int | None, list[KPI]] = {}
+    for kpi in kpis:
+        parent = kpi.parent_id if kpi.parent_id in by_id else None
+        children.setdefault(parent, []).append(kpi)
+    level_order = {level.value: index for index, level in enumerate(Level)}
+    ordered: list[tuple[KPI, int, bool]] = []
+
+    def visit(kpi: KPI, depth: int, under_business: bool, seen: frozenset[int]) -> None:
+        has_business = under_business or kpi.level == Level.BUSINESS
+        ordered.append((kpi, depth, kpi.level == Level.MODEL and not has_business))
+        for child in sorted(children.get(kpi.pk, []), key=lambda k: (level_order[k.level], k.pk)):
+            if child.pk not in seen:
+                visit(child, depth + 1, has_business, seen | {child.pk})
+
+    for root in sorted(children.get(None, []), key=lambda k: (level_order[k.level], k.pk)):
+        visit(root, 0, False, frozenset({root.pk}))
+    return ordered
+
+
+def _annotations_for(
+    use_case: UseCase | None, kpi_ids: list[int], since: datetime
+) -> list[Annotation]:
+    scope = Q(use_case__isnull=True, kpi__isnull=True)
+    if use_case is not None:
+        scope |= Q(use_case=use_case, kpi__isnull=True)
+    if kpi_ids:
+        scope |= Q(kpi_id__in=kpi_ids)
+    return list(
+        Annotation.objects.filter(scope)
+        .filter(Q(starts_at__gte=since) | Q(ends_at__gte=since))
+        .order_by("starts_at")
+    )
+
+
+def series_figure(
+    kpi: KPI,
+    points: list[tuple[datetime, float]],
+    annotations: list[Annotation],
+    snapshot: Snapshot | None,
+    *,
+    height: int = 180,
+    compact: bool = True,
+) -> dict[str, Any]:
+    """A plotly line of ``points`` with baseline and target lines and annotation markers."""
+    xs = [ts.isoformat() for ts, _ in points]
+    data: list[dict[str, Any]] = [
+        {"type": "scatter", "mode": "lines", "name": kpi.name, "x": xs, "y": [v for _, v in points],
+         "line": {"color": "#1d2330", "width": 1.5}, "hovertemplate": "%{x|%d %b %Y}: %{y:,.2f}<extra></extra>"},
+    ]  # fmt: skip
+    shapes: list[dict[str, Any]] = []
+    labels: list[dict[str, Any]] = []
+    baseline = snapshot.baseline if snapshot else kpi.baseline_value
+    for value, name, colour in (
+        (baseline, "baseline", "#8a93a3"),
+        (kpi.target_value, "target", "#1d7a46"),
+    ):
+        if value is not None:
+            shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": value, "y1": value,
+                           "line": {"color": colour, "dash": "dash", "width": 1}})  # fmt: skip
+            labels.append({"xref": "paper", "x": 1, "y": value, "text": name, "showarrow": False,
+                           "xanchor": "right", "yanchor": "bottom", "font": {"size": 10, "color": colour}})  # fmt: skip
+    for note in annotations:
+        colour = ANNOTATION_COLOURS.get(note.kind, "#5b6577")
+        start = note.starts_at.isoformat()
+        if note.ends_at:
+            shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": start, "x1": note.ends_at.isoformat(),
+                           "y0": 0, "y1": 1, "fillcolor": colour, "opacity": 0.12, "line": {"width": 0}})  # fmt: skip
+        else:
+            shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": start, "x1": start, "y0": 0, "y1": 1,
+                           "line": {"color": colour, "width": 1.5}})  # fmt: skip
+        labels.append({"xref": "x", "yref": "paper", "x": start, "y": 1, "text": note.get_kind_display(),
+                       "hovertext": note.text, "showarrow": False, "yanchor": "bottom", "font": {"size": 10, "color": colour}})  # fmt: skip
+    return {
+        "data": data,
+        "layout": {"height": height, "margin": {"t": 18, "r": 10, "b": 24 if compact else 40, "l": 50},
+                   "showlegend": False, "shapes": shapes, "annotations": labels,
+                   "xaxis": {"type": "date"}, "yaxis": {"title": {"text": kpi.unit} if not compact else None}},
+    }  # fmt: skip
+
+
+def usecase_dashboard(use_case: UseCase, *, hide_vanity: bool) -> dict[str, Any]:
+    """The use case's business outcome, its KPI stack as a tree with sparklines, and alerts.
+
+    ``hide_vanity`` (executives) leaves vanity metrics out of the tree: a model
+    metric is never shown alone on an executive page. Fixed query count.
+    """
+    kpis = list(
+        KPI.objects.filter(use_case=use_case)
+        .select_related("current_snapshot", "owner")
+        .order_by("pk")
+    )
+    ordered = stack_order(kpis)
+    ids = [kpi.pk for kpi in kpis]
+    since = timezone.now() - timedelta(days=SPARKLINE_DAYS)
+    points: dict[int, list[tuple[datetime, float]]] = {pk: [] for pk in ids}
+    for kpi_id, ts, value in (
+        Measurement.objects.filter(kpi_id__in=ids, timestamp__gte=since)
+        .order_by("kpi_id", "timestamp")
+        .values_list("kpi_id", "timestamp", "value")
+    ):
+        points[kpi_id].append((ts, value))
+    annotations = _annotations_for(use_case, ids, since)
+    check_ins = _latest_check_ins(ids)
+    alerts: dict[int, list[Alert]] = {}
+    for alert in Alert.objects.filter(kpi_id__in=ids).exclude(state="resolved"):
+        alerts.setdefault(alert.kpi_id, []).append(alert)
+    nodes = []
+    vanity = []
+    for kpi, depth, is_vanity in ordered:
+        if is_vanity:
+            vanity.append(kpi)
+            if hide_vanity:
+                continue
+        own_notes = [a for a in annotations if a.kpi_id in (None, kpi.pk)]
+        nodes.append(
+            StackNode(
+                kpi=kpi,
+                depth=depth,
+                vanity=is_vanity,
+                snapshot=kpi.current_snapshot,
+                check_in=check_ins.get(kpi.pk),
+                figure=series_figure(kpi, points[kpi.pk], own_notes, kpi.current_snapshot),
+                alerts=alerts.get(kpi.pk, []),
+            )
+        )
+    business = next((n for n in nodes if n.kpi.level == Level.BUSINESS and n.depth == 0), None)
+    return {
+        "use_case": use_case,
+        "nodes": nodes,
+        "business": business,
+        "vanity": vanity,
+        "annotations": annotations,
+        "estimated_value": usecase_estimated_value(use_case),
+        "freshness": freshness(),
+    }
+
+
+def _latest_check_ins(kpi_ids: list[int]) -> dict[int, CheckIn]:
+    latest: dict[int, CheckIn] = {}
+    for check_in in (
+        CheckIn.objects.filter(kpi_id__in=kpi_ids)
+        .select_related("author")
+        .order_by("kpi_id", "-week")
+    ):
+        latest.setdefault(check_in.kpi_id, check_in)
+    return latest
+
+
+def kpi_detail(kpi: KPI) -> dict[str, Any]:
+    """One KPI: its full series, baseline and target, snapshot history, batches, check-ins."""
+    points = list(
+        Measurement.objects.filter(kpi=kpi).order_by("timestamp").values_list("timestamp", "value")
+    )
+    since = points[0][0] if points else timezone.now() - timedelta(days=365)
+    annotations = _annotations_for(kpi.use_case, [kpi.pk], since)
+    snapshots = list(kpi.snapshots.order_by("-as_of")[:120])
+    batch_ids = (
+        Measurement.objects.filter(kpi=kpi, batch__isnull=False).values("batch_id").distinct()
+    )
+    batches = list(
+        IngestBatch.objects.filter(pk__in=Subquery(batch_ids)).select_related("created_by")[:20]
+    )
+    figure = series_figure(
+        kpi, points, annotations, kpi.current_snapshot, height=360, compact=False
+    )
+    history = {
+        "data": [{"type": "scatter", "mode": "lines+markers", "x": [s.as_of.isoformat() for s in reversed(snapshots)],
+                  "y": [s.latest_value for s in reversed(snapshots)], "name": "latest at snapshot",
+                  "marker": {"color": [STATUS_COLOURS.get(s.status) for s in reversed(snapshots)], "size": 7}}],
+        "layout": {"height": 220, "margin": {"t": 10, "r": 10, "b": 30, "l": 50}, "showlegend": False},
+    }  # fmt: skip
+    return {
+        "kpi": kpi,
+        "snapshot": kpi.current_snapshot,
+        "figure": figure,
+        "history_figure": history,
+        "snapshots": snapshots[:20],
+        "batches": batches,
+        "check_ins": list(kpi.check_ins.select_related("author")[:10]),
+        "alerts": list(kpi.alerts.all()[:10]),
+        "annotations": annotations,
+        "freshness": freshness(),
+    }
+
+
+def kpi_list() -> QuerySet[KPI]:
+    """Every KPI with its use case and current snapshot, stack by stack."""
+    return KPI.objects.select_related("use_case", "current_snapshot", "owner").order_by(
+        "use_case__title", "pk"
+    )
+
+
+def batch_list(limit: int = 20) -> list[IngestBatch]:
+    """The most recent ingest batches, newest first."""
+    return list(IngestBatch.objects.select_related("created_by").defer("payload")[:limit])
+
+
+def last_refresh_runs(limit: int = 5) -> list[RefreshRun]:
+    """Recent refresh runs, for the data page."""
+    return list(RefreshRun.objects.order_by("-started_at")[:limit])

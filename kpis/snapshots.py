@@ -1,0 +1,363 @@
+"""The snapshot refresh: aggregate measurements in the database, apply the pure status rules,
+store one snapshot per KPI per day, roll statuses up the stack and advance slip alerts.
+
+PostgreSQL computes every KPI's figures in one statement (FILTER aggregates,
+``regr_slope`` for the trend, LATERAL index look-ups for the latest value and the
+30/60/90-day marks). The embedded SQLite default takes a portable, slower path:
+a few ORM queries per KPI that never load more than the last 90 days.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.db.models import Avg, OuterRef, Subquery
+from django.utils import timezone
+
+from kpis import calculations as calc
+from kpis.choices import AlertReason, AlertState
+from kpis.models import KPI, Alert, Measurement, RefreshRun, Snapshot
+from kpis.signals import kpi_alert_fired
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Figures:
+    """The aggregate figures of one KPI as of one day, before the status rules."""
+
+    kpi_id: int
+    latest_at: datetime | None
+    latest_value: float | None
+    baseline_mean: float | None
+    slope: float | None
+    value_30: float | None
+    value_60: float | None
+    value_90: float | None
+
+
+def day_end(as_of: date) -> datetime:
+    """The exclusive upper bound of ``as_of``: midnight UTC after it."""
+    return datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+# One statement for all KPIs. The aggregate scans only the rows it needs (last 90 days
+# and the baseline window); the latest value and the 30/60/90-day marks are index look-ups.
+FIGURES_SQL = """
+WITH k AS (
+    SELECT id, baseline_start, baseline_end FROM kpis_kpi WHERE id = ANY(%(ids)s)
+),
+agg AS (
+    SELECT m.kpi_id,
+        avg(m.value) FILTER (
+            WHERE m.timestamp >= k.baseline_start AND m.timestamp < k.baseline_end + 1
+        ) AS baseline_mean,
+        regr_slope(m.value, extract(epoch FROM m.timestamp) / 86400.0)
+            FILTER (WHERE m.timestamp >= %(t90)s) AS slope
+    FROM kpis_measurement m JOIN k ON k.id = m.kpi_id
+    WHERE m.timestamp < %(end)s
+      AND (m.timestamp >= %(t90)s
+           OR (m.timestamp >= k.baseline_start AND m.timestamp < k.baseline_end + 1))
+    GROUP BY m.kpi_id
+)
+SELECT k.id, latest.timestamp, latest.value, agg.baseline_mean, agg.slope,
+       v30.value, v60.value, v90.value
+FROM k
+LEFT JOIN agg ON agg.kpi_id = k.id
+LEFT JOIN LATERAL (SELECT timestamp, value FROM kpis_measurement
+    WHERE kpi_id = k.id AND timestamp < %(end)s ORDER BY timestamp DESC LIMIT 1) latest ON true
+LEFT JOIN LATERAL (SELECT value FROM kpis_measurement
+    WHERE kpi_id = k.id AND timestamp < %(t30)s ORDER BY timestamp DESC LIMIT 1) v30 ON true
+LEFT JOIN LATERAL (SELECT value FROM kpis_measurement
+    WHERE kpi_id = k.id AND timestamp < %(t60)s ORDER BY timestamp DESC LIMIT 1) v60 ON true
+LEFT JOIN LATERAL (SELECT value FROM kpis_measurement
+    WHERE kpi_id = k.id AND timestamp < %(t90)s ORDER BY timestamp DESC LIMIT 1) v90 ON true
+"""
+
+
+def _bounds(as_of: date) -> dict[str, datetime]:
+    end = day_end(as_of)
+    return {
+        "end": end,
+        "t30": end - timedelta(days=30),
+        "t60": end - timedelta(days=60),
+        "t90": end - timedelta(days=90),
+    }
+
+
+def figures_compute(kpi_ids: list[int], as_of: date) -> list[Figures]:
+    """Aggregate the measurements of ``kpi_ids`` up to the end of ``as_of``."""
+    if not kpi_ids:
+        return []
+    bounds = _bounds(as_of)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(FIGURES_SQL, {"ids": list(kpi_ids), **bounds})
+            return [Figures(*row) for row in cursor.fetchall()]
+    return [_figures_portable(kpi, bounds) for kpi in KPI.objects.filter(pk__in=kpi_ids)]
+
+
+def _figures_portable(kpi: KPI, bounds: dict[str, datetime]) -> Figures:
+    rows = Measurement.objects.filter(kpi=kpi, timestamp__lt=bounds["end"])
+    latest = rows.order_by("-timestamp").values_list("timestamp", "value").first()
+
+    def value_before(moment: datetime) -> float | None:
+        found = rows.filter(timestamp__lt=moment).order_by("-timestamp").values_list("value")
+        first = found.first()
+        return first[0] if first else None
+
+    baseline_mean = None
+    if kpi.baseline_start and kpi.baseline_end:
+        baseline_mean = rows.filter(
+            timestamp__gte=datetime.combine(kpi.baseline_start, time.min, tzinfo=UTC),
+            timestamp__lt=day_end(kpi.baseline_end),
+        ).aggregate(mean=Avg("value"))["mean"]
+    recent = rows.filter(timestamp__gte=bounds["t90"]).values_list("timestamp", "value")
+    slope = calc.slope_per_day([(ts.timestamp() / 86400.0, value) for ts, value in recent])
+    return Figures(
+        kpi_id=kpi.pk,
+        latest_at=latest[0] if latest else None,
+        latest_value=latest[1] if latest else None,
+        baseline_mean=baseline_mean,
+        slope=slope,
+        value_30=value_before(bounds["t30"]),
+        value_60=value_before(bounds["t60"]),
+        value_90=value_before(bounds["t90"]),
+    )
+
+
+def _move(latest: float | None, earlier: float | None) -> float | None:
+    return latest - earlier if latest is not None and earlier is not None else None
+
+
+def snapshot_build(kpi: KPI, figures: Figures, as_of: date, run: RefreshRun | None) -> Snapshot:
+    """Turn one KPI's figures into an (unsaved) snapshot using the pure status rules."""
+    baseline = kpi.baseline_value if kpi.baseline_value is not None else figures.baseline_mean
+    latest = figures.latest_value
+    facts = calc.KpiFacts(
+        direction=kpi.direction,
+        cadence=kpi.cadence,
+        as_of=as_of,
+        latest_value=latest,
+        latest_on=figures.latest_at.astimezone(UTC).date() if figures.latest_at else None,
+        baseline=baseline,
+        target_value=kpi.target_value,
+        target_type=kpi.target_type,
+        target_date=kpi.target_date,
+        start_on=kpi.baseline_end,
+        guardrail=kpi.guardrail_threshold,
+    )
+    change_abs, change_pct = calc.change(latest, baseline)
+    realised = calc.realised_value(
+        change_abs,
+        kpi.direction,
+        float(kpi.value_per_unit) if kpi.value_per_unit is not None else None,
+    )
+    return Snapshot(
+        kpi_id=kpi.pk,
+        as_of=as_of,
+        computed_at=timezone.now(),
+        run=run,
+        latest_value=latest,
+        latest_at=figures.latest_at,
+        baseline=baseline,
+        change_abs=change_abs,
+        change_pct=change_pct,
+        progress=calc.progress_to_target(latest, baseline, kpi.target_value),
+        trend_per_day=figures.slope,
+        move_30=_move(latest, figures.value_30),
+        move_60=_move(latest, figures.value_60),
+        move_90=_move(latest, figures.value_90),
+        realised_value=Decimal(str(round(realised, 2))) if realised is not None else None,
+        guardrail_breached=calc.guardrail_breached(latest, kpi.guardrail_threshold, kpi.direction),
+        status=calc.status(facts),
+        rolled_up_status=calc.NO_DATA,
+    )
+
+
+SNAPSHOT_FIELDS = [
+    "computed_at",
+    "run",
+    "latest_value",
+    "latest_at",
+    "baseline",
+    "change_abs",
+    "change_pct",
+    "progress",
+    "trend_per_day",
+    "move_30",
+    "move_60",
+    "move_90",
+    "realised_value",
+    "guardrail_breached",
+    "status",
+    "rolled_up_status",
+]
+
+
+def snapshots_refresh(*, kpi_ids: list[int] | None = None, as_of: date | None = None) -> RefreshRun:
+    """Refresh the snapshots of every KPI (``kpi_ids=None``) or of the use cases of ``kpi_ids``.
+
+    Safe to run twice or concurrently: the KPI rows are locked in id order, the
+    snapshot is upserted on (KPI, day) and a slip alert counts each day once.
+    Records a :class:`RefreshRun` (with the error, if any).
+    """
+    as_of = as_of or timezone.now().astimezone(UTC).date()
+    run = RefreshRun.objects.create(as_of=as_of, full=kpi_ids is None, kpi_ids=kpi_ids or [])
+    try:
+        with transaction.atomic():
+            refreshed, fired = _refresh(kpi_ids, as_of, run)
+    except Exception as error:
+        RefreshRun.objects.filter(pk=run.pk).update(
+            finished_at=timezone.now(), error=f"{type(error).__name__}: {error}"[:2000]
+        )
+        raise
+    run.kpis_refreshed = refreshed
+    run.alerts_fired = len(fired)
+    run.finished_at = timezone.now()
+    run.save(update_fields=["kpis_refreshed", "alerts_fired", "finished_at"])
+    return run
+
+
+def _refresh(kpi_ids: list[int] | None, as_of: date, run: RefreshRun) -> tuple[int, list[Alert]]:
+    kpis_qs = KPI.objects.all()
+    if kpi_ids is not None:
+        # A parent's rolled-up status needs its whole stack as of the same day, so an
+        # incremental refresh covers every KPI of the use cases it touches.
+        use_case_ids = KPI.objects.filter(pk__in=kpi_ids).values("use_case_id")
+        kpis_qs = kpis_qs.filter(use_case_id__in=use_case_ids)
+    # Lock in id order so two refreshes of the same KPIs run one after the other.
+    kpis = {kpi.pk: kpi for kpi in kpis_qs.select_for_update(of=("self",)).order_by("pk")}
+    if not kpis:
+        return 0, []
+    figures = figures_compute(list(kpis), as_of)
+    snapshots = [snapshot_build(kpis[f.kpi_id], f, as_of, run) for f in figures]
+    rolled = calc.roll_up(
+        {kpi.pk: kpi.parent_id for kpi in kpis.values()},
+        {snapshot.kpi_id: snapshot.status for snapshot in snapshots},
+    )
+    for snapshot in snapshots:
+        snapshot.rolled_up_status = rolled[snapshot.kpi_id]
+    Snapshot.objects.bulk_create(
+        snapshots,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["kpi", "as_of"],
+        update_fields=SNAPSHOT_FIELDS,
+    )
+    _point_kpis_at_latest_snapshot(list(kpis))
+    fired = _advance_alerts(kpis, snapshots, as_of)
+    return len(snapshots), fired
+
+
+def _point_kpis_at_latest_snapshot(kpi_ids: list[int]) -> None:
+    # Refreshing a past day (history) must not move a KPI off its newest snapshot.
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "UPDATE kpis_kpi SET current_snapshot_id = s.id FROM ("
+                " SELECT DISTINCT ON (kpi_id) kpi_id, id FROM kpis_snapshot"
+                " WHERE kpi_id = ANY(%s) ORDER BY kpi_id, as_of DESC) s"
+                " WHERE kpis_kpi.id = s.kpi_id"
+                " AND kpis_kpi.current_snapshot_id IS DISTINCT FROM s.id",
+                [kpi_ids],
+            )
+            return
+    newest = Snapshot.objects.filter(kpi_id=OuterRef("pk")).order_by("-as_of").values("pk")[:1]
+    for start in range(0, len(kpi_ids), 500):
+        KPI.objects.filter(pk__in=kpi_ids[start : start + 500]).update(
+            current_snapshot_id=Subquery(newest)
+        )
+
+
+def _advance_alerts(kpis: dict[int, KPI], snapshots: list[Snapshot], as_of: date) -> list[Alert]:
+    """Open, count, fire or resolve slip alerts from this day's snapshots."""
+    open_alerts = {
+        (alert.kpi_id, alert.reason): alert
+        for alert in Alert.objects.select_for_update()
+        .filter(kpi_id__in=[s.kpi_id for s in snapshots])
+        .exclude(state=AlertState.RESOLVED)
+    }
+    now = timezone.now()
+    fired: list[Alert] = []
+    for snapshot in snapshots:
+        kpi = kpis[snapshot.kpi_id]
+        bad_by_reason = {
+            AlertReason.GUARDRAIL: snapshot.guardrail_breached,
+            AlertReason.OFF_TRACK: snapshot.status == calc.OFF_TRACK
+            and not snapshot.guardrail_breached,
+        }
+        for reason, bad in bad_by_reason.items():
+            alert = open_alerts.get((kpi.pk, reason))
+            step = calc.alert_step(
+                state=alert.state if alert else None,
+                consecutive=alert.consecutive if alert else 0,
+                last_as_of=alert.last_as_of if alert else None,
+                bad=bad,
+                as_of=as_of,
+                needed=kpi.alert_after_snapshots,
+            )
+            if step.action == "none":
+                continue
+            if alert is None:
+                alert = Alert(kpi=kpi, reason=reason, started_at=now)
+            alert.consecutive = step.consecutive
+            alert.last_as_of = as_of
+            if step.action == "resolve":
+                alert.state = AlertState.RESOLVED
+                alert.resolved_at = now
+            elif step.action == "fire":
+                alert.state = AlertState.FIRING
+                alert.fired_at = now
+                alert.notified_at = now if kpi.owner_id else None
+            alert.full_clean()
+            alert.save()
+            if step.action == "fire":
+                kpi_alert_fired.send(sender=Alert, kpi=kpi, alert=alert, reason=reason)
+                fired.append(alert)
+    if fired:
+        ids = [alert.pk for alert in fired]
+        transaction.on_commit(lambda: _notify_owners(ids))
+    return fired
+
+
+def _notify_owners(alert_ids: list[int]) -> None:
+    """Email each fired alert's KPI owner (after commit, so a rollback sends nothing)."""
+    for alert in Alert.objects.filter(pk__in=alert_ids).select_related(
+        "kpi__owner", "kpi__use_case"
+    ):
+        owner = alert.kpi.owner
+        if not owner or not owner.email:
+            continue
+        try:
+            send_mail(
+                subject=f"[opsai] {alert.kpi.name} is {alert.get_reason_display().lower()}",
+                message=(
+                    f"{alert.kpi.name} ({alert.kpi.use_case}) has been "
+                    f"{alert.get_reason_display().lower()} for {alert.consecutive} consecutive "
+                    f"snapshot(s), as of {alert.last_as_of}.\n\n"
+                    f"{settings.SITE_URL.rstrip('/') if hasattr(settings, 'SITE_URL') else ''}"
+                    f"{alert.kpi.get_absolute_url()}"
+                ),
+                from_email=None,
+                recipient_list=[owner.email],
+            )
+        except Exception:
+            logger.exception("could not email the owner of KPI %s", alert.kpi_id)
+
+
+def refresh_status() -> dict[str, Any]:
+    """When snapshots were last refreshed (for the "as of" line and the stale warning)."""
+    run = (
+        RefreshRun.objects.filter(finished_at__isnull=False, error="")
+        .order_by("-finished_at")
+        .first()
+    )
+    return {"last_run": run}

@@ -1,0 +1,54 @@
+"""Celery jobs for KPIs: snapshot refresh, large ingest batches and the weekly review email.
+
+Thin: each takes ids (or nothing), is safe to run twice and records its run.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from celery import shared_task
+from django.db import OperationalError
+
+from kpis.choices import BatchStatus
+from kpis.models import IngestBatch
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="kpis.tasks.refresh_snapshots",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=3,
+)
+def refresh_snapshots(kpi_ids: list[int] | None = None, as_of: str | None = None) -> int:
+    """Refresh snapshots of all KPIs (beat) or of the use cases of ``kpi_ids`` (after an ingest)."""
+    from kpis.snapshots import snapshots_refresh
+
+    run = snapshots_refresh(kpi_ids=kpi_ids, as_of=date.fromisoformat(as_of) if as_of else None)
+    return run.pk
+
+
+@shared_task(name="kpis.tasks.process_ingest_batch")
+def process_ingest_batch(batch_id: int) -> str:
+    """Validate and save a large uploaded batch, reporting progress as it goes."""
+    from kpis.services import ingest_batch_process
+
+    batch = IngestBatch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        logger.info("ingest batch %s is gone", batch_id)
+        return "gone"
+    if batch.status != BatchStatus.QUEUED:
+        return batch.status  # already processed: running twice does nothing
+    return ingest_batch_process(batch_id=batch_id).status
+
+
+@shared_task(name="kpis.tasks.send_weekly_review")
+def send_weekly_review(week: str | None = None) -> int:
+    """Email last week's review to every executive, once per week."""
+    from kpis.review import weekly_review_send
+
+    return weekly_review_send(week=date.fromisoformat(week) if week else None)

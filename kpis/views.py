@@ -1,0 +1,223 @@
+"""Pages for KPIs: portfolio and use-case dashboards, KPI page, data ingest, weekly review."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from kpis import selectors
+from kpis.choices import BatchStatus
+from kpis.forms import AnnotationForm, CheckInForm, KPIForm, MeasurementForm, UploadForm
+from kpis.models import KPI, IngestBatch
+from kpis.review import weekly_review
+from kpis.services import (
+    annotation_create,
+    checkin_record,
+    kpi_create,
+    kpi_update,
+    measurement_record,
+    measurements_upload,
+    week_start,
+)
+from opsai.permissions import can_write, permission_required, require
+from usecases.models import UseCase
+
+
+def _form_errors(form: object, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)  # type: ignore[attr-defined]
+    else:
+        form.add_error(None, error.messages)  # type: ignore[attr-defined]
+
+
+@permission_required("kpis.view_kpi")
+def portfolio(request: HttpRequest) -> HttpResponse:
+    """The executives' home: value, stages, business-KPI status, movers, pilot purgatory."""
+    return render(request, "kpis/portfolio.html", selectors.portfolio_dashboard())
+
+
+@permission_required("kpis.view_kpi")
+def index(request: HttpRequest) -> HttpResponse:
+    """Every KPI, stack by stack, with its current status."""
+    return render(
+        request,
+        "kpis/index.html",
+        {"kpis": selectors.kpi_list(), "freshness": selectors.freshness()},
+    )
+
+
+@permission_required("kpis.view_kpi")
+def usecase(request: HttpRequest, pk: int) -> HttpResponse:
+    """One use case: the business outcome as headline, then the KPI stack as a tree."""
+    use_case = get_object_or_404(UseCase.objects.select_related("team", "owner"), pk=pk)
+    context = selectors.usecase_dashboard(use_case, hide_vanity=True)
+    context["annotation_form"] = AnnotationForm()
+    context["can_write"] = can_write(request.user)
+    return render(request, "kpis/usecase.html", context)
+
+
+@permission_required("kpis.view_kpi")
+def kpi(request: HttpRequest, pk: int) -> HttpResponse:
+    """One KPI: full series, snapshot history, batches, check-ins (and the check-in form)."""
+    kpi = get_object_or_404(
+        KPI.objects.select_related("use_case", "owner", "current_snapshot"), pk=pk
+    )
+    form = CheckInForm(request.POST or None)
+    if request.method == "POST":
+        require(request.user, "kpis.check_in", kpi)
+        if form.is_valid():
+            try:
+                checkin_record(actor=request.user, kpi=kpi, **form.cleaned_data)
+            except ValidationError as error:
+                _form_errors(form, error)
+            else:
+                messages.success(request, "Check-in recorded.")
+                return redirect(kpi)
+    context = selectors.kpi_detail(kpi)
+    context.update(
+        form=form,
+        can_check_in=request.user.has_perm("kpis.check_in", kpi),
+        can_change=request.user.has_perm("kpis.change_kpi"),
+        this_week=week_start(timezone.localdate()),
+    )
+    return render(request, "kpis/kpi.html", context)
+
+
+@permission_required("kpis.change_kpi")
+def kpi_add(request: HttpRequest, use_case_pk: int) -> HttpResponse:
+    """Add a KPI to a use case's stack."""
+    use_case = get_object_or_404(UseCase, pk=use_case_pk)
+    form = KPIForm(request.POST or None, use_case=use_case)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            created = kpi_create(actor=request.user, use_case=use_case, **fields)
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, f"KPI “{created.name}” added.")
+            return redirect(created)
+    return render(request, "kpis/kpi_form.html", {"form": form, "use_case": use_case, "kpi": None})
+
+
+@permission_required("kpis.change_kpi")
+def kpi_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a KPI's definition (recorded in the audit trail)."""
+    kpi = get_object_or_404(KPI.objects.select_related("use_case"), pk=pk)
+    form = KPIForm(request.POST or None, instance=kpi, use_case=kpi.use_case)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            kpi_update(actor=request.user, kpi=KPI.objects.get(pk=pk), **fields)
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, "KPI saved.")
+            return redirect(kpi)
+    return render(
+        request, "kpis/kpi_form.html", {"form": form, "use_case": kpi.use_case, "kpi": kpi}
+    )
+
+
+@require_POST
+@permission_required("kpis.add_annotation")
+def annotation_add(request: HttpRequest) -> HttpResponse:
+    """Add an annotation to a KPI, a use case, or (neither) the whole portfolio."""
+    use_case = (
+        get_object_or_404(UseCase, pk=request.POST["use_case"])
+        if request.POST.get("use_case")
+        else None
+    )
+    kpi = get_object_or_404(KPI, pk=request.POST["kpi"]) if request.POST.get("kpi") else None
+    form = AnnotationForm(request.POST)
+    back = (
+        kpi.get_absolute_url()
+        if kpi
+        else (
+            reverse("kpis:usecase", args=[use_case.pk]) if use_case else reverse("kpis:portfolio")
+        )
+    )
+    if not form.is_valid():
+        for name, errors in form.errors.items():
+            messages.error(request, f"Annotation not added — {name}: {' '.join(errors)}")
+        return redirect(back)
+    try:
+        annotation_create(actor=request.user, use_case=use_case, kpi=kpi, **form.cleaned_data)
+    except ValidationError as error:
+        messages.error(request, f"Annotation not added — {' '.join(error.messages)}")
+    else:
+        messages.success(request, "Annotation added.")
+    return redirect(back)
+
+
+@permission_required("kpis.view_kpi")
+def data(request: HttpRequest) -> HttpResponse:
+    """Send measurements (one value or a file) and see the batch history."""
+    measure_form = MeasurementForm(
+        request.POST if request.POST.get("action") == "measure" else None
+    )
+    upload_form = UploadForm(
+        request.POST if request.POST.get("action") == "upload" else None,
+        request.FILES if request.POST.get("action") == "upload" else None,
+    )
+    batch: IngestBatch | None = None
+    if request.method == "POST":
+        require(request.user, "kpis.ingest")
+        try:
+            if measure_form.is_bound and measure_form.is_valid():
+                batch = measurement_record(actor=request.user, **measure_form.cleaned_data)
+            elif upload_form.is_bound and upload_form.is_valid():
+                upload = upload_form.cleaned_data["file"]
+                batch = measurements_upload(
+                    actor=request.user,
+                    filename=upload.name,
+                    content=upload.read(),
+                    default_kpi=upload_form.cleaned_data["kpi"],
+                )
+        except ValidationError as error:
+            _form_errors(upload_form if upload_form.is_bound else measure_form, error)
+        if batch is not None and batch.status != BatchStatus.REJECTED:
+            if batch.status == BatchStatus.SAVED:
+                messages.success(request, f"Saved {batch.rows_accepted} measurement(s).")
+            return redirect(f"{reverse('kpis:data')}?batch={batch.pk}")
+    shown = batch
+    if shown is None and request.GET.get("batch", "").isdigit():
+        shown = IngestBatch.objects.filter(pk=request.GET["batch"]).defer("payload").first()
+    return render(
+        request,
+        "kpis/data.html",
+        {
+            "measure_form": measure_form,
+            "upload_form": upload_form,
+            "batch": shown,
+            "batches": selectors.batch_list(),
+            "runs": selectors.last_refresh_runs(),
+            "can_ingest": request.user.has_perm("kpis.ingest"),
+        },
+    )
+
+
+@permission_required("kpis.view_kpi")
+def batch(request: HttpRequest, pk: int) -> HttpResponse:
+    """One batch's status and progress (the data page polls this while a job runs)."""
+    shown = get_object_or_404(IngestBatch.objects.defer("payload"), pk=pk)
+    return render(request, "kpis/_batch.html", {"batch": shown})
+
+
+@permission_required("kpis.view_kpi")
+def review(request: HttpRequest, week: str | None = None) -> HttpResponse:
+    """The weekly review: what moved, what slipped, stale data, stage changes. Printable."""
+    try:
+        day = date.fromisoformat(week) if week else None
+    except ValueError:
+        day = None
+    context = weekly_review(week=day)
+    return render(request, "kpis/review.html", context)
