@@ -1,0 +1,194 @@
+"""KPI pages: who may see and change what, what they show, and pinned query counts."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from kpis.models import Annotation, CheckIn, Measurement
+from kpis.snapshots import snapshots_refresh
+from tests.factories import UseCaseFactory
+from tests.kpis.factories import KPIFactory, MeasurementFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def stack(n_use_cases: int = 1) -> list[Any]:
+    """Use cases with a four-level KPI stack, 30 days of values each, refreshed."""
+    stacks = []
+    today = timezone.now().astimezone(UTC).date()
+    for _ in range(n_use_cases):
+        use_case = UseCaseFactory(value_bucket="cost", cases_per_week=100, minutes_per_case=6,
+                                  expected_automation_share=0.5)  # fmt: skip
+        parent = None
+        for level in ("business", "operational", "leading", "model"):
+            parent = KPIFactory(use_case=use_case, level=level, parent=parent, baseline_value=10.0,
+                                value_per_unit=100 if level == "business" else None)  # fmt: skip
+            for days in range(30):
+                MeasurementFactory(kpi=parent, value=10.0 + days / 10,
+                                   timestamp=datetime.combine(today - timedelta(days=29 - days), datetime.min.time(), tzinfo=UTC))  # fmt: skip
+        stacks.append(use_case)
+    snapshots_refresh()
+    return stacks
+
+
+PAGES = ["kpis:portfolio", "kpis:index", "kpis:data", "kpis:review"]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_it_shows_each_page_to_an_executive_and_refuses_a_user_without_a_role(
+    client: Any, executive: Any, roleless_user: Any, name: str
+) -> None:
+    stack()
+    client.force_login(roleless_user)
+    assert client.get(reverse(name)).status_code == 403
+    client.force_login(executive)
+    assert client.get(reverse(name)).status_code == 200
+
+
+def test_it_shows_the_use_case_stack_with_the_business_kpi_against_its_baseline(
+    client: Any, executive: Any, roleless_user: Any
+) -> None:
+    use_case = stack()[0]
+    url = reverse("kpis:usecase", args=[use_case.pk])
+    client.force_login(roleless_user)
+    assert client.get(url).status_code == 403
+    client.force_login(executive)
+    response = client.get(url)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="business-baseline">10.00' in body
+    assert len(response.context["nodes"]) == 4
+    assert "plotly.min.js" in body and "cdn" not in body.lower()
+
+
+def test_it_hides_a_vanity_metric_from_the_stack(client: Any, executive: Any) -> None:
+    use_case = UseCaseFactory()
+    KPIFactory(use_case=use_case, level="business")
+    KPIFactory(use_case=use_case, level="model", name="Token count")  # no business KPI above it
+    client.force_login(executive)
+    response = client.get(reverse("kpis:usecase", args=[use_case.pk]))
+    assert "Token count" not in [node.kpi.name for node in response.context["nodes"]]
+    assert "Vanity metric" in response.content.decode()
+
+
+def test_the_dashboards_query_count_does_not_grow_with_the_portfolio(
+    client: Any, executive: Any, django_assert_max_num_queries: Any
+) -> None:
+    use_cases = stack(2)
+    client.force_login(executive)
+    with django_assert_max_num_queries(14) as small:
+        client.get(reverse("kpis:portfolio"))
+    with django_assert_max_num_queries(12):
+        client.get(reverse("kpis:usecase", args=[use_cases[0].pk]))
+    stack(5)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        client.get(reverse("kpis:portfolio"))
+    with django_assert_max_num_queries(12):
+        client.get(reverse("kpis:usecase", args=[use_cases[0].pk]))
+
+
+def test_it_warns_when_snapshots_are_stale(client: Any, executive: Any) -> None:
+    client.force_login(executive)
+    body = client.get(reverse("kpis:portfolio")).content.decode()
+    assert "never been refreshed" in body and "Stale" in body
+
+
+def test_it_lets_an_ops_lead_upload_and_shows_the_bad_row(client: Any, ops_lead: Any) -> None:
+    kpi = KPIFactory()
+    client.force_login(ops_lead)
+    upload = SimpleUploadedFile("v.csv", f"kpi,timestamp,value\n{kpi.pk},2026-01-01,x\n".encode())
+    response = client.post(reverse("kpis:data"), {"action": "upload", "file": upload})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Nothing was saved" in body and "value &#x27;x&#x27; is not a number" in body
+    assert Measurement.objects.count() == 0
+
+
+def test_it_saves_a_value_from_the_form(client: Any, ops_lead: Any) -> None:
+    kpi = KPIFactory()
+    client.force_login(ops_lead)
+    response = client.post(
+        reverse("kpis:data"),
+        {"action": "measure", "kpi": kpi.pk, "timestamp": "2026-01-01T10:00", "value": "4.5"},
+    )
+    assert response.status_code == 302
+    assert kpi.measurements.get().value == 4.5
+
+
+def test_it_refuses_ingest_to_an_executive(client: Any, executive: Any) -> None:
+    kpi = KPIFactory()
+    client.force_login(executive)
+    response = client.post(
+        reverse("kpis:data"),
+        {"action": "measure", "kpi": kpi.pk, "timestamp": "2026-01-01T10:00", "value": "4.5"},
+    )
+    assert response.status_code == 403
+    assert Measurement.objects.count() == 0
+
+
+def test_the_owner_checks_in_beside_the_computed_status(
+    client: Any, make_user: Any, executive: Any
+) -> None:
+    owner = make_user("Product owner", username="kowner")
+    kpi = KPIFactory(owner=owner)
+    url = reverse("kpis:kpi", args=[kpi.pk])
+    client.force_login(executive)
+    assert client.post(url, {"confidence": "at_risk", "analysis": "x"}).status_code == 403
+    client.force_login(owner)
+    response = client.post(url, {"confidence": "at_risk", "analysis": "Volumes are seasonal"})
+    assert response.status_code == 302
+    assert CheckIn.objects.get(kpi=kpi).confidence == "at_risk"
+    assert "Volumes are seasonal" in client.get(url).content.decode()
+
+
+def test_it_edits_a_kpi_definition(client: Any, ops_lead: Any, executive: Any) -> None:
+    kpi = KPIFactory(name="Cash")
+    url = reverse("kpis:kpi_edit", args=[kpi.pk])
+    client.force_login(executive)
+    assert client.get(url).status_code == 403
+    client.force_login(ops_lead)
+    data = {"name": "Cash collected", "level": "business", "unit": "GBP", "direction": "up",
+            "cadence": "daily", "source": "manual", "alert_after_snapshots": 2,
+            "target_type": "at_least", "target_value": ""}  # fmt: skip
+    response = client.post(url, data)
+    assert "A target type needs a target value." in response.content.decode()
+    data["target_value"] = "100"
+    assert client.post(url, data).status_code == 302
+    kpi.refresh_from_db()
+    assert (kpi.name, kpi.target_value) == ("Cash collected", 100.0)
+
+
+def test_it_adds_an_annotation_from_the_use_case_page(
+    client: Any, ops_lead: Any, executive: Any
+) -> None:
+    use_case = UseCaseFactory()
+    data = {
+        "use_case": use_case.pk,
+        "kind": "release",
+        "text": "v3",
+        "starts_at": "2026-01-01T09:00",
+    }
+    client.force_login(executive)
+    assert client.post(reverse("kpis:annotation_add"), data).status_code == 403
+    client.force_login(ops_lead)
+    assert client.post(reverse("kpis:annotation_add"), data).status_code == 302
+    assert Annotation.objects.get().use_case == use_case
+
+
+def test_the_weekly_review_shows_what_moved(client: Any, executive: Any) -> None:
+    kpi = KPIFactory(name="Cash collected", baseline_value=100.0)
+    monday = date(2026, 3, 2)
+    for day, value in ((monday - timedelta(days=1), 100.0), (monday + timedelta(days=3), 130.0)):
+        MeasurementFactory(
+            kpi=kpi, timestamp=datetime.combine(day, datetime.min.time(), tzinfo=UTC), value=value
+        )
+        snapshots_refresh(as_of=day)
+    client.force_login(executive)
+    body = client.get(reverse("kpis:review_week", args=["2026-03-04"])).content.decode()
+    assert "week of 2 Mar 2026" in body and "Cash collected" in body and "+30.00" in body
