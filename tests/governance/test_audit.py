@@ -22,17 +22,17 @@ def test_it_refuses_to_record_outside_a_transaction(ops_lead):
 
 
 def test_a_stage_move_writes_its_audit_event_and_history(ops_lead):
-    use_case = UseCaseFactory()
-    usecase_move_stage(use_case=use_case, to_stage="scoring", actor=ops_lead, note="ready")
+    use_case = UseCaseFactory(stage="scoring")
+    usecase_move_stage(use_case=use_case, to_stage="idea", actor=ops_lead, note="not ready")
     event = AuditEvent.objects.get(action="usecase.stage_moved")
     assert event.actor == ops_lead
     assert event.actor_name == "ops"
     assert event.object_type == "usecases.usecase"
     assert event.object_id == str(use_case.pk)
-    assert event.before == {"stage": "idea"}
-    assert event.after == {"stage": "scoring", "note": "ready"}
+    assert event.before == {"stage": "scoring"}
+    assert event.after == {"stage": "idea", "note": "not ready"}
     change = StageChange.objects.get(use_case=use_case)
-    assert (change.from_stage, change.to_stage, change.changed_by) == ("idea", "scoring", ops_lead)
+    assert (change.from_stage, change.to_stage, change.changed_by) == ("scoring", "idea", ops_lead)
 
 
 def test_a_disallowed_stage_move_changes_nothing(ops_lead):

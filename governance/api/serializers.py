@@ -1,0 +1,167 @@
+"""API shapes for governance: lanes, reviews and sign-offs, AI workers, releases, incidents, audit."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from governance.choices import PlaybookStep, SignOffDecision, SignOffRole
+from governance.models import (
+    AIWorker,
+    AuditEvent,
+    ChecklistItem,
+    Incident,
+    IncidentStep,
+    LaneAssignment,
+    Release,
+    Review,
+    SignOff,
+)
+
+
+class LaneSerializer(serializers.ModelSerializer):
+    use_case_title = serializers.CharField(source="use_case.title", read_only=True)
+    policy_version = serializers.IntegerField(source="policy.version", read_only=True)
+    rule = serializers.CharField(source="rule.name", default="", read_only=True)
+
+    class Meta:
+        model = LaneAssignment
+        fields = [
+            "use_case",
+            "use_case_title",
+            "lane",
+            "policy_version",
+            "rule",
+            "reason",
+            "assigned_at",
+        ]
+
+
+class ChecklistItemSerializer(serializers.ModelSerializer):
+    files = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ChecklistItem
+        fields = ["key", "answer", "evidence_text", "evidence_links", "files", "updated_at"]
+
+    def get_files(self, item: ChecklistItem) -> list[str]:
+        return [f.file.url for f in item.files.all()]
+
+
+class SignOffSerializer(serializers.ModelSerializer):
+    assignee = serializers.StringRelatedField()
+    decided_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = SignOff
+        fields = [
+            "id",
+            "role",
+            "assignee",
+            "assigned_at",
+            "decision",
+            "comment",
+            "decided_by",
+            "decided_at",
+        ]
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    checklist = ChecklistItemSerializer(many=True, read_only=True)
+    sign_offs = SignOffSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Review
+        fields = [
+            "id", "use_case", "status", "opened_reason", "opened_at", "decided_at",
+            "checklist", "sign_offs", "decision_snapshot",
+        ]  # fmt: skip
+
+
+class SignOffInputSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=SignOffRole.choices)
+    decision = serializers.ChoiceField(
+        choices=[c for c in SignOffDecision.choices if c[0] != SignOffDecision.PENDING]
+    )
+    comment = serializers.CharField()
+
+
+class ChecklistInputSerializer(serializers.Serializer):
+    key = serializers.ChoiceField(
+        choices=[k for k, _ in ChecklistItem._meta.get_field("key").choices]
+    )
+    answer = serializers.CharField()
+    evidence_text = serializers.CharField(required=False, allow_blank=True, default="")
+    evidence_links = serializers.ListField(
+        child=serializers.CharField(), required=False, default=list
+    )
+
+
+class AIWorkerSerializer(serializers.ModelSerializer):
+    current_version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AIWorker
+        fields = [
+            "id", "use_case", "name", "tasks_handled", "human_role", "vendor", "model_name",
+            "model_version", "autonomy", "human_approval_threshold", "status",
+            "auto_pause_on_guardrail", "escalation_contacts", "paused_at", "pause_reason",
+            "current_version",
+        ]  # fmt: skip
+        read_only_fields = ["status", "paused_at", "pause_reason"]
+
+    def get_current_version(self, worker: AIWorker) -> str | None:
+        from governance.selectors import worker_current_release
+
+        release = worker_current_release(worker)
+        return release.version if release else None
+
+
+class ReleaseSerializer(serializers.ModelSerializer):
+    deployed_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = Release
+        fields = ["id", "worker", "version", "notes", "deployed_at", "deployed_by", "rollback_of"]
+        read_only_fields = ["deployed_by", "rollback_of"]
+
+
+class IncidentStepSerializer(serializers.ModelSerializer):
+    owner = serializers.StringRelatedField()
+    done_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = IncidentStep
+        fields = ["kind", "position", "owner", "notes", "done_at", "done_by"]
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    steps = IncidentStepSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id", "use_case", "worker", "title", "severity", "what_happened", "affected",
+            "affected_count", "status", "rule_change", "opened_at", "closed_at", "steps",
+        ]  # fmt: skip
+        read_only_fields = ["status", "rule_change", "opened_at", "closed_at"]
+
+
+class IncidentStepInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=PlaybookStep.choices)
+    owner = serializers.IntegerField(required=False, allow_null=True, default=None)
+    notes = serializers.CharField(required=False, allow_blank=True, default=None)
+    done = serializers.BooleanField(required=False, default=False)
+    rule_change = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id", "occurred_at", "actor_name", "action", "object_type", "object_id",
+            "object_repr", "before", "after", "ticket_id", "model_version",
+        ]  # fmt: skip

@@ -1,0 +1,263 @@
+"""Governance API: every write goes through a service; permissions through ``opsai.permissions``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from django.utils.cache import add_never_cache_headers
+from django_filters import rest_framework as filters
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from governance import selectors, services
+from governance.api import serializers as s
+from governance.models import AIWorker, AuditEvent, Incident, LaneAssignment, Release
+from opsai.permissions import HasRole, has_any_role, require
+from usecases.models import UseCase
+
+
+def _drf_error(error: DjangoValidationError) -> exceptions.ValidationError:
+    detail = error.message_dict if hasattr(error, "message_dict") else {"detail": error.messages}
+    return exceptions.ValidationError(detail)
+
+
+def _call(fn: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(**kwargs)
+    except DjangoValidationError as error:
+        raise _drf_error(error) from error
+
+
+class LaneViewSet(viewsets.ReadOnlyModelViewSet):
+    """Which lane each use case is in, the rule that decided and why."""
+
+    serializer_class = s.LaneSerializer
+    queryset = LaneAssignment.objects.select_related("use_case", "policy", "rule").order_by(
+        "use_case_id"
+    )
+    filterset_fields = ["lane", "use_case"]
+    lookup_field = "use_case"
+
+
+class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
+    """Reviews with checklist and sign-offs; sign off and answer the checklist through actions."""
+
+    serializer_class = s.ReviewSerializer
+    queryset = selectors.review_detail_queryset().order_by("-opened_at", "-pk")
+    filterset_fields = ["status", "use_case"]
+
+    @action(detail=True, methods=["post"], url_path="sign-off")
+    def sign_off(self, request: Request, pk: str) -> Response:
+        require(request.user, "governance.sign_off")
+        data = s.SignOffInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        review = self.get_object()
+        sign_off = get_object_or_404(review.sign_offs.all(), role=data.validated_data["role"])
+        _call(
+            services.review_sign_off, sign_off=sign_off, actor=request.user,
+            decision=data.validated_data["decision"], comment=data.validated_data["comment"],
+        )  # fmt: skip
+        return Response(s.ReviewSerializer(self.get_queryset().get(pk=review.pk)).data)
+
+    @action(detail=True, methods=["post"])
+    def checklist(self, request: Request, pk: str) -> Response:
+        require(request.user, "governance.edit_checklist")
+        data = s.ChecklistInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        review = self.get_object()
+        item = get_object_or_404(review.checklist.all(), key=data.validated_data.pop("key"))
+        _call(
+            services.review_checklist_update, item=item, actor=request.user, **data.validated_data
+        )
+        return Response(s.ReviewSerializer(self.get_queryset().get(pk=review.pk)).data)
+
+
+class WorkerRuntimeAuthentication(BaseAuthentication):
+    """``Authorization: Worker <token>`` — a worker runtime polling its own status."""
+
+    keyword = b"worker"
+
+    def authenticate(self, request: Request) -> tuple[Any, AIWorker] | None:
+        parts = get_authorization_header(request).split()
+        if len(parts) != 2 or parts[0].lower() != self.keyword:
+            return None
+        digest = AIWorker.hash_token(parts[1].decode(errors="replace"))
+        worker = AIWorker.objects.filter(runtime_token_hash=digest).first()
+        if worker is None:
+            raise exceptions.AuthenticationFailed("Unknown worker token.")
+        return AnonymousUser(), worker
+
+    def authenticate_header(self, request: Request) -> str:
+        return "Worker"
+
+
+class RuntimeOrRole(BasePermission):
+    """The worker's own runtime token, or a signed-in user with a role."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if isinstance(request.auth, AIWorker):
+            return str(request.auth.pk) == str(view.kwargs.get("pk"))
+        return bool(has_any_role(request.user))
+
+
+class AIWorkerViewSet(
+    mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
+):
+    """AI workers; pause (the kill switch), resume, and the status a runtime polls."""
+
+    serializer_class = s.AIWorkerSerializer
+    queryset = selectors.worker_list().order_by("pk")
+    filterset_fields = ["status", "use_case"]
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        require(request.user, "governance.manage_worker")
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        use_case = fields.pop("use_case")
+        worker = _call(services.aiworker_create, use_case=use_case, actor=request.user, data=fields)
+        body = {**s.AIWorkerSerializer(worker).data, "runtime_token": worker.runtime_token}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        require(request.user, "governance.manage_worker")
+        worker = self.get_object()
+        data = self.get_serializer(worker, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        fields = {k: v for k, v in data.validated_data.items() if k != "use_case"}
+        worker = _call(services.aiworker_update, worker=worker, actor=request.user, data=fields)
+        return Response(s.AIWorkerSerializer(worker).data)
+
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str) -> Response:
+        worker = self.get_object()
+        require(request.user, "governance.pause_worker", worker)
+        data = s.ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        worker = _call(
+            services.aiworker_pause,
+            worker=worker,
+            actor=request.user,
+            reason=data.validated_data["reason"],
+        )
+        return Response(selectors.worker_status(worker))
+
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str) -> Response:
+        worker = self.get_object()
+        require(request.user, "governance.resume_worker", worker)
+        worker = _call(
+            services.aiworker_resume,
+            worker=worker,
+            actor=request.user,
+            note=str(request.data.get("note", "")),
+        )
+        return Response(selectors.worker_status(worker))
+
+    @action(
+        detail=True,
+        methods=["get"],
+        authentication_classes=[
+            WorkerRuntimeAuthentication,
+            *viewsets.ViewSet.authentication_classes,
+        ],
+        permission_classes=[RuntimeOrRole],
+    )
+    def status(self, request: Request, pk: str) -> Response:
+        """The kill-switch status a worker runtime polls: ``paused`` from the moment of the click."""
+        worker = get_object_or_404(AIWorker, pk=pk)
+        response = Response(selectors.worker_status(worker))
+        add_never_cache_headers(response)
+        return response
+
+
+class ReleaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Releases of AI workers; a rollback is recorded through the ``rollback`` action."""
+
+    serializer_class = s.ReleaseSerializer
+    queryset = Release.objects.select_related("deployed_by").order_by("-deployed_at", "-pk")
+    filterset_fields = ["worker"]
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        require(request.user, "governance.manage_worker")
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        release = _call(
+            services.release_create, worker=data.validated_data["worker"], actor=request.user,
+            version=data.validated_data["version"], notes=data.validated_data.get("notes", ""),
+            deployed_at=data.validated_data.get("deployed_at"),
+        )  # fmt: skip
+        return Response(s.ReleaseSerializer(release).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def rollback(self, request: Request, pk: str) -> Response:
+        require(request.user, "governance.manage_worker")
+        rollback = _call(
+            services.release_rollback, release=self.get_object(), actor=request.user,
+            notes=str(request.data.get("notes", "")),
+        )  # fmt: skip
+        return Response(s.ReleaseSerializer(rollback).data, status=status.HTTP_201_CREATED)
+
+
+class IncidentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Incidents with their playbook steps; update a step and close through actions."""
+
+    serializer_class = s.IncidentSerializer
+    queryset = Incident.objects.prefetch_related("steps__owner", "steps__done_by").order_by(
+        "-opened_at"
+    )
+    filterset_fields = ["status", "use_case", "worker"]
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        require(request.user, "governance.manage_incident")
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        use_case: UseCase = fields.pop("use_case")
+        incident = _call(services.incident_open, use_case=use_case, actor=request.user, **fields)
+        return Response(s.IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def step(self, request: Request, pk: str) -> Response:
+        require(request.user, "governance.manage_incident")
+        incident = self.get_object()
+        data = s.IncidentStepInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        step = get_object_or_404(incident.steps.all(), kind=fields.pop("kind"))
+        owner_id = fields.pop("owner")
+        owner = get_object_or_404(get_user_model(), pk=owner_id) if owner_id else None
+        _call(services.incident_step_update, step=step, actor=request.user, owner=owner, **fields)
+        return Response(s.IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data)
+
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str) -> Response:
+        require(request.user, "governance.manage_incident")
+        incident = _call(services.incident_close, incident=self.get_object(), actor=request.user)
+        return Response(s.IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data)
+
+
+class AuditEventFilter(filters.FilterSet):
+    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["object_type", "object_id", "actor_name", "action"]
+
+
+class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """The audit trail, read-only: filter by object, actor, action and time."""
+
+    serializer_class = s.AuditEventSerializer
+    queryset = AuditEvent.objects.all()
+    filterset_class = AuditEventFilter
+    permission_classes = [HasRole]

@@ -1,0 +1,212 @@
+"""Forms for governance pages; services do the validation that spans rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+
+from governance.choices import Lane, SignOffDecision
+from governance.models import AIWorker, Incident, Vendor
+from governance.policy import format_conditions, parse_conditions
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several evidence files in one input."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data if d]
+        return [single(data, initial)] if data else []
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
+
+
+class ChecklistItemForm(forms.Form):
+    answer = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=True)
+    evidence_text = forms.CharField(
+        label="Evidence", widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    evidence_links = forms.CharField(
+        label="Evidence links (one per line)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+    files = MultipleFileField(label="Evidence files", required=False)
+
+    def clean_evidence_links(self) -> list[str]:
+        return [
+            line.strip()
+            for line in self.cleaned_data["evidence_links"].splitlines()
+            if line.strip()
+        ]
+
+
+class SignOffForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[c for c in SignOffDecision.choices if c[0] != SignOffDecision.PENDING],
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.TextInput(attrs={"placeholder": "Why?"}))
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(max_length=300, required=False)
+
+
+class AIWorkerForm(forms.ModelForm):
+    escalation_contacts = forms.CharField(
+        label="Escalation contacts (emails, one per line)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+
+    class Meta:
+        model = AIWorker
+        fields = [
+            "name",
+            "tasks_handled",
+            "human_role",
+            "vendor",
+            "model_name",
+            "model_version",
+            "autonomy",
+            "human_approval_threshold",
+            "auto_pause_on_guardrail",
+            "escalation_contacts",
+        ]
+        labels = {"human_role": "Where humans decide"}
+        widgets = {
+            "tasks_handled": forms.Textarea(attrs={"rows": 2}),
+            "human_role": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["escalation_contacts"] = "\n".join(self.instance.escalation_contacts)
+
+    def clean_escalation_contacts(self) -> list[str]:
+        return _lines(self.cleaned_data["escalation_contacts"])
+
+
+class ReleaseForm(forms.Form):
+    version = forms.CharField(max_length=60)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class IncidentForm(forms.ModelForm):
+    class Meta:
+        model = Incident
+        fields = ["worker", "title", "severity", "what_happened", "affected", "affected_count"]
+        widgets = {
+            "what_happened": forms.Textarea(attrs={"rows": 3}),
+            "affected": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args: Any, use_case: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["worker"].queryset = AIWorker.objects.filter(use_case=use_case)
+
+
+class IncidentStepForm(forms.Form):
+    owner = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    done = forms.BooleanField(required=False, label="Done")
+    rule_change = forms.CharField(
+        max_length=300,
+        required=False,
+        label='Rule changed (or "none")',
+        help_text='e.g. "human approval above 500"',
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True, groups__isnull=False)
+            .distinct()
+            .order_by("username")
+        )
+
+
+class VendorForm(forms.ModelForm):
+    class Meta:
+        model = Vendor
+        fields = [
+            "name",
+            "security_posture",
+            "retention_policy",
+            "sla",
+            "last_reviewed_on",
+            "next_review_due",
+        ]
+        widgets = {
+            "security_posture": forms.Textarea(attrs={"rows": 2}),
+            "retention_policy": forms.Textarea(attrs={"rows": 2}),
+            "last_reviewed_on": forms.DateInput(attrs={"type": "date"}),
+            "next_review_due": forms.DateInput(attrs={"type": "date"}),
+        }
+
+
+class LaneRuleForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    lane = forms.ChoiceField(choices=Lane.choices)
+    conditions = forms.CharField(
+        required=False,
+        help_text="attribute=value,value; … (empty matches everything)",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+    reason = forms.CharField(max_length=300)
+
+    def clean_conditions(self) -> dict[str, list[Any]]:
+        return parse_conditions(self.cleaned_data["conditions"])
+
+    @staticmethod
+    def initial_for(rule: Any) -> dict[str, Any]:
+        return {
+            "name": rule.name,
+            "lane": rule.lane,
+            "conditions": format_conditions(rule.conditions),
+            "reason": rule.reason,
+        }
+
+
+LaneRuleFormSet = forms.formset_factory(LaneRuleForm, extra=1, can_delete=True)
+
+
+class PolicyNoteForm(forms.Form):
+    note = forms.CharField(max_length=300, label="What changed and why")
+
+
+class AuditFilterForm(forms.Form):
+    object_type = forms.CharField(
+        required=False, label="Object type", help_text="e.g. usecases.usecase"
+    )
+    object_id = forms.CharField(required=False, label="Object id")
+    actor = forms.CharField(required=False, label="Actor (username)")
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise ValidationError({"date_to": "The end date is before the start date."})
+        return data

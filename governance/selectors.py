@@ -1,0 +1,259 @@
+"""Reads for governance: lanes, review queues, worker status, the governance page, audit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from governance.choices import (
+    IncidentStatus,
+    Lane,
+    ReviewStatus,
+    SignOffDecision,
+    SignOffRole,
+    WorkerStatus,
+)
+from governance.models import (
+    AIWorker,
+    AuditEvent,
+    Incident,
+    LaneAssignment,
+    LanePolicy,
+    LaneRule,
+    Release,
+    Review,
+    SignOff,
+    Vendor,
+)
+from governance.policy import describe_match, rule_matches
+from opsai.permissions import is_product_owner, reviewer_specialty
+from usecases.models import UseCase
+
+# The use-case fields a decision freezes; a later change to any of them forces a new review.
+FROZEN_FIELDS: tuple[str, ...] = (
+    "title",
+    "problem",
+    "current_workflow",
+    "business_outcome",
+    "value_bucket",
+    "systems_touched",
+    "cases_per_week",
+    "data_sensitivity",
+    "audience",
+    "autonomy",
+    "money_movement",
+    "vendor_model",
+    "trains_on_customer_data",
+    "exports_data",
+)
+RISK_FIELDS: tuple[str, ...] = (
+    "data_sensitivity",
+    "audience",
+    "autonomy",
+    "money_movement",
+    "vendor_model",
+    "trains_on_customer_data",
+    "exports_data",
+)
+
+
+def lane_policy_current() -> LanePolicy:
+    """The policy in force: the highest version."""
+    return LanePolicy.objects.order_by("-version").first()
+
+
+def lane_decide(*, policy: LanePolicy, use_case: UseCase) -> tuple[str, LaneRule | None, str]:
+    """Which lane ``policy`` puts ``use_case`` in: ``(lane, deciding rule, why)``.
+
+    The first rule (by position) whose conditions all match decides; if none
+    does, the use case is Reviewed — the safe default.
+    """
+    attributes = {name: getattr(use_case, name) for name in RISK_FIELDS}
+    for rule in policy.rules.all():
+        if rule_matches(rule.conditions, attributes):
+            why = describe_match(rule.conditions, attributes)
+            return rule.lane, rule, f"Rule {rule.position} “{rule.name}”: {why}. {rule.reason}"
+    return Lane.REVIEWED, None, "No rule of the policy matched, so it is reviewed by default."
+
+
+def review_latest(use_case: UseCase) -> Review | None:
+    """The use case's most recent review (the one that counts now), if any."""
+    return Review.objects.filter(use_case=use_case).order_by("-opened_at", "-pk").first()
+
+
+def required_sign_off_roles(use_case: UseCase) -> list[str]:
+    """Which roles must sign off a review of ``use_case``, from its attributes.
+
+    The product owner and IT platform always; security when a vendor model or any
+    non-public data is involved; legal & compliance only when it is customer-facing
+    or handles personal data.
+    """
+    roles = [SignOffRole.PRODUCT_OWNER, SignOffRole.IT_PLATFORM]
+    if use_case.vendor_model or use_case.data_sensitivity in ("internal", "personal"):
+        roles.append(SignOffRole.SECURITY)
+    if use_case.audience == "customer_facing" or use_case.data_sensitivity == "personal":
+        roles.append(SignOffRole.LEGAL)
+    return [str(role) for role in roles]
+
+
+def user_can_sign_role(user: Any, role: str) -> bool:
+    """Does ``user`` hold the role or reviewer specialty that gives this sign-off?"""
+    if role == SignOffRole.PRODUCT_OWNER:
+        return bool(is_product_owner(user))
+    from opsai.permissions import is_reviewer
+
+    return bool(is_reviewer(user)) and reviewer_specialty(user) == role
+
+
+def users_for_role(role: str) -> QuerySet:
+    """Active users who can give a sign-off of ``role``."""
+    User = get_user_model()
+    users = User.objects.filter(is_active=True)
+    if role == SignOffRole.PRODUCT_OWNER:
+        return users.filter(groups__name="Product owner")
+    return users.filter(groups__name="Reviewer", profile__reviewer_specialty=role)
+
+
+def review_queue(user: Any) -> list[SignOff]:
+    """Pending sign-offs on open reviews that wait on ``user``, oldest first, with their age.
+
+    A sign-off waits on a user who is assigned to it, or who can give it when no one is.
+    """
+    roles = [role for role in SignOffRole.values if user_can_sign_role(user, role)]
+    sign_offs = (
+        SignOff.objects.filter(
+            review__status=ReviewStatus.OPEN,
+            decision__in=[SignOffDecision.PENDING, SignOffDecision.CHANGES_REQUESTED],
+        )
+        .filter(Q(assignee=user) | Q(assignee__isnull=True, role__in=roles))
+        .exclude(Q(review__use_case__submitted_by=user) | Q(review__use_case__owner=user))
+        .select_related("review__use_case__team", "assignee")
+        .order_by("assigned_at", "pk")
+    )
+    now = timezone.now()
+    result = list(sign_offs)
+    for sign_off in result:
+        sign_off.waiting = now - sign_off.assigned_at
+    return result
+
+
+def review_detail_queryset() -> QuerySet[Review]:
+    """Reviews with use case, checklist (and files) and sign-offs, in a fixed number of queries."""
+    return Review.objects.select_related(
+        "use_case__team", "use_case__owner", "use_case__submitted_by"
+    ).prefetch_related(
+        "checklist__files",
+        Prefetch("sign_offs", queryset=SignOff.objects.select_related("assignee", "decided_by")),
+    )
+
+
+def worker_current_release(worker: AIWorker) -> Release | None:
+    """The latest release that is not a rollback and has not been rolled back."""
+    return (
+        Release.objects.filter(worker=worker, rollback_of__isnull=True, rolled_back_by__isnull=True)
+        .order_by("-deployed_at", "-pk")
+        .first()
+    )
+
+
+def worker_list() -> QuerySet[AIWorker]:
+    """AI workers with their use case and vendor, ready for a table."""
+    return AIWorker.objects.select_related("use_case__team", "vendor", "paused_by")
+
+
+def worker_status(worker: AIWorker) -> dict[str, Any]:
+    """What a worker runtime needs to know when it polls: may it run, at which version?"""
+    release = worker_current_release(worker)
+    return {
+        "id": worker.pk,
+        "name": worker.name,
+        "status": worker.status,
+        "paused": worker.status != WorkerStatus.ACTIVE,
+        "paused_at": worker.paused_at,
+        "pause_reason": worker.pause_reason,
+        "model_version": worker.model_version,
+        "current_version": release.version if release else None,
+        "human_approval_threshold": worker.human_approval_threshold,
+    }
+
+
+def governance_overview(*, today: date | None = None) -> dict[str, Any]:
+    """Everything the governance page shows, in a fixed number of queries."""
+    today = today or timezone.localdate()
+    now = timezone.now()
+    lane_counts = dict(
+        LaneAssignment.objects.values_list("lane").annotate(n=Count("pk")).values_list("lane", "n")
+    )
+    assignments = list(
+        LaneAssignment.objects.select_related("use_case__team", "rule").order_by(
+            "lane", "use_case__title"
+        )
+    )
+    lanes = [
+        {
+            "value": lane.value,
+            "label": lane.label,
+            "count": lane_counts.get(lane.value, 0),
+            "assignments": [a for a in assignments if a.lane == lane.value],
+        }
+        for lane in Lane
+    ]
+    pending = SignOff.objects.filter(review=OuterRef("pk"), decision=SignOffDecision.PENDING)
+    open_reviews = list(
+        Review.objects.filter(status=ReviewStatus.OPEN)
+        .select_related("use_case__team")
+        .annotate(
+            pending_count=Count(
+                "sign_offs", filter=~Q(sign_offs__decision=SignOffDecision.APPROVED)
+            ),
+            has_pending=Exists(pending),
+        )
+        .order_by("opened_at")
+    )
+    for review in open_reviews:
+        review.age = now - review.opened_at
+    return {
+        "lanes": lanes,
+        "open_reviews": open_reviews,
+        "paused_workers": list(
+            worker_list().filter(status=WorkerStatus.PAUSED).order_by("-paused_at")
+        ),
+        "open_incidents": list(
+            Incident.objects.filter(status=IncidentStatus.OPEN)
+            .select_related("use_case", "worker")
+            .order_by("-opened_at")
+        ),
+        "overdue_vendors": list(Vendor.objects.filter(next_review_due__lt=today)),
+        "policy": lane_policy_current(),
+    }
+
+
+def audit_event_list(
+    *,
+    object_type: str = "",
+    object_id: str = "",
+    actor: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[AuditEvent]:
+    """Audit events filtered by object (type and/or id), actor username and date range."""
+    events = AuditEvent.objects.all()
+    if object_type:
+        events = events.filter(object_type=object_type)
+    if object_id:
+        events = events.filter(object_id=object_id)
+    if actor:
+        events = events.filter(actor_name=actor)
+    if date_from:
+        events = events.filter(occurred_at__gte=_start_of(date_from))
+    if date_to:
+        events = events.filter(occurred_at__lt=_start_of(date_to) + timedelta(days=1))
+    return events
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
