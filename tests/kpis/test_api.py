@@ -1,0 +1,105 @@
+"""The KPI API: bulk ingest (JSON and CSV), reads, check-ins, annotations and permissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from kpis.models import Annotation, Measurement
+from tests.kpis.factories import KPIFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def test_it_ingests_a_json_batch_and_updates_re_sent_values(api: APIClient, ops_lead: Any) -> None:
+    kpi = KPIFactory()
+    api.force_authenticate(ops_lead)
+    rows = [
+        {"kpi": kpi.pk, "timestamp": "2026-01-01", "value": 1},
+        {"kpi": kpi.pk, "timestamp": "2026-01-02", "value": 2},
+    ]
+    response = api.post("/api/measurements/", rows, format="json")
+    assert response.status_code == 201, response.data
+    assert response.data["rows_accepted"] == 2
+    response = api.post(
+        "/api/measurements/",
+        {"measurements": [{"kpi": kpi.pk, "timestamp": "2026-01-01", "value": 9}]},
+        format="json",
+    )
+    assert response.status_code == 201
+    assert sorted(Measurement.objects.values_list("value", flat=True)) == [2.0, 9.0]
+
+
+def test_it_rejects_a_csv_batch_with_a_bad_row_naming_the_line(
+    api: APIClient, ops_lead: Any
+) -> None:
+    kpi = KPIFactory()
+    api.force_authenticate(ops_lead)
+    body = f"kpi,timestamp,value\n{kpi.pk},2026-01-01,1\n{kpi.pk},2026-01-02,\n"
+    response = api.post("/api/measurements/", body, content_type="text/csv")
+    assert response.status_code == 400
+    assert response.data["errors"] == [{"line": 3, "reason": "missing value"}]
+    assert Measurement.objects.count() == 0
+
+
+def test_it_refuses_ingest_to_executives_and_everything_to_users_without_a_role(
+    api: APIClient, executive: Any, roleless_user: Any
+) -> None:
+    kpi = KPIFactory()
+    rows = [{"kpi": kpi.pk, "timestamp": "2026-01-01", "value": 1}]
+    api.force_authenticate(executive)
+    assert api.post("/api/measurements/", rows, format="json").status_code == 403
+    assert api.get("/api/kpis/").status_code == 200
+    api.force_authenticate(roleless_user)
+    for url in (
+        "/api/kpis/",
+        "/api/snapshots/",
+        "/api/alerts/",
+        "/api/annotations/",
+        "/api/checkins/",
+    ):
+        assert api.get(url).status_code == 403
+
+
+def test_a_release_pipeline_posts_an_annotation(api: APIClient, ops_lead: Any) -> None:
+    kpi = KPIFactory()
+    api.force_authenticate(ops_lead)
+    response = api.post(
+        "/api/annotations/",
+        {
+            "kind": "release",
+            "text": "worker v2",
+            "starts_at": "2026-01-01T09:00:00Z",
+            "use_case": kpi.use_case_id,
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.data
+    assert Annotation.objects.get().created_by == ops_lead
+    bad = api.post("/api/annotations/", {"kind": "release", "text": "x", "starts_at": "2026-01-02T00:00:00Z",
+                                         "ends_at": "2026-01-01T00:00:00Z"}, format="json")  # fmt: skip
+    assert bad.status_code == 400 and "ends_at" in bad.data
+
+
+def test_it_creates_and_edits_kpis_and_records_check_ins(api: APIClient, ops_lead: Any) -> None:
+    business = KPIFactory()
+    api.force_authenticate(ops_lead)
+    created = api.post("/api/kpis/", {"use_case": business.use_case_id, "name": "AHT", "level": "operational",
+                                      "parent": business.pk, "direction": "down"}, format="json")  # fmt: skip
+    assert created.status_code == 201, created.data
+    invalid = api.patch(f"/api/kpis/{created.data['id']}/", {"value_per_unit": "5"}, format="json")
+    assert invalid.status_code == 400 and "value_per_unit" in invalid.data
+    check_in = api.post(
+        "/api/checkins/",
+        {"kpi": business.pk, "confidence": "on_track", "analysis": "Fine"},
+        format="json",
+    )
+    assert check_in.status_code == 201, check_in.data
+    assert api.get(f"/api/checkins/?kpi={business.pk}").data["count"] == 1
