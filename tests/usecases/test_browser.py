@@ -1,0 +1,92 @@
+"""An ops lead, as a new user would, takes a use case from template to ranked portfolio row."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.factories import TeamFactory
+from tests.usecases.factories import make_use_case, rate
+from usecases.choices import TeamFunction
+from usecases.models import UseCase
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CRITERIA = {
+    "Value": ("5", "Cash collected moves within 30–60 days"),
+    "Feasibility": ("4", "Drafting reminders is weeks of work, not quarters"),
+    "Data readiness": ("4", "Aged-debt report and CRM notes are clean enough"),
+    "Integration complexity": (None, "Only the ERP is touched"),  # keep the suggestion
+    "Change pain": ("4", "Collectors keep their routine; they review drafts"),
+}
+
+
+def test_an_ops_lead_creates_scores_and_sees_collections_outreach_ranked(
+    page, live_server, sign_in, make_user
+):
+    """GIVEN the organisation's teams and one scored use case already in the portfolio,
+    WHEN a new ops lead creates collections outreach from its template, submits and scores it,
+    THEN the portfolio ranks it first with its radar-hit and quick-win flags and their reasons."""
+    owner = make_user("Product owner", username="priya")
+    for function in TeamFunction:
+        TeamFactory(name=function.value, product_owner=owner)
+    colleague = make_user("Ops lead", username="colleague")
+    other = make_use_case(colleague, "recruiting_screening")
+    rate(other, colleague, 3, 3, 2, 3, 2)
+    make_user("Ops lead", username="olivia")
+
+    sign_in(page, "olivia")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Intake").click()
+    page.get_by_role("link", name="Start from Collections outreach").click()
+
+    # The template pre-fills every section.
+    expect(page.get_by_label("Title")).to_have_value("Collections outreach")
+    expect(page.get_by_label("Business outcome")).to_have_value("Improve collections recovery rate")
+    expect(page.get_by_label("Team", exact=True)).to_have_value(
+        str(owner.owned_teams.get(name="Finance").pk)
+    )
+    page.get_by_role("button", name="Submit", exact=True).click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Improve collections recovery rate")
+    expect(page.get_by_text("Submitted for scoring.")).to_be_visible()
+    expect(page.get_by_test_id("value-estimate")).to_contain_text("estimate")
+    expect(page.get_by_test_id("value-estimate")).to_contain_text("4,680")  # hours a year
+
+    # Score it: integration complexity is pre-suggested from the one system touched.
+    expect(page.get_by_label("Integration complexity", exact=True)).to_have_value("5")
+    for label, (value, why) in CRITERIA.items():
+        if value:
+            page.get_by_label(label, exact=True).select_option(value)
+        page.get_by_label(f"Why {label.lower()}?").fill(why)
+    page.get_by_role("button", name="Submit score").click()
+
+    expect(page.get_by_text("Your score is in.")).to_be_visible()
+    expect(page.get_by_test_id("consensus")).to_have_text(re.compile(r"Consensus 4\.45"))
+    flags = page.get_by_test_id("flags")
+    expect(flags.locator("[data-flag=radar_hit]")).to_have_attribute("data-on", "yes")
+    expect(flags.locator("[data-flag=quick_win]")).to_have_attribute("data-on", "yes")
+    expect(flags.locator("[data-flag=political_thriller]")).to_have_attribute("data-on", "no")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Portfolio").click()
+    rows = page.get_by_test_id("portfolio-row")
+    expect(rows).to_have_count(2)
+    first = rows.first
+    expect(first).to_have_attribute("data-title", "Collections outreach")
+    expect(first.get_by_test_id("score")).to_contain_text("4.45")
+    expect(first.locator("[data-flag=radar_hit]")).to_have_text("Radar hit")
+    expect(first.locator("[data-flag=quick_win]")).to_have_text("Quick win")
+    expect(first.locator("[data-flag=quick_win]")).to_have_attribute(
+        "title", re.compile("one KPI, one team")
+    )
+    expect(first.locator("[data-flag=political_thriller]")).to_have_count(0)
+    expect(rows.nth(1)).to_have_attribute("data-title", "Recruiting screening")
+
+    # The bubble chart is drawn, and filtering to quick wins leaves just this one.
+    expect(page.locator("#portfolio-chart[data-ready='1']")).to_be_visible()
+    page.get_by_label("Quick win").select_option("true")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(1)
+
+    use_case = UseCase.objects.get(title="Collections outreach", owner__username="olivia")
+    assert use_case.template_key == "collections_outreach"
+    assert use_case.kpis.exists()  # the KPI app built the template's stack on usecase_created
