@@ -189,7 +189,10 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "opsai.tasks.worker_heartbeat", "schedule": timedelta(seconds=30)},
     "kpis-refresh": {"task": "kpis.tasks.refresh_snapshots", "schedule": timedelta(hours=1)},
     "kpis-weekly-review": {"task": "kpis.tasks.send_weekly_review", "schedule": _MONDAY_7AM},
-    "governance-guardrail-sweep": {"task": "governance.tasks.guardrail_sweep", "schedule": timedelta(minutes=5)},
+    "governance-guardrail-sweep": {
+        "task": "governance.tasks.guardrail_sweep",
+        "schedule": timedelta(minutes=5),
+    },
 }
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=120)
 
