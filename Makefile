@@ -49,6 +49,15 @@ test: install-test
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
+## make bench: generate a 1,000 use case × 4 KPI × 730 day portfolio on PostgreSQL and time it.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/opsai_bench
+BENCH_ARGS ?=
+BENCH_ENV := DATABASE_URL=$(BENCH_DATABASE_URL) DEBUG=false CELERY_QUEUE=opsai-bench
+bench: install
+	$(BENCH_ENV) $(BIN)/python scripts/ensure-database.py
+	$(BENCH_ENV) $(BIN)/python manage.py migrate --noinput -v0
+	$(BENCH_ENV) $(BIN)/python manage.py kpi_bench --generate $(BENCH_ARGS)
+
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
