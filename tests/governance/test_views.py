@@ -1,0 +1,211 @@
+"""Governance pages: who may see and do what, fixed query counts, the audit page and its CSV."""
+
+import pytest
+from django.db import transaction
+from django.urls import reverse
+
+from governance.models import AIWorker, Incident, LanePolicy
+from governance.services import audit_record, incident_open
+from tests.governance.factories import use_case_like, worker_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(owner_po, submitter):
+    approved = use_case_like("support_triage", stage="approved", submitted_by=submitter)
+    worker = worker_for(approved, owner_po)
+    incident = incident_open(
+        use_case=approved, worker=worker, actor=owner_po, title="Misroutes", severity="low",
+        what_happened="Billing tickets went to sales.",
+    )  # fmt: skip
+    in_review = use_case_like("marketing_content_ops", submitted_by=submitter)
+    from usecases.services import usecase_move_stage
+
+    usecase_move_stage(use_case=in_review, to_stage="review", actor=submitter)
+    return {
+        "use_case": approved,
+        "worker": worker,
+        "incident": incident,
+        "review": in_review.reviews.get(),
+    }
+
+
+def _pages(world):
+    return [
+        reverse("governance:index"),
+        reverse("governance:policy"),
+        reverse("governance:queue"),
+        reverse("governance:usecase", args=[world["use_case"].pk]),
+        reverse("governance:review", args=[world["review"].pk]),
+        reverse("governance:workers"),
+        reverse("governance:worker", args=[world["worker"].pk]),
+        reverse("governance:incidents"),
+        reverse("governance:incident", args=[world["incident"].pk]),
+        reverse("governance:vendors"),
+        reverse("governance:audit"),
+    ]
+
+
+def test_every_page_opens_for_a_role_and_is_refused_without_one(
+    client, world, executive, roleless_user
+):
+    client.force_login(executive)
+    for url in _pages(world):
+        assert client.get(url).status_code == 200, url
+    client.force_login(roleless_user)
+    for url in _pages(world):
+        assert client.get(url).status_code == 403, url
+
+
+def test_the_governance_page_shows_lanes_reviews_workers_incidents_vendors(
+    client, world, executive, django_assert_max_num_queries
+):
+    client.force_login(executive)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("governance:index"))
+    body = response.content.decode()
+    assert "Support triage" in body and "Marketing content operations" in body
+    assert "Misroutes" in body
+
+
+def test_the_governance_page_query_count_does_not_grow_with_rows(
+    client, world, executive, django_assert_num_queries, owner_po
+):
+    client.force_login(executive)
+    with django_assert_num_queries(10) as first:
+        client.get(reverse("governance:index"))
+    use_case_like("collections_outreach")
+    incident_open(
+        use_case=world["use_case"],
+        actor=owner_po,
+        title="Another",
+        severity="low",
+        what_happened="x",
+    )
+    with django_assert_num_queries(len(first.captured_queries)):
+        client.get(reverse("governance:index"))
+
+
+def test_one_click_pauses_a_worker_and_it_shows(client, world, it_reviewer):
+    client.force_login(it_reviewer)
+    url = reverse("governance:worker_pause", args=[world["worker"].pk])
+    response = client.post(url, {"reason": "Complaints spiking"}, follow=True)
+    assert "is paused" in response.content.decode()
+    world["worker"].refresh_from_db()
+    assert world["worker"].status == "paused"
+    for page in (
+        reverse("governance:index"),
+        reverse("governance:workers"),
+        reverse("governance:usecase", args=[world["use_case"].pk]),
+    ):
+        assert "Complaints spiking" in client.get(page).content.decode(), page
+
+
+def test_pause_and_resume_are_refused_to_the_wrong_roles(
+    client, world, executive, ops_lead, it_reviewer, owner_po
+):
+    pause = reverse("governance:worker_pause", args=[world["worker"].pk])
+    resume = reverse("governance:worker_resume", args=[world["worker"].pk])
+    for user in (executive, ops_lead):
+        client.force_login(user)
+        assert client.post(pause, {"reason": "x"}).status_code == 403
+    client.force_login(it_reviewer)
+    client.post(pause, {"reason": "drift"})
+    assert client.post(resume).status_code == 403  # a reviewer pauses; only a product owner resumes
+    client.force_login(owner_po)
+    client.post(resume, {"note": "fixed"})
+    assert AIWorker.objects.get().status == "active"
+
+
+def test_a_pause_without_a_reason_is_told_so(client, world, owner_po):
+    client.force_login(owner_po)
+    response = client.post(
+        reverse("governance:worker_pause", args=[world["worker"].pk]), {"reason": ""}, follow=True
+    )
+    assert "Reason: say why" in response.content.decode()
+    assert AIWorker.objects.get().status == "active"
+
+
+def test_a_new_worker_shows_its_runtime_token_once(client, world, owner_po):
+    client.force_login(owner_po)
+    data = {
+        "name": "Reply drafter", "tasks_handled": "Drafts replies", "human_role": "Agents send",
+        "model_name": "m", "model_version": "1", "autonomy": "draft",
+        "escalation_contacts": "a@example.com\nb@example.com",
+    }  # fmt: skip
+    response = client.post(
+        reverse("governance:worker_new", args=[world["use_case"].pk]), data, follow=True
+    )
+    assert b"Runtime token (shown once)" in response.content
+    worker = AIWorker.objects.get(name="Reply drafter")
+    assert worker.escalation_contacts == ["a@example.com", "b@example.com"]
+    assert b"Runtime token" not in client.get(worker.get_absolute_url()).content
+
+
+def test_incident_close_is_refused_on_the_page_until_the_review_names_its_rule(
+    client, world, owner_po
+):
+    client.force_login(owner_po)
+    incident = world["incident"]
+    response = client.post(reverse("governance:incident_close", args=[incident.pk]), follow=True)
+    assert "post-incident review step must be done" in response.content.decode()
+    step = incident.steps.get(kind="review")
+    client.post(
+        reverse("governance:incident_step", args=[incident.pk, step.pk]),
+        {f"step{step.pk}-done": "on", f"step{step.pk}-rule_change": "none"},
+    )
+    client.post(reverse("governance:incident_close", args=[incident.pk]))
+    assert Incident.objects.get(pk=incident.pk).status == "closed"
+
+
+def test_only_admins_create_a_policy_version(client, world, admin_user, ops_lead):
+    client.force_login(ops_lead)
+    assert client.get(reverse("governance:policy_new")).status_code == 403
+    client.force_login(admin_user)
+    data = {
+        "rules-TOTAL_FORMS": "2", "rules-INITIAL_FORMS": "0",
+        "rules-0-name": "Money", "rules-0-lane": "prohibited",
+        "rules-0-conditions": "money_movement=yes", "rules-0-reason": "No money.",
+        "rules-1-name": "Rest", "rules-1-lane": "reviewed", "rules-1-conditions": "", "rules-1-reason": "Safe default.",
+        "note": "Stricter",
+    }  # fmt: skip
+    client.post(reverse("governance:policy_new"), data)
+    policy = LanePolicy.objects.get(version=2)
+    assert list(policy.rules.values_list("name", "conditions")) == [
+        ("Money", {"money_movement": [True]}),
+        ("Rest", {}),
+    ]
+
+
+def test_a_bad_condition_is_named(client, admin_user):
+    client.force_login(admin_user)
+    data = {
+        "rules-TOTAL_FORMS": "1", "rules-INITIAL_FORMS": "0", "rules-0-name": "X", "rules-0-lane": "allowed",
+        "rules-0-conditions": "colour=blue", "rules-0-reason": "?", "note": "bad",
+    }  # fmt: skip
+    response = client.post(reverse("governance:policy_new"), data)
+    assert "colour=blue" in response.content.decode()
+    assert LanePolicy.objects.count() == 1
+
+
+def test_the_audit_page_filters_and_exports_csv(client, world, executive, owner_po):
+    with transaction.atomic():
+        audit_record(
+            actor=owner_po, action="test.marker", target=world["use_case"], ticket_id="T-9"
+        )
+    client.force_login(executive)
+    url = reverse("governance:audit")
+    filtered = client.get(
+        url, {"actor": "pia", "object_type": "usecases.usecase", "object_id": world["use_case"].pk}
+    )
+    body = filtered.content.decode()
+    assert "test.marker" in body and "T-9" in body
+    assert "review.opened" not in body
+    response = client.get(url, {"actor": "pia", "export": "csv"})
+    assert response["Content-Type"] == "text/csv"
+    rows = b"".join(response.streaming_content).decode().splitlines()
+    assert rows[0].startswith("occurred_at,actor_name,action")
+    assert any("test.marker" in row for row in rows[1:])
+    bad = client.get(url, {"date_from": "2026-02-01", "date_to": "2026-01-01"})
+    assert "The end date is before the start date." in bad.content.decode()
