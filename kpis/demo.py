@@ -102,9 +102,7 @@ def _configure(kpi: KPI, go_live: date, users: dict[str, Any]) -> None:
         TargetType.INCREASE_TO if kpi.direction == Direction.UP else TargetType.DECREASE_TO
     )
     # Targets ask for a little more than the worker delivers, reached 150 days after go-live.
-    kpi.target_value = (
-        round(before + (after - before) * 1.1, 2) if after != before else round(before * 0.85, 2)
-    )
+    kpi.target_value = TARGETS.get(kpi.name, round(before + (after - before) * 1.1, 2))
     kpi.target_date = go_live + timedelta(days=150)
     kpi.cadence = "daily"
     kpi.source = "api"

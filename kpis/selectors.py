@@ -122,7 +122,7 @@ def _value_by_bucket() -> dict[str, dict[str, float]]:
         .annotate(total=Sum("current_snapshot__realised_value"))
     )
     estimated = (
-        UseCase.objects.exclude(stage__in=[Stage.REJECTED, Stage.IDEA])
+        UseCase.objects.exclude(stage=Stage.REJECTED)
         .values("value_bucket")
         .annotate(total=Sum(ESTIMATE_EXPRESSION))
     )

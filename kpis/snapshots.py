@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import Avg, OuterRef, Subquery
+from django.db.models import Avg, Max, OuterRef, Subquery
 from django.utils import timezone
 
 from kpis import calculations as calc
@@ -285,6 +285,13 @@ def _advance_alerts(kpis: dict[int, KPI], snapshots: list[Snapshot], as_of: date
         .filter(kpi_id__in=[s.kpi_id for s in snapshots])
         .exclude(state=AlertState.RESOLVED)
     }
+    # Replaying a day an alert (even a resolved one) has already seen changes nothing.
+    seen_until = {
+        (row["kpi_id"], row["reason"]): row["last"]
+        for row in Alert.objects.filter(kpi_id__in=[s.kpi_id for s in snapshots])
+        .values("kpi_id", "reason")
+        .annotate(last=Max("last_as_of"))
+    }
     now = timezone.now()
     fired: list[Alert] = []
     for snapshot in snapshots:
@@ -296,6 +303,8 @@ def _advance_alerts(kpis: dict[int, KPI], snapshots: list[Snapshot], as_of: date
         }
         for reason, bad in bad_by_reason.items():
             alert = open_alerts.get((kpi.pk, reason))
+            if alert is None and as_of <= seen_until.get((kpi.pk, reason), date.min):
+                continue
             step = calc.alert_step(
                 state=alert.state if alert else None,
                 consecutive=alert.consecutive if alert else 0,

@@ -182,3 +182,13 @@ def test_one_noisy_value_pages_nobody() -> None:
     alert = Alert.objects.get(kpi=kpi)
     assert alert.state == "resolved" and alert.fired_at is None
     assert len(mail.outbox) == 0
+
+
+def test_replaying_past_days_does_not_reopen_a_resolved_alert() -> None:
+    kpi = KPIFactory(baseline_value=100.0, guardrail_threshold=70.0, alert_after_snapshots=1)
+    MeasurementFactory(kpi=kpi, timestamp=at(AS_OF), value=10.0)
+    MeasurementFactory(kpi=kpi, timestamp=at(AS_OF + timedelta(days=1)), value=100.0)
+    for _ in range(2):
+        snapshots_refresh(as_of=AS_OF)
+        snapshots_refresh(as_of=AS_OF + timedelta(days=1))
+    assert list(Alert.objects.values_list("state", flat=True)) == ["resolved"]
