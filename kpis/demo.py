@@ -113,12 +113,14 @@ def _configure(kpi: KPI, go_live: date, users: dict[str, Any]) -> None:
 
 
 def _measurements(kpis: list[KPI], today: date, users: dict[str, Any]) -> int:
-    batch = IngestBatch.objects.create(
-        source=BatchSource.API,
-        created_by=users.get("ops"),
+    batch, _ = IngestBatch.objects.get_or_create(
         filename="demo data",
-        status=BatchStatus.SAVED,
-        finished_at=timezone.now(),
+        source=BatchSource.API,
+        defaults={
+            "created_by": users.get("ops"),
+            "status": BatchStatus.SAVED,
+            "finished_at": timezone.now(),
+        },
     )
     rows = []
     for kpi in kpis:

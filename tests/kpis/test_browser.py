@@ -52,3 +52,53 @@ def test_an_executive_drills_from_the_portfolio_into_a_business_kpi_moving_again
     expect(nodes.first.locator("[data-status]").first).to_have_attribute("data-status", "on_track")
     # The release marker from the go-live is on the chart.
     expect(nodes.first.locator(".annotation-text", has_text="Release")).to_have_count(1)
+
+
+def test_an_ops_lead_uploads_a_csv_with_a_bad_row_and_is_told_which(
+    page: Any, live_server: Any, sign_in: Any, make_user: Any, tmp_path: Any
+) -> None:
+    from kpis.models import Measurement
+    from tests.kpis.factories import KPIFactory
+
+    make_user("Ops lead", username="olivia")
+    kpi = KPIFactory(name="Cash collected")
+    upload = tmp_path / "values.csv"
+    upload.write_text(f"kpi,timestamp,value\n{kpi.pk},2026-01-01,10\n{kpi.pk},2026-01-02,ten\n")
+    sign_in(page, "olivia")
+    page.get_by_role("link", name="Data").click()
+    page.get_by_label("File:").set_input_files(str(upload))
+    page.get_by_role("button", name="Upload").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was saved")
+    expect(page.get_by_test_id("batch")).to_contain_text("value 'ten' is not a number")
+    expect(page.get_by_test_id("batch").locator("td").first).to_have_text("3")
+    assert Measurement.objects.count() == 0
+
+
+@pytest.mark.celery
+def test_a_large_upload_shows_its_progress_until_the_worker_saves_it(
+    page: Any, live_server: Any, sign_in: Any, make_user: Any, tmp_path: Any, celery_worker: Any
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.kpis.factories import KPIFactory
+
+    make_user("Ops lead", username="olivia")
+    kpi = KPIFactory()
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    upload = tmp_path / "big.csv"
+    upload.write_text(
+        "kpi,timestamp,value\n"
+        + "\n".join(
+            f"{kpi.pk},{(start + timedelta(hours=i)).isoformat()},{i}" for i in range(15_000)
+        )
+    )
+    sign_in(page, "olivia")
+    page.goto(f"{live_server.url}/kpis/data/")
+    page.get_by_label("File:").set_input_files(str(upload))
+    page.get_by_role("button", name="Upload").click()
+
+    batch = page.get_by_test_id("batch")
+    expect(batch).to_have_attribute("data-status", re.compile("queued|running|saved"))
+    expect(batch).to_contain_text("Saved 15000 measurements", timeout=60_000)
+    assert kpi.measurements.count() == 15_000

@@ -192,3 +192,39 @@ def test_replaying_past_days_does_not_reopen_a_resolved_alert() -> None:
         snapshots_refresh(as_of=AS_OF)
         snapshots_refresh(as_of=AS_OF + timedelta(days=1))
     assert list(Alert.objects.values_list("state", flat=True)) == ["resolved"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_refreshes_at_once_give_the_same_result_as_one() -> None:
+    import threading
+
+    from django.db import connection as main_connection
+
+    kpi = KPIFactory(baseline_value=100.0, guardrail_threshold=70.0, alert_after_snapshots=1)
+    series(kpi, {0: 10.0, 1: 20.0})
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def refresh() -> None:
+        from django.db import connection
+
+        try:
+            barrier.wait()
+            snapshots_refresh(as_of=AS_OF)
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refresh) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert main_connection.vendor == "postgresql"
+    assert Snapshot.objects.filter(kpi=kpi).count() == 1
+    assert Snapshot.objects.get(kpi=kpi).latest_value == 10.0
+    assert list(Alert.objects.values_list("state", "consecutive")) == [("firing", 1)]
+    assert RefreshRun.objects.filter(finished_at__isnull=False, error="").count() == 2
