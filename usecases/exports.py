@@ -42,19 +42,28 @@ def portfolio_rows(rows: list[UseCase], *, model: ScoringModel) -> list[list[Any
             row.get_stage_display(),
             row.get_value_bucket_display(),
             row.business_outcome,
-            None if row.consensus is None else round(row.consensus, 2),
-            row.scorers,
-            row.spread,
+            *_score_cells(row),
             "yes" if row.radar_hit else "no",
-            "yes" if row.quick_win else "no",
+            "blind" if _hidden(row) else ("yes" if row.quick_win else "no"),
             "yes" if row.political_thriller else "no",
-            "yes" if row.needs_calibration else "no",
+            "blind" if _hidden(row) else ("yes" if row.needs_calibration else "no"),
             None if row.est_hours is None else round(float(row.est_hours)),
             None if row.est_cost is None else round(float(row.est_cost)),
             version,
         ]
         for row in rows
     ]
+
+
+def _hidden(row: UseCase) -> bool:
+    # Set by the portfolio view while scoring is blind for the person exporting.
+    return bool(getattr(row, "score_hidden", False))
+
+
+def _score_cells(row: UseCase) -> list[Any]:
+    if _hidden(row):
+        return ["blind", row.scorers, "blind"]
+    return [None if row.consensus is None else round(row.consensus, 2), row.scorers, row.spread]
 
 
 def portfolio_export(rows: list[UseCase], *, model: ScoringModel, kind: str) -> HttpResponse:

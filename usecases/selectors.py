@@ -20,11 +20,13 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
+    Exists,
     ExpressionWrapper,
     F,
     FloatField,
     Max,
     Min,
+    OuterRef,
     Q,
     QuerySet,
     Value,
@@ -74,7 +76,10 @@ def _current_sheets(as_of: datetime | None) -> Q:
 
 
 def usecase_portfolio(
-    *, scoring_model: ScoringModel | None = None, as_of: datetime | None = None
+    *,
+    scoring_model: ScoringModel | None = None,
+    as_of: datetime | None = None,
+    viewer: Any = None,
 ) -> QuerySet[UseCase]:
     """Every use case annotated for ranking under ``scoring_model`` (default: the current one).
 
@@ -83,6 +88,8 @@ def usecase_portfolio(
     value *estimate*), and the flags ``radar_hit``, ``quick_win``,
     ``political_thriller``, ``needs_calibration``. With ``as_of`` only the sheets
     current at that moment count, so a past ranking can be recomputed exactly.
+    With ``viewer``, ``viewer_scored`` says whether they have a current sheet (blind
+    scoring hides the consensus from scorers who have not scored yet).
     One query, ordered best consensus first.
     """
     model = scoring_model or scoring_model_current()
@@ -111,9 +118,17 @@ def usecase_portfolio(
         * F("expected_automation_share"),
         output_field=money,
     )
+    viewer_scored: dict[str, Any] = {}
+    if viewer is not None and viewer.is_authenticated:
+        viewer_scored["viewer_scored"] = Exists(
+            Score.objects.filter(
+                use_case=OuterRef("pk"), scorer=viewer.pk, superseded_at__isnull=True
+            )
+        )
     return (
         UseCase.objects.select_related("team", "owner")
         .annotate(
+            **viewer_scored,
             scorers=Count("scores", filter=sheets),
             **means,
             spread=Greatest(*spreads),
@@ -139,6 +154,10 @@ def usecase_portfolio(
         )
         .order_by(F("consensus").desc(nulls_last=True), "title", "pk")
     )
+
+
+# Flags that come from the scores: hidden with the score while scoring is blind.
+SCORE_FLAGS = frozenset({"quick_win", "needs_calibration"})
 
 
 def _flag(condition: Q) -> Case:
@@ -226,19 +245,50 @@ def portfolio_chart(rows: list[UseCase]) -> dict[str, Any]:
     }
 
 
+def portfolio_value_by_bucket(rows: list[UseCase]) -> list[dict[str, Any]]:
+    """Estimated annual hours and cost saved per value bucket, over the rows shown.
+
+    The rows are already one aggregated query; summing a few hundred of them here
+    avoids a second query with the same filters.
+    """
+    totals: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        bucket = row.value_bucket or ""
+        entry = totals.setdefault(
+            bucket,
+            {
+                "bucket": row.get_value_bucket_display() or "No bucket yet",
+                "use_cases": 0,
+                "hours": Decimal(0),
+                "cost": Decimal(0),
+            },
+        )
+        entry["use_cases"] += 1
+        entry["hours"] += row.est_hours or 0
+        entry["cost"] += row.est_cost or 0
+    return sorted(totals.values(), key=lambda entry: -entry["cost"])
+
+
 # --- One use case ----------------------------------------------------------------------------
 
 
-def usecase_get_ranked(*, pk: int, scoring_model: ScoringModel) -> UseCase:
-    """One use case with the portfolio annotations (raises ``UseCase.DoesNotExist``)."""
-    return usecase_portfolio(scoring_model=scoring_model).get(pk=pk)
-
-
 def scores_visible_to(*, use_case: UseCase, user: Any, sheets: list[Score]) -> bool:
-    """Blind scoring: a user sees the sheets once they have submitted one, or once revealed."""
-    if use_case.scores_revealed_at is not None:
+    """Blind scoring: a scorer sees the others' sheets once they submitted theirs, or once
+    the owner revealed them. People who do not score (executives, product owners,
+    reviewers) cannot be anchored by them, so they always see them."""
+    if use_case.scores_revealed_at is not None or not user.has_perm("usecases.score_usecase"):
         return True
-    return any(sheet.scorer_id == user.pk for sheet in sheets)
+    return any(sheet.scorer_id == user.pk and sheet.superseded_at is None for sheet in sheets)
+
+
+def score_blind_for(*, row: UseCase, user: Any) -> bool:
+    """Whether a portfolio row's consensus is hidden from ``user`` (see ``scores_visible_to``).
+
+    Needs the ``viewer_scored`` annotation of ``usecase_portfolio(viewer=user)``.
+    """
+    if row.scores_revealed_at is not None or not row.scorers:
+        return False
+    return not row.viewer_scored and bool(user.has_perm("usecases.score_usecase"))
 
 
 def usecase_sheets(use_case: UseCase) -> list[Score]:

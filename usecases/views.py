@@ -30,8 +30,11 @@ from usecases.forms import (
 from usecases.imports import usecase_import
 from usecases.models import Team, UseCase
 from usecases.selectors import (
+    SCORE_FLAGS,
     portfolio_chart,
     portfolio_sensitivity,
+    portfolio_value_by_bucket,
+    score_blind_for,
     score_history_chart,
     scores_visible_to,
     scoring_model_current,
@@ -75,18 +78,25 @@ def _add_errors(form: Any, error: ValidationError) -> None:
 def portfolio(request: HttpRequest) -> HttpResponse:
     """Every use case ranked, filterable and sortable, with the bubble chart and exports."""
     model = scoring_model_current()
-    filterset = UseCaseFilterSet(request.GET, queryset=usecase_portfolio(scoring_model=model))
+    queryset = usecase_portfolio(scoring_model=model, viewer=request.user)
+    filterset = UseCaseFilterSet(request.GET, queryset=queryset)
     rows = list(filterset.qs)
+    for row in rows:
+        row.score_hidden = score_blind_for(row=row, user=request.user)
+        row.flag_list = [
+            flag
+            for flag in usecase_flags(row, model)
+            if flag.on and not (row.score_hidden and flag.key in SCORE_FLAGS)
+        ]
     export = request.GET.get("export")
     if export in ("csv", "xlsx"):
         return exports.portfolio_export(rows, model=model, kind=export)
-    for row in rows:
-        row.flag_list = [flag for flag in usecase_flags(row, model) if flag.on]
     context = {
         "rows": rows,
         "filterset": filterset,
         "model": model,
-        "chart": portfolio_chart(rows),
+        "chart": portfolio_chart([row for row in rows if not row.score_hidden]),
+        "value_by_bucket": portfolio_value_by_bucket(rows),
         "sort_links": _sort_links(request),
         "query": request.GET.urlencode(),
         "may_add": request.user.has_perm("usecases.add_usecase"),
@@ -267,7 +277,11 @@ def _detail_context(
     return {
         "use_case": use_case,
         "model": model,
-        "flags": usecase_flags(use_case, model),
+        "flags": [
+            flag
+            for flag in usecase_flags(use_case, model)
+            if visible or flag.key not in SCORE_FLAGS
+        ],
         "estimate": scoring.value_estimate(
             cases_per_week=use_case.cases_per_week,
             minutes_per_case=use_case.minutes_per_case,

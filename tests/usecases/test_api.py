@@ -144,3 +144,17 @@ def test_executives_and_role_less_users_cannot_write(api, executive, roleless_us
     assert api.patch(f"/api/usecases/{use_case.pk}/", {"title": "x"}).status_code == 403
     api.force_authenticate(roleless_user)
     assert api.get("/api/usecases/").status_code == 403
+
+
+def test_the_list_hides_the_score_from_scorers_who_have_not_scored(api, ops_lead, make_user):
+    use_case = make_use_case(ops_lead)
+    rate(use_case, make_user("Ops lead", username="first"), 5, 5, 5, 5, 5)
+    api.force_authenticate(ops_lead)
+    (row,) = api.get("/api/usecases/").data["results"]
+    assert row["score_blind"] is True
+    assert row["score"] is None
+    assert row["flags"]["quick_win"] is None
+    rate(use_case, ops_lead, 3, 3, 3, 3, 3)
+    (row,) = api.get("/api/usecases/").data["results"]
+    assert row["score_blind"] is False
+    assert row["score"] == 4.0

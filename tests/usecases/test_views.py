@@ -366,3 +366,23 @@ def test_team_costs_are_edited_by_admins_and_the_teams_product_owner(
     assert client.post(url, {"team": finance.pk, "hourly_cost": "60"}).status_code == 302
     finance.refresh_from_db()
     assert finance.hourly_cost == 60
+
+
+def test_the_portfolio_keeps_scores_blind_for_scorers_who_have_not_scored(
+    client, ops_lead, executive, make_user
+):
+    use_case = make_use_case(ops_lead)
+    rate(use_case, make_user("Ops lead", username="first"), 5, 5, 5, 5, 5)
+    url = reverse("usecases:portfolio")
+    client.force_login(ops_lead)  # may score, has not
+    response = client.get(url)
+    (row,) = response.context["rows"]
+    assert row.score_hidden
+    assert response.context["chart"]["data"] == []
+    assert [flag.key for flag in row.flag_list] == ["radar_hit"]  # no quick win while blind
+    exported = client.get(url + "?export=csv").content.decode().splitlines()[1]
+    assert ",blind,1,blind," in exported
+    client.force_login(executive)  # does not score: nothing to anchor
+    (row,) = client.get(url).context["rows"]
+    assert not row.score_hidden
+    assert {flag.key for flag in row.flag_list} == {"radar_hit", "quick_win"}

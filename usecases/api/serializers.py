@@ -11,6 +11,7 @@ from usecases import scoring
 from usecases.catalog import USE_CASE_TEMPLATES
 from usecases.choices import Stage, System
 from usecases.models import Score, Team, UseCase
+from usecases.selectors import score_blind_for
 from usecases.services import INTAKE_FIELDS
 
 
@@ -20,7 +21,12 @@ class UseCaseSerializer(serializers.ModelSerializer):
     team = serializers.StringRelatedField()
     owner = serializers.StringRelatedField()
     is_draft = serializers.BooleanField(read_only=True)
-    score = serializers.SerializerMethodField(help_text="Consensus 1–5 under the current model.")
+    score = serializers.SerializerMethodField(
+        help_text="Consensus 1–5 under the current model; null while scoring is blind for you."
+    )
+    score_blind = serializers.SerializerMethodField(
+        help_text="True while you may score it but have not, and the owner has not revealed."
+    )
     scorers = serializers.IntegerField(read_only=True)
     spread = serializers.IntegerField(read_only=True)
     flags = serializers.SerializerMethodField()
@@ -59,21 +65,32 @@ class UseCaseSerializer(serializers.ModelSerializer):
             "money_movement",
             "vendor_model",
             "score",
+            "score_blind",
             "scorers",
             "spread",
             "flags",
             "value_estimate",
         ]
 
-    def get_score(self, row: UseCase) -> float | None:
-        return None if row.consensus is None else round(row.consensus, 2)
+    def _blind(self, row: UseCase) -> bool:
+        request = self.context.get("request")
+        return bool(request) and score_blind_for(row=row, user=request.user)
 
-    def get_flags(self, row: UseCase) -> dict[str, bool]:
+    def get_score_blind(self, row: UseCase) -> bool:
+        return self._blind(row)
+
+    def get_score(self, row: UseCase) -> float | None:
+        if row.consensus is None or self._blind(row):
+            return None
+        return round(row.consensus, 2)
+
+    def get_flags(self, row: UseCase) -> dict[str, bool | None]:
+        blind = self._blind(row)
         return {
             "radar_hit": row.radar_hit,
-            "quick_win": row.quick_win,
+            "quick_win": None if blind else row.quick_win,
             "political_thriller": row.political_thriller,
-            "needs_calibration": row.needs_calibration,
+            "needs_calibration": None if blind else row.needs_calibration,
         }
 
     def get_value_estimate(self, row: UseCase) -> dict[str, Any]:

@@ -57,7 +57,7 @@ class UseCaseViewSet(
     filterset_class = UseCaseFilterSet
 
     def get_queryset(self) -> Any:
-        return usecase_portfolio(scoring_model=scoring_model_current())
+        return usecase_portfolio(scoring_model=scoring_model_current(), viewer=self.request.user)
 
     def get_serializer_class(self) -> Any:
         if self.action in ("create", "update", "partial_update"):
