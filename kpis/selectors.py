@@ -19,7 +19,6 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
-    Func,
     Q,
     QuerySet,
     Subquery,
@@ -27,7 +26,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Abs
+from django.db.models.functions import Abs, NullIf
 from django.utils import timezone
 
 from kpis import calculations as calc
@@ -147,9 +146,7 @@ def _good_move_pct() -> Any:
     """30-day movement as % of the value 30 days ago, signed so that positive is better."""
     previous = F("current_snapshot__latest_value") - F("current_snapshot__move_30")
     pct = ExpressionWrapper(
-        F("current_snapshot__move_30")
-        * Value(100.0)
-        / Func(Abs(previous), function="NULLIF", template="NULLIF(%(expressions)s, 0)"),
+        F("current_snapshot__move_30") * Value(100.0) / NullIf(Abs(previous), Value(0.0)),
         output_field=FloatField(),
     )
     return Case(

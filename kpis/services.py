@@ -47,11 +47,13 @@ KPI_DEFINITION_FIELDS = [
 
 
 def _definition(kpi: KPI) -> dict[str, Any]:
-    return {
-        name: (str(value) if value is not None and not isinstance(value, int | float) else value)
-        for name in KPI_DEFINITION_FIELDS
-        for value in [getattr(kpi, name)]
-    }
+    """The KPI's definition as JSON-safe values, for audit before/after."""
+    definition: dict[str, Any] = {}
+    for name in KPI_DEFINITION_FIELDS:
+        value = getattr(kpi, name)
+        plain = value is None or isinstance(value, bool | int | float | str)
+        definition[name] = value if plain else str(value)
+    return definition
 
 
 # --- KPI definitions ---------------------------------------------------------------------

@@ -13,7 +13,6 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -352,21 +351,10 @@ def _notify_owners(alert_ids: list[int]) -> None:
                     f"{alert.kpi.name} ({alert.kpi.use_case}) has been "
                     f"{alert.get_reason_display().lower()} for {alert.consecutive} consecutive "
                     f"snapshot(s), as of {alert.last_as_of}.\n\n"
-                    f"{settings.SITE_URL.rstrip('/') if hasattr(settings, 'SITE_URL') else ''}"
-                    f"{alert.kpi.get_absolute_url()}"
+                    f"{getattr(settings, 'SITE_URL', '').rstrip('/')}{alert.kpi.get_absolute_url()}"
                 ),
                 from_email=None,
                 recipient_list=[owner.email],
             )
         except Exception:
             logger.exception("could not email the owner of KPI %s", alert.kpi_id)
-
-
-def refresh_status() -> dict[str, Any]:
-    """When snapshots were last refreshed (for the "as of" line and the stale warning)."""
-    run = (
-        RefreshRun.objects.filter(finished_at__isnull=False, error="")
-        .order_by("-finished_at")
-        .first()
-    )
-    return {"last_run": run}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,12 +32,13 @@ from opsai.permissions import can_write, permission_required, require
 from usecases.models import UseCase
 
 
-def _form_errors(form: object, error: ValidationError) -> None:
+def _form_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form, on the field it names when it has one."""
     if hasattr(error, "error_dict"):
         for name, errors in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)  # type: ignore[attr-defined]
+            form.add_error(name if name in form.fields else None, errors)
     else:
-        form.add_error(None, error.messages)  # type: ignore[attr-defined]
+        form.add_error(None, error.messages)
 
 
 @permission_required("kpis.view_kpi")
@@ -47,10 +50,9 @@ def portfolio(request: HttpRequest) -> HttpResponse:
 @permission_required("kpis.view_kpi")
 def index(request: HttpRequest) -> HttpResponse:
     """Every KPI, stack by stack, with its current status."""
+    page = Paginator(selectors.kpi_list(), 100).get_page(request.GET.get("page"))
     return render(
-        request,
-        "kpis/index.html",
-        {"kpis": selectors.kpi_list(), "freshness": selectors.freshness()},
+        request, "kpis/index.html", {"page": page, "kpis": page, "freshness": selectors.freshness()}
     )
 
 

@@ -14,17 +14,19 @@ from tests.factories import UseCaseFactory
 from tests.kpis.factories import KPIFactory
 from usecases.catalog import USE_CASE_TEMPLATES
 from usecases.services import usecase_move_stage
-from usecases.signals import usecase_created
 
 pytestmark = pytest.mark.django_db
 
 
 def test_it_builds_the_template_kpi_stack_when_a_use_case_is_created(ops_lead) -> None:
-    from django.db import transaction
+    from tests.factories import TeamFactory
+    from usecases.services import usecase_create
 
-    use_case = UseCaseFactory(template_key="collections_outreach")
-    with transaction.atomic():
-        usecase_created.send(sender=type(use_case), use_case=use_case, actor=ops_lead)
+    use_case = usecase_create(
+        actor=ops_lead,
+        data={"title": "Collections outreach", "team": TeamFactory(name="Finance")},
+        template_key="collections_outreach",
+    )
 
     kpis = {kpi.name: kpi for kpi in KPI.objects.filter(use_case=use_case)}
     expected = USE_CASE_TEMPLATES["collections_outreach"]["kpis"]
