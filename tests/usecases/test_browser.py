@@ -10,7 +10,12 @@ from tests.usecases.factories import make_use_case, rate
 from usecases.choices import TeamFunction
 from usecases.models import UseCase
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: restore data that migrations create (roles, the default lane policy)
+# after other transactional tests have flushed the database.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 CRITERIA = {
     "Value": ("5", "Cash collected moves within 30–60 days"),
@@ -90,3 +95,19 @@ def test_an_ops_lead_creates_scores_and_sees_collections_outreach_ranked(
     use_case = UseCase.objects.get(title="Collections outreach", owner__username="olivia")
     assert use_case.template_key == "collections_outreach"
     assert use_case.kpis.exists()  # the KPI app built the template's stack on usecase_created
+
+
+def test_a_click_on_a_bubble_opens_the_use_case(page, live_server, sign_in, make_user):
+    lead = make_user("Ops lead", username="lead")
+    use_case = make_use_case(lead)
+    rate(use_case, lead, 4, 4, 4, 4, 4)
+    make_user("Executive", username="evan")
+    sign_in(page, "evan")
+    page.goto(f"{live_server.url}/usecases/")
+    expect(page.locator("#portfolio-chart[data-ready='1']")).to_be_visible()
+    bubble = page.locator("#portfolio-chart .scatterlayer .points path").first
+    box = bubble.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_url(f"**/usecases/{use_case.pk}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Improve collections recovery rate")
