@@ -263,7 +263,7 @@ def calibration_flag(*, spread: int | None, scorers: int, thresholds: Thresholds
     elif scorers < 2:
         reason = "Fewer than two scorers so far"
     else:
-        reason = f"Scorers within {spread} points (below {minimum})"
+        reason = f"Scorers within {spread} point{'' if spread == 1 else 's'} (below {minimum})"
     return Flag("needs_calibration", "Needs calibration", on, reason)
 
 
