@@ -16,6 +16,7 @@ from governance.services import (
     lane_of,
     review_open,
     review_require_again,
+    review_sign_offs_sync,
 )
 from usecases.models import UseCase
 
@@ -32,6 +33,9 @@ def recompute_lane(
 ) -> None:
     """Intake changed: recompute the lane; a change to what a decided review froze forces a new one."""
     lane_assign(use_case=use_case, actor=actor)
+    open_review = Review.objects.filter(use_case=use_case, status=ReviewStatus.OPEN).first()
+    if open_review is not None:
+        review_sign_offs_sync(review=open_review, actor=actor)
     frozen_changes = sorted(set(changed_fields) & set(FROZEN_FIELDS))
     latest = review_latest(use_case)
     if frozen_changes and latest is not None and latest.status == ReviewStatus.APPROVED:

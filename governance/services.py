@@ -41,7 +41,7 @@ from governance.models import (
     SignOff,
     Vendor,
 )
-from governance.policy import LANE_ATTRIBUTES
+from governance.policy import DEFAULT_POLICY_RULES, LANE_ATTRIBUTES
 from governance.selectors import (
     FROZEN_FIELDS,
     lane_decide,
@@ -138,7 +138,7 @@ def lane_assign(
 
     A move into a stricter lane reopens review (and is audited as such).
     """
-    policy = policy or lane_policy_current()
+    policy = policy or lane_policy_current() or lane_policy_ensure_default()
     lane, rule, reason = lane_decide(policy=policy, use_case=use_case)
     current = LaneAssignment.objects.select_for_update().filter(use_case=use_case).first()
     if current and (current.lane, current.rule_id, current.policy_id) == (
@@ -177,6 +177,20 @@ def lane_assign(
             reason=f"Lane moved from {Lane(previous_lane).label} to {Lane(lane).label}: {reason}",
         )
     return assignment
+
+
+@transaction.atomic
+def lane_policy_ensure_default() -> LanePolicy:
+    """The policy in force, creating the default (the seed's examples) if there is none.
+
+    Migration 0004 ships it; this covers a database whose rows were flushed since.
+    """
+    current = lane_policy_current()
+    if current is not None:
+        return current
+    return lane_policy_create(
+        actor=None, note="Default policy: the seed's lane examples.", rules=DEFAULT_POLICY_RULES
+    )
 
 
 def lane_of(use_case: UseCase, *, actor: Any = None) -> LaneAssignment:
@@ -274,20 +288,42 @@ def review_open(*, use_case: UseCase, actor: Any, reason: str) -> Review:
             "sign_offs": {role: getattr(user, "username", None) for role, user in assigned},
         },
     )
-    url = (
-        settings.SITE_URL.rstrip("/") + review.get_absolute_url()
-        if getattr(settings, "SITE_URL", "")
-        else review.get_absolute_url()
-    )
     for role, assignee in assigned:
-        if assignee is not None and assignee.email:
-            _send_on_commit(
-                f"[opsai] Review of “{use_case}” waits on your {SignOffRole(role).label} sign-off",
-                f"You are assigned the {SignOffRole(role).label} sign-off of the review of "
-                f"“{use_case}”.\nWhy it was opened: {reason}\nOpen it: {url}\n",
-                [assignee.email],
-            )
+        _notify_assignee(review=review, role=role, assignee=assignee, why=reason)
     return review
+
+
+def _notify_assignee(*, review: Review, role: str, assignee: Any, why: str) -> None:
+    if assignee is None or not assignee.email:
+        return
+    label = SignOffRole(role).label
+    base = getattr(settings, "SITE_URL", "").rstrip("/")
+    _send_on_commit(
+        f"[opsai] Review of “{review.use_case}” waits on your {label} sign-off",
+        f"You are assigned the {label} sign-off of the review of “{review.use_case}”.\n"
+        f"Why it was opened: {why}\nOpen it: {base}{review.get_absolute_url()}\n",
+        [assignee.email],
+    )
+
+
+@transaction.atomic
+def review_sign_offs_sync(*, review: Review, actor: Any) -> list[SignOff]:
+    """Add the sign-offs an open review now needs (e.g. legal once personal data appears)."""
+    have = set(review.sign_offs.values_list("role", flat=True))
+    added = []
+    for role in required_sign_off_roles(review.use_case):
+        if role not in have:
+            assignee = _pick_assignee(role, review.use_case)
+            added.append(SignOff.objects.create(review=review, role=role, assignee=assignee))
+            _notify_assignee(
+                review=review, role=role, assignee=assignee, why="The use case changed."
+            )
+    if added:
+        audit_record(
+            actor=actor, action="review.sign_offs_added", target=review,
+            after={"roles": [s.role for s in added]},
+        )  # fmt: skip
+    return added
 
 
 def _pick_assignee(role: str, use_case: UseCase) -> Any:

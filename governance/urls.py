@@ -16,6 +16,7 @@ urlpatterns = [
     path(
         "reviews/<int:pk>/checklist/<int:item_pk>/", views.review_checklist, name="review_checklist"
     ),
+    path("reviews/<int:pk>/evidence/<int:file_pk>/", views.evidence_file, name="evidence_file"),
     path(
         "reviews/<int:pk>/sign-offs/<int:sign_off_pk>/",
         views.review_sign_off,

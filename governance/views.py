@@ -10,7 +10,13 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -34,6 +40,7 @@ from governance.forms import (
 from governance.models import (
     AIWorker,
     ChecklistItem,
+    EvidenceFile,
     Incident,
     IncidentStep,
     Release,
@@ -232,6 +239,15 @@ def review_checklist(request: HttpRequest, pk: int, item_pk: int) -> HttpRespons
             f"{item.get_key_display()} saved.",
         )
     return HttpResponseRedirect(f"{item.review.get_absolute_url()}#item-{item.key}")
+
+
+@permission_required("governance.view")
+def evidence_file(request: HttpRequest, pk: int, file_pk: int) -> FileResponse:
+    """Download an evidence file — only for signed-in users with a role, never from a public URL."""
+    evidence = get_object_or_404(EvidenceFile, pk=file_pk, item__review_id=pk)
+    return FileResponse(
+        evidence.file.open("rb"), as_attachment=True, filename=evidence.file.name.rsplit("/", 1)[-1]
+    )
 
 
 @require_POST

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from governance.choices import PlaybookStep, SignOffDecision, SignOffRole
@@ -44,7 +45,10 @@ class ChecklistItemSerializer(serializers.ModelSerializer):
         fields = ["key", "answer", "evidence_text", "evidence_links", "files", "updated_at"]
 
     def get_files(self, item: ChecklistItem) -> list[str]:
-        return [f.file.url for f in item.files.all()]
+        return [
+            reverse("governance:evidence_file", args=[item.review_id, f.pk])
+            for f in item.files.all()
+        ]
 
 
 class SignOffSerializer(serializers.ModelSerializer):

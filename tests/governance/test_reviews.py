@@ -217,3 +217,13 @@ def test_an_unchanged_model_does_not_reopen(submitter, reviewers, owner_po):
     worker = worker_for(use_case, owner_po)
     aiworker_update(worker=worker, actor=owner_po, data={"human_approval_threshold": 500})
     assert not Review.objects.filter(use_case=use_case, status="open").exists()
+
+
+def test_an_open_review_gains_the_sign_offs_a_change_requires(submitter, reviewers):
+    internal = use_case_like("quote_to_cash_exceptions", submitted_by=submitter)
+    usecase_move_stage(use_case=internal, to_stage="review", actor=submitter)
+    review = Review.objects.get(use_case=internal)
+    assert not review.sign_offs.filter(role="legal").exists()
+    usecase_update(use_case=internal, actor=submitter, data={"data_sensitivity": "personal"})
+    assert review.sign_offs.get(role="legal").assignee == reviewers["legal"]
+    assert AuditEvent.objects.filter(action="review.sign_offs_added").exists()

@@ -209,3 +209,46 @@ def test_the_audit_page_filters_and_exports_csv(client, world, executive, owner_
     assert any("test.marker" in row for row in rows[1:])
     bad = client.get(url, {"date_from": "2026-02-01", "date_to": "2026-01-01"})
     assert "The end date is before the start date." in bad.content.decode()
+
+
+def test_evidence_files_download_only_with_a_role(
+    client, world, submitter, roleless_user, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from governance.services import review_checklist_update
+
+    settings.MEDIA_ROOT = tmp_path
+    item = world["review"].checklist.get(key="data_handling")
+    with transaction.atomic():
+        review_checklist_update(
+            item=item, actor=submitter, answer="EU only",
+            files=[SimpleUploadedFile("flows.txt", b"data flow diagram")],
+        )  # fmt: skip
+    evidence = item.files.get()
+    url = reverse("governance:evidence_file", args=[world["review"].pk, evidence.pk])
+    client.force_login(submitter)
+    assert b"".join(client.get(url).streaming_content) == b"data flow diagram"
+    client.force_login(roleless_user)
+    assert client.get(url).status_code == 403
+
+
+def test_the_review_and_worker_pages_have_fixed_query_counts(
+    client, world, owner_po, django_assert_num_queries
+):
+    from governance.services import release_create
+
+    client.force_login(owner_po)
+    review_url = reverse("governance:review", args=[world["review"].pk])
+    worker_url = reverse("governance:worker", args=[world["worker"].pk])
+    with django_assert_num_queries(7) as review_queries:
+        client.get(review_url)
+    with django_assert_num_queries(7) as worker_queries:
+        client.get(worker_url)
+    with transaction.atomic():
+        release_create(worker=world["worker"], actor=owner_po, version="1.0")
+        release_create(worker=world["worker"], actor=owner_po, version="1.1")
+    with django_assert_num_queries(len(review_queries.captured_queries)):
+        client.get(review_url)
+    with django_assert_num_queries(len(worker_queries.captured_queries)):
+        client.get(worker_url)
