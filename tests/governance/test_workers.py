@@ -168,3 +168,33 @@ def test_the_automatic_kill_switch_runs_in_a_real_worker(owner_po, wait_for):
     # Safe to run twice: the same alert opens no second incident.
     assert guardrail_alert_handle(alert.pk) == "already handled"
     assert Incident.objects.count() == 1
+
+
+@pytest.mark.celery
+@pytest.mark.django_db(transaction=True)
+def test_the_kpi_slip_detection_pauses_the_worker_in_a_real_celery_worker(owner_po, wait_for):
+    """GIVEN a guardrail KPI and a worker set to auto-pause WHEN the KPI app's snapshot job
+    sees the guardrail crossed THEN, in the worker process, the worker is paused and an incident opens."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from kpis.models import Measurement
+    from kpis.tasks import refresh_snapshots
+
+    use_case = use_case_like("support_triage", stage="production")
+    worker = worker_for(use_case, owner_po, auto_pause_on_guardrail=True)
+    kpi = KPI.objects.create(
+        use_case=use_case, name="Refund error rate", level="model", unit="%", direction="down",
+        guardrail_threshold=2.0, alert_after_snapshots=1,
+    )  # fmt: skip
+    Measurement.objects.create(kpi=kpi, timestamp=timezone.now() - timedelta(hours=1), value=5.0)
+    with transaction.atomic():
+        enqueue_on_commit(refresh_snapshots, [kpi.pk], timezone.now().date().isoformat())
+    wait_for(
+        lambda: Incident.objects.filter(use_case=use_case).exists(), what="the guardrail incident"
+    )
+    assert _status(worker, worker.runtime_token).json()["status"] == "paused"
+    worker.refresh_from_db()
+    assert worker.pause_reason.startswith("Guardrail breached: Refund error rate")
+    assert AuditEvent.objects.filter(action="aiworker.paused", actor_name="system").exists()
