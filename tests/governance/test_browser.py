@@ -99,3 +99,37 @@ def test_a_customer_facing_use_case_goes_through_review_to_approval(
         AuditEvent.objects.filter(action="review.signed_off").values_list("actor_name", flat=True)
     )
     assert signers == {"pia", "ian", "sam", "lena"}
+
+
+def test_the_kill_switch_is_one_click_and_resuming_needs_the_product_owner(
+    page, live_server, sign_in, owner_po, it_reviewer
+):
+    from rest_framework.test import APIClient
+
+    from tests.governance.factories import worker_for
+
+    use_case = use_case_like("support_triage", stage="production")
+    worker = worker_for(use_case, owner_po)
+    runtime = APIClient()
+    status_url = f"/api/workers/{worker.pk}/status/"
+    auth = {"HTTP_AUTHORIZATION": f"Worker {worker.runtime_token}"}
+
+    sign_in(page, "ian")
+    page.get_by_role("link", name="Governance").click()
+    page.get_by_role("link", name="AI workers").click()
+    page.get_by_role("link", name="Triage bot").click()
+    page.get_by_label("Reason for pausing").fill("Customers got wrong refund amounts")
+    page.get_by_role("button", name="Pause this AI worker").click()
+    expect(page.get_by_test_id("worker-status").first).to_contain_text(
+        "Paused — Customers got wrong refund amounts"
+    )
+    assert runtime.get(status_url, **auth).json()["status"] == "paused"
+    expect(page.get_by_role("button", name="Resume")).to_have_count(0)  # a reviewer cannot resume
+    _sign_out(page)
+
+    sign_in(page, "pia")
+    page.goto(f"{live_server.url}/governance/")
+    page.get_by_role("link", name="Triage bot").click()
+    page.get_by_role("button", name="Resume").click()
+    expect(page.get_by_test_id("worker-status").first).to_have_text("Active")
+    assert runtime.get(status_url, **auth).json()["status"] == "active"
