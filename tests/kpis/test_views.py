@@ -192,3 +192,19 @@ def test_the_weekly_review_shows_what_moved(client: Any, executive: Any) -> None
     client.force_login(executive)
     body = client.get(reverse("kpis:review_week", args=["2026-03-04"])).content.decode()
     assert "week of 2 Mar 2026" in body and "Cash collected" in body and "+30.00" in body
+
+
+def test_the_other_pages_run_a_fixed_number_of_queries(
+    client: Any, executive: Any, django_assert_max_num_queries: Any
+) -> None:
+    use_cases = stack(3)
+    kpi = use_cases[0].kpis.order_by("pk").first()
+    client.force_login(executive)
+    for url, most in (
+        (reverse("kpis:index"), 8),
+        (reverse("kpis:kpi", args=[kpi.pk]), 14),
+        (reverse("kpis:review"), 12),
+        (reverse("kpis:data"), 9),
+    ):
+        with django_assert_max_num_queries(most):
+            assert client.get(url).status_code == 200
