@@ -88,6 +88,8 @@ def kpi(request: HttpRequest, pk: int) -> HttpResponse:
         form=form,
         can_check_in=request.user.has_perm("kpis.check_in", kpi),
         can_change=request.user.has_perm("kpis.change_kpi"),
+        can_annotate=request.user.has_perm("kpis.add_annotation"),
+        annotation_form=AnnotationForm(),
         this_week=week_start(timezone.localdate()),
     )
     return render(request, "kpis/kpi.html", context)

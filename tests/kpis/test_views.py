@@ -208,3 +208,19 @@ def test_the_other_pages_run_a_fixed_number_of_queries(
     ):
         with django_assert_max_num_queries(most):
             assert client.get(url).status_code == 200
+
+
+def test_it_adds_an_annotation_from_the_kpi_page(client: Any, ops_lead: Any) -> None:
+    kpi = KPIFactory()
+    client.force_login(ops_lead)
+    page = client.get(reverse("kpis:kpi", args=[kpi.pk])).content.decode()
+    assert "Add a marker to this chart" in page
+    data = {"kpi": kpi.pk, "kind": "incident", "text": "Outage", "starts_at": "2026-01-01T09:00",
+            "ends_at": "2026-01-01T08:00"}  # fmt: skip
+    client.post(reverse("kpis:annotation_add"), data)
+    assert not Annotation.objects.exists()  # ends before it starts: refused, nothing saved
+    data["ends_at"] = "2026-01-01T12:00"
+    response = client.post(reverse("kpis:annotation_add"), data)
+    assert response.url == reverse("kpis:kpi", args=[kpi.pk])
+    annotation = Annotation.objects.get()
+    assert (annotation.kpi, annotation.use_case) == (kpi, kpi.use_case)
