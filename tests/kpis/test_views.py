@@ -224,3 +224,22 @@ def test_it_adds_an_annotation_from_the_kpi_page(client: Any, ops_lead: Any) -> 
     assert response.url == reverse("kpis:kpi", args=[kpi.pk])
     annotation = Annotation.objects.get()
     assert (annotation.kpi, annotation.use_case) == (kpi, kpi.use_case)
+
+
+def test_every_kpi_page_refuses_a_user_without_a_role(client: Any, roleless_user: Any) -> None:
+    from kpis.models import IngestBatch
+
+    kpi = KPIFactory()
+    batch = IngestBatch.objects.create(source="api")
+    client.force_login(roleless_user)
+    urls = [
+        reverse("kpis:kpi", args=[kpi.pk]),
+        reverse("kpis:kpi_edit", args=[kpi.pk]),
+        reverse("kpis:kpi_add", args=[kpi.use_case_id]),
+        reverse("kpis:usecase", args=[kpi.use_case_id]),
+        reverse("kpis:batch", args=[batch.pk]),
+        reverse("kpis:review_week", args=["2026-03-02"]),
+    ]
+    for url in urls:
+        assert client.get(url).status_code == 403, url
+    assert client.post(reverse("kpis:annotation_add"), {"kind": "note"}).status_code == 403
