@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from governance.choices import (
@@ -202,7 +202,6 @@ def governance_overview(*, today: date | None = None) -> dict[str, Any]:
         }
         for lane in Lane
     ]
-    pending = SignOff.objects.filter(review=OuterRef("pk"), decision=SignOffDecision.PENDING)
     open_reviews = list(
         Review.objects.filter(status=ReviewStatus.OPEN)
         .select_related("use_case__team")
@@ -210,7 +209,6 @@ def governance_overview(*, today: date | None = None) -> dict[str, Any]:
             pending_count=Count(
                 "sign_offs", filter=~Q(sign_offs__decision=SignOffDecision.APPROVED)
             ),
-            has_pending=Exists(pending),
         )
         .order_by("opened_at")
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.choices import PlaybookStep, SignOffDecision, SignOffRole
@@ -44,6 +45,7 @@ class ChecklistItemSerializer(serializers.ModelSerializer):
         model = ChecklistItem
         fields = ["key", "answer", "evidence_text", "evidence_links", "files", "updated_at"]
 
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_files(self, item: ChecklistItem) -> list[str]:
         return [
             reverse("governance:evidence_file", args=[item.review_id, f.pk])
@@ -113,6 +115,7 @@ class AIWorkerSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = ["status", "paused_at", "pause_reason"]
 
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_current_version(self, worker: AIWorker) -> str | None:
         from governance.selectors import worker_current_release
 
@@ -160,6 +163,26 @@ class IncidentStepInputSerializer(serializers.Serializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class WorkerStatusSerializer(serializers.Serializer):
+    """What a worker runtime reads when it polls (``paused`` is true from the moment of the click)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    paused = serializers.BooleanField()
+    paused_at = serializers.DateTimeField(allow_null=True)
+    pause_reason = serializers.CharField()
+    model_version = serializers.CharField()
+    current_version = serializers.CharField(allow_null=True)
+    human_approval_threshold = serializers.DecimalField(
+        max_digits=12, decimal_places=2, allow_null=True
+    )
 
 
 class AuditEventSerializer(serializers.ModelSerializer):

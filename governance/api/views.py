@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers
 from django_filters import rest_framework as filters
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.decorators import action
@@ -54,6 +56,7 @@ class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = selectors.review_detail_queryset().order_by("-opened_at", "-pk")
     filterset_fields = ["status", "use_case"]
 
+    @extend_schema(request=s.SignOffInputSerializer, responses=s.ReviewSerializer)
     @action(detail=True, methods=["post"], url_path="sign-off")
     def sign_off(self, request: Request, pk: str) -> Response:
         require(request.user, "governance.sign_off")
@@ -67,6 +70,7 @@ class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
         )  # fmt: skip
         return Response(s.ReviewSerializer(self.get_queryset().get(pk=review.pk)).data)
 
+    @extend_schema(request=s.ChecklistInputSerializer, responses=s.ReviewSerializer)
     @action(detail=True, methods=["post"])
     def checklist(self, request: Request, pk: str) -> Response:
         require(request.user, "governance.edit_checklist")
@@ -97,6 +101,21 @@ class WorkerRuntimeAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return "Worker"
+
+
+class WorkerRuntimeAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents the worker-token scheme in the OpenAPI schema."""
+
+    target_class = "governance.api.views.WorkerRuntimeAuthentication"
+    name = "workerRuntimeToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Worker <runtime token>`, shown once when the AI worker is created.",
+        }
 
 
 class RuntimeOrRole(BasePermission):
@@ -136,6 +155,7 @@ class AIWorkerViewSet(
         worker = _call(services.aiworker_update, worker=worker, actor=request.user, data=fields)
         return Response(s.AIWorkerSerializer(worker).data)
 
+    @extend_schema(request=s.ReasonSerializer, responses=s.WorkerStatusSerializer)
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: str) -> Response:
         worker = self.get_object()
@@ -150,6 +170,7 @@ class AIWorkerViewSet(
         )
         return Response(selectors.worker_status(worker))
 
+    @extend_schema(request=s.NoteSerializer, responses=s.WorkerStatusSerializer)
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str) -> Response:
         worker = self.get_object()
@@ -162,6 +183,7 @@ class AIWorkerViewSet(
         )
         return Response(selectors.worker_status(worker))
 
+    @extend_schema(responses=s.WorkerStatusSerializer)
     @action(
         detail=True,
         methods=["get"],
@@ -197,12 +219,13 @@ class ReleaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         )  # fmt: skip
         return Response(s.ReleaseSerializer(release).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=s.NoteSerializer, responses=s.ReleaseSerializer)
     @action(detail=True, methods=["post"])
     def rollback(self, request: Request, pk: str) -> Response:
         require(request.user, "governance.manage_worker")
         rollback = _call(
             services.release_rollback, release=self.get_object(), actor=request.user,
-            notes=str(request.data.get("notes", "")),
+            notes=str(request.data.get("note", request.data.get("notes", ""))),
         )  # fmt: skip
         return Response(s.ReleaseSerializer(rollback).data, status=status.HTTP_201_CREATED)
 
@@ -225,6 +248,7 @@ class IncidentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         incident = _call(services.incident_open, use_case=use_case, actor=request.user, **fields)
         return Response(s.IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=s.IncidentStepInputSerializer, responses=s.IncidentSerializer)
     @action(detail=True, methods=["post"])
     def step(self, request: Request, pk: str) -> Response:
         require(request.user, "governance.manage_incident")
@@ -238,6 +262,7 @@ class IncidentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         _call(services.incident_step_update, step=step, actor=request.user, owner=owner, **fields)
         return Response(s.IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data)
 
+    @extend_schema(request=None, responses=s.IncidentSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request: Request, pk: str) -> Response:
         require(request.user, "governance.manage_incident")
