@@ -17,6 +17,7 @@ from governance.services import (
     review_open,
     review_require_again,
     review_sign_offs_sync,
+    review_withdraw,
 )
 from usecases.models import UseCase
 
@@ -69,7 +70,17 @@ def veto_stage_move(
 def after_stage_move(
     sender: Any, use_case: UseCase, from_stage: str, to_stage: str, actor: Any = None, **_: Any
 ) -> None:
-    """Entering review: Allowed goes straight on to approved; otherwise a review opens."""
+    """Entering review: Allowed goes straight on to approved; otherwise a review opens.
+
+    Leaving review backwards (to scoring, idea, rejected) withdraws its open review.
+    """
+    if from_stage == "review" and to_stage in ("scoring", "idea", "rejected"):
+        open_review = Review.objects.filter(use_case=use_case, status=ReviewStatus.OPEN).first()
+        if open_review is not None:
+            review_withdraw(
+                review=open_review, actor=actor, reason=f"Use case moved from review to {to_stage}"
+            )
+        return
     if to_stage != "review":
         return
     lane = lane_of(use_case, actor=actor)

@@ -375,6 +375,22 @@ def review_require_again(*, use_case: UseCase, actor: Any, reason: str) -> Revie
 
 
 @transaction.atomic
+def review_withdraw(*, review: Review, actor: Any, reason: str) -> Review:
+    """Close an open review without a decision (the use case left review), freezing what it had."""
+    review = Review.objects.select_for_update().get(pk=review.pk)
+    if review.status != ReviewStatus.OPEN:
+        return review
+    review.status, review.decided_at = ReviewStatus.SUPERSEDED, timezone.now()
+    review.decision_snapshot = review_snapshot(review)
+    review.save(update_fields=["status", "decided_at", "decision_snapshot"])
+    audit_record(
+        actor=actor, action="review.withdrawn", target=review,
+        before={"status": ReviewStatus.OPEN}, after={"status": review.status, "reason": reason},
+    )  # fmt: skip
+    return review
+
+
+@transaction.atomic
 def review_checklist_update(
     *,
     item: ChecklistItem,

@@ -227,3 +227,12 @@ def test_an_open_review_gains_the_sign_offs_a_change_requires(submitter, reviewe
     usecase_update(use_case=internal, actor=submitter, data={"data_sensitivity": "personal"})
     assert review.sign_offs.get(role="legal").assignee == reviewers["legal"]
     assert AuditEvent.objects.filter(action="review.sign_offs_added").exists()
+
+
+def test_leaving_review_withdraws_the_open_review(submitter, reviewers):
+    use_case, review = _in_review(submitter)
+    usecase_move_stage(use_case=use_case, to_stage="rejected", actor=submitter, note="Not now")
+    review.refresh_from_db()
+    assert review.status == "superseded"
+    assert review.decision_snapshot["use_case"]["title"] == "Support triage"
+    assert AuditEvent.objects.filter(action="review.withdrawn").exists()
