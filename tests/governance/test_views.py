@@ -252,3 +252,24 @@ def test_the_review_and_worker_pages_have_fixed_query_counts(
         client.get(review_url)
     with django_assert_num_queries(len(worker_queries.captured_queries)):
         client.get(worker_url)
+
+
+def test_write_pages_refuse_read_only_and_roleless_users(client, world, executive, roleless_user):
+    review = world["review"]
+    item = review.checklist.first()
+    sign_off = review.sign_offs.first()
+    incident = world["incident"]
+    posts = [
+        reverse("governance:review_checklist", args=[review.pk, item.pk]),
+        reverse("governance:review_sign_off", args=[review.pk, sign_off.pk]),
+        reverse("governance:incident_close", args=[incident.pk]),
+        reverse("governance:incident_step", args=[incident.pk, incident.steps.first().pk]),
+        reverse("governance:release_new", args=[world["worker"].pk]),
+        reverse("governance:worker_new", args=[world["use_case"].pk]),
+        reverse("governance:vendor_new"),
+        reverse("governance:policy_new"),
+    ]
+    for user in (executive, roleless_user):
+        client.force_login(user)
+        for url in posts:
+            assert client.post(url, {}).status_code == 403, (user, url)
