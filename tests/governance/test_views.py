@@ -273,3 +273,31 @@ def test_write_pages_refuse_read_only_and_roleless_users(client, world, executiv
         client.force_login(user)
         for url in posts:
             assert client.post(url, {}).status_code == 403, (user, url)
+
+
+def test_the_queue_shows_what_waits_on_each_reviewer_and_for_how_long(
+    client, world, legal_reviewer, submitter, it_reviewer
+):
+    import time_machine
+    from django.utils import timezone
+
+    client.force_login(legal_reviewer)
+    with time_machine.travel(timezone.now() + timezone.timedelta(days=3)):
+        body = client.get(reverse("governance:queue")).content.decode()
+    assert "Marketing content operations" in body and "Legal &amp; compliance" in body
+    assert "3\xa0days" in body
+    client.force_login(submitter)  # she submitted it: nothing waits on her
+    assert "Nothing waits on you." in client.get(reverse("governance:queue")).content.decode()
+
+
+def test_vendors_are_kept_and_overdue_reviews_show(client, admin_user, executive):
+    client.force_login(executive)
+    assert client.post(reverse("governance:vendor_new"), {"name": "X"}).status_code == 403
+    client.force_login(admin_user)
+    data = {"name": "Northwind", "sla": "99.9%", "next_review_due": "2020-01-01"}
+    response = client.post(reverse("governance:vendor_new"), data, follow=True)
+    assert "Vendor saved." in response.content.decode()
+    assert "overdue" in response.content.decode()
+    assert "Northwind" in client.get(reverse("governance:index")).content.decode()
+    bad = client.post(reverse("governance:vendor_new"), {"name": "", "next_review_due": "soon"})
+    assert "Enter a valid date." in bad.content.decode()
