@@ -25,6 +25,7 @@ urlpatterns = [
     path("workers/", views.workers, name="workers"),
     path("workers/<int:pk>/", views.worker, name="worker"),
     path("workers/<int:pk>/edit/", views.worker_edit, name="worker_edit"),
+    path("workers/<int:pk>/token/", views.worker_token, name="worker_token"),
     path("workers/<int:pk>/pause/", views.worker_pause, name="worker_pause"),
     path("workers/<int:pk>/resume/", views.worker_resume, name="worker_resume"),
     path("workers/<int:pk>/releases/", views.release_new, name="release_new"),

@@ -340,6 +340,16 @@ def worker_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@permission_required("governance.manage_worker")
+def worker_token(request: HttpRequest, pk: int) -> HttpResponse:
+    """Issue a new runtime token (the old one stops working); shown once on the worker page."""
+    worker = get_object_or_404(AIWorker, pk=pk)
+    token = services.aiworker_rotate_token(worker=worker, actor=request.user)
+    request.session[f"worker-token-{worker.pk}"] = token
+    return redirect(worker)
+
+
+@require_POST
 @permission_required("governance.view")
 def worker_pause(request: HttpRequest, pk: int) -> HttpResponse:
     """The kill switch: one click and a reason."""

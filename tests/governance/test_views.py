@@ -301,3 +301,22 @@ def test_vendors_are_kept_and_overdue_reviews_show(client, admin_user, executive
     assert "Northwind" in client.get(reverse("governance:index")).content.decode()
     bad = client.post(reverse("governance:vendor_new"), {"name": "", "next_review_due": "soon"})
     assert "Enter a valid date." in bad.content.decode()
+
+
+def test_a_new_runtime_token_replaces_the_old_one(client, world, owner_po, executive):
+    from rest_framework.test import APIClient
+
+    worker = world["worker"]
+    url = reverse("governance:worker_token", args=[worker.pk])
+    client.force_login(executive)
+    assert client.post(url).status_code == 403
+    client.force_login(owner_po)
+    page = client.post(url, follow=True).content.decode()
+    new_token = page.split('data-testid="runtime-token">')[1].split("<")[0]
+    runtime = APIClient()
+    status_url = f"/api/workers/{worker.pk}/status/"
+    assert (
+        runtime.get(status_url, HTTP_AUTHORIZATION=f"Worker {worker.runtime_token}").status_code
+        == 401
+    )
+    assert runtime.get(status_url, HTTP_AUTHORIZATION=f"Worker {new_token}").status_code == 200
