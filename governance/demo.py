@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from governance.choices import CHECKLIST_QUESTIONS, ReviewStatus
+from governance.choices import ReviewStatus
 from governance.models import AIWorker, Review, Vendor
 from governance.services import (
     aiworker_create,
@@ -113,11 +113,20 @@ def _approved_with_worker(use_case: UseCase, users: dict[str, Any], vendor: Vend
         affected="7 customers, invoices INV-2201..2207", affected_count=7,
     )  # fmt: skip
     release_rollback(release=bad, actor=users["owner"], notes="Rolled back after incident.")
-    owners = {"stop": users["owner"], "contain": users["ops"], "correct": users["ops"],
-              "reconcile": users["ops"], "review": users["owner"]}  # fmt: skip
+    steps = {
+        "stop": (users["owner"], "Paused the drafter at 09:12; agents wrote reminders by hand."),
+        "contain": (users["ops"], "Ledger query found the 7 reminders with the wrong amount."),
+        "correct": (users["ops"], "Human-approved apology with the right balance sent to all 7."),
+        "reconcile": (users["ops"], "No payment was taken on a wrong amount; ledger matches."),
+        "review": (
+            users["owner"],
+            "Amounts above 500 now need an agent's approval before sending.",
+        ),
+    }
     for step in incident.steps.all():
+        owner, notes = steps[step.kind]
         incident_step_update(
-            step=step, actor=users["owner"], owner=owners[step.kind], notes="Demo: done.", done=True,
+            step=step, actor=users["owner"], owner=owner, notes=notes, done=True,
             rule_change="human approval above 500" if step.kind == "review" else "",
         )  # fmt: skip
     incident_close(incident=incident, actor=users["owner"])
@@ -144,7 +153,8 @@ def _open_review(use_case: UseCase, users: dict[str, Any]) -> str:
         if item.key in answers:
             review_checklist_update(
                 item=item, actor=users["ops"], answer=answers[item.key],
-                evidence_text=CHECKLIST_QUESTIONS[item.key],
+                evidence_text="Northwind trust pack (2026) and the support data-flow diagram.",
+                evidence_links=["https://trust.northwind.example/soc2"],
             )  # fmt: skip
     it = review.sign_offs.filter(role="it_platform").first()
     if it is not None:
