@@ -444,11 +444,27 @@ def kpi_detail(kpi: KPI) -> dict[str, Any]:
     }
 
 
-def kpi_list() -> QuerySet[KPI]:
-    """Every KPI with its use case and current snapshot, stack by stack."""
-    return KPI.objects.select_related("use_case", "current_snapshot", "owner").order_by(
-        "use_case__title", "pk"
+# A model metric with no business KPI anywhere above it (stacks are at most a few levels deep).
+_UNDER_BUSINESS = (
+    Q(parent__level=Level.BUSINESS)
+    | Q(parent__parent__level=Level.BUSINESS)
+    | Q(parent__parent__parent__level=Level.BUSINESS)
+    | Q(parent__parent__parent__parent__level=Level.BUSINESS)
+)
+VANITY = Q(level=Level.MODEL) & ~_UNDER_BUSINESS
+
+
+def kpi_list(*, hide_vanity: bool = False) -> QuerySet[KPI]:
+    """Every KPI with its use case and current snapshot, stack by stack, vanity metrics flagged.
+
+    ``hide_vanity`` (executives) leaves vanity metrics out: never shown alone to them.
+    """
+    queryset = KPI.objects.select_related("use_case", "current_snapshot", "owner").annotate(
+        vanity=Case(When(VANITY, then=Value(True)), default=Value(False))
     )
+    if hide_vanity:
+        queryset = queryset.exclude(VANITY)
+    return queryset.order_by("use_case__title", "pk")
 
 
 def batch_list(limit: int = 20) -> list[IngestBatch]:

@@ -50,7 +50,8 @@ def portfolio(request: HttpRequest) -> HttpResponse:
 @permission_required("kpis.view_kpi")
 def index(request: HttpRequest) -> HttpResponse:
     """Every KPI, stack by stack, with its current status."""
-    page = Paginator(selectors.kpi_list(), 100).get_page(request.GET.get("page"))
+    kpis = selectors.kpi_list(hide_vanity=not can_write(request.user))
+    page = Paginator(kpis, 100).get_page(request.GET.get("page"))
     return render(
         request, "kpis/index.html", {"page": page, "kpis": page, "freshness": selectors.freshness()}
     )

@@ -243,3 +243,24 @@ def test_every_kpi_page_refuses_a_user_without_a_role(client: Any, roleless_user
     for url in urls:
         assert client.get(url).status_code == 403, url
     assert client.post(reverse("kpis:annotation_add"), {"kind": "note"}).status_code == 403
+
+
+def test_the_kpi_list_flags_vanity_metrics_and_hides_them_from_executives(
+    client: Any, ops_lead: Any, executive: Any
+) -> None:
+    use_case = UseCaseFactory()
+    business = KPIFactory(use_case=use_case, level="business", name="Cash collected")
+    leading = KPIFactory(use_case=use_case, level="leading", parent=business, name="Contacted")
+    KPIFactory(use_case=use_case, level="model", parent=leading, name="Draft acceptance")
+    KPIFactory(use_case=use_case, level="model", name="Tokens per day")
+    client.force_login(ops_lead)
+    rows = {kpi.name: kpi.vanity for kpi in client.get(reverse("kpis:index")).context["kpis"]}
+    assert rows == {
+        "Cash collected": False,
+        "Contacted": False,
+        "Draft acceptance": False,
+        "Tokens per day": True,
+    }
+    client.force_login(executive)
+    names = [kpi.name for kpi in client.get(reverse("kpis:index")).context["kpis"]]
+    assert "Tokens per day" not in names and "Draft acceptance" in names
