@@ -10,12 +10,7 @@ from tests.usecases.factories import make_use_case, rate
 from usecases.choices import TeamFunction
 from usecases.models import UseCase
 
-# serialized_rollback: restore data that migrations create (roles, the default lane policy)
-# after other transactional tests have flushed the database.
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CRITERIA = {
     "Value": ("5", "Cash collected moves within 30–60 days"),
