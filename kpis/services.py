@@ -277,8 +277,9 @@ def measurements_parse(
             continue
         pending.append((line, raw_kpi, timestamp, value))
 
-    ids = {raw for _, raw, _, _ in pending if raw.isdigit()}
-    names = {raw for _, raw, _, _ in pending if not raw.isdigit()}
+    # Ids longer than a bigint are not ids at all: treat them as (unknown) names.
+    ids = {raw for _, raw, _, _ in pending if raw.isdigit() and len(raw) < 19}
+    names = {raw for _, raw, _, _ in pending if raw not in ids}
     known_ids = {
         str(pk)
         for pk in KPI.objects.filter(pk__in=[int(i) for i in ids]).values_list("pk", flat=True)
@@ -303,7 +304,7 @@ def measurements_parse(
 
 
 def csv_records(text: str) -> list[tuple[int, dict[str, Any]]]:
-    """Read CSV text with a header row (kpi, timestamp, value); line numbers count the header as 1."""
+    """Read CSV text with a header row (kpi, timestamp, value); the header is line 1."""
     reader = csv.DictReader(io.StringIO(text))
     fieldnames = [name.strip().lower() for name in (reader.fieldnames or [])]
     if "timestamp" not in fieldnames or "value" not in fieldnames:
@@ -311,7 +312,8 @@ def csv_records(text: str) -> list[tuple[int, dict[str, Any]]]:
             {"file": "The first row must name the columns: kpi, timestamp, value."}
         )
     reader.fieldnames = fieldnames
-    return [(index + 2, row) for index, row in enumerate(reader)]
+    # line_num counts physical lines, so a quoted field with a line break keeps numbers right.
+    return [(reader.line_num, row) for row in reader]
 
 
 def excel_records(content: bytes) -> list[tuple[int, dict[str, Any]]]:

@@ -154,3 +154,12 @@ def test_it_queues_uploads_over_ten_thousand_rows_for_a_background_job(ops_lead)
     assert Measurement.objects.count() == 10_001
     assert ingest_batch_process(batch_id=batch.pk).status == "saved"  # a second run does nothing
     assert Measurement.objects.count() == 10_001
+
+
+def test_it_names_unknown_kpis_even_when_the_id_is_absurd(ops_lead) -> None:
+    batch = measurements_ingest(
+        actor=ops_lead,
+        source="api",
+        records=[(1, {"kpi": "99999999999999999999999", "timestamp": "2026-01-01", "value": 1})],
+    )
+    assert batch.errors == [{"line": 1, "reason": "unknown KPI '99999999999999999999999'"}]
