@@ -27,13 +27,21 @@ def test_it_lets_a_user_without_a_role_sign_out(client, roleless_user):
     assert "_auth_user_id" not in client.session
 
 
-@pytest.mark.parametrize("role", ["Ops lead", "Executive", "Product owner", "Reviewer", "Admin"])
+@pytest.mark.parametrize("role", ["Ops lead", "Product owner", "Reviewer", "Admin"])
 def test_it_shows_the_home_page_to_every_role(client, make_user, role):
     user = make_user(role)
     client.force_login(user)
     response = client.get("/")
     assert response.status_code == 200
     assert role.encode() in response.content
+
+
+def test_an_executives_home_is_the_portfolio_dashboard(client, executive):
+    client.force_login(executive)
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("kpis:portfolio")
+    assert client.get(response["Location"]).status_code == 200
 
 
 def test_it_signs_in_through_the_login_form(client, ops_lead):
