@@ -386,3 +386,28 @@ def test_the_portfolio_keeps_scores_blind_for_scorers_who_have_not_scored(
     (row,) = client.get(url).context["rows"]
     assert not row.score_hidden
     assert {flag.key for flag in row.flag_list} == {"radar_hit", "quick_win"}
+
+
+@pytest.mark.parametrize("scorers", [1, 6])
+def test_the_use_case_page_runs_a_fixed_number_of_queries(
+    client, ops_lead, make_user, django_assert_num_queries, scorers
+):
+    use_case = make_use_case(ops_lead)
+    for i in range(scorers):
+        scorer = make_user("Ops lead", username=f"s{i}")
+        rate(use_case, scorer, 3, 3, 3, 3, 1 + i % 5)
+        rate(use_case, scorer, 4, 3, 3, 3, 1 + i % 5)  # a re-score: history grows too
+    client.force_login(ops_lead)
+    client.post(reverse("usecases:reveal", args=[use_case.pk]))
+    client.get(use_case.get_absolute_url())
+    # session, user, groups, scoring model, ranked row, sheets, stage changes
+    with django_assert_num_queries(7):
+        response = client.get(use_case.get_absolute_url())
+    assert response.context["consensus"].scorers == scorers
+
+
+def test_a_template_shows_the_kpi_stack_it_brings(client, ops_lead):
+    client.force_login(ops_lead)
+    response = client.get(reverse("usecases:intake") + "?template=collections_outreach")
+    assert b"Business</strong>: Cash collected" in response.content
+    assert b"Days sales outstanding" in response.content
