@@ -203,7 +203,7 @@ def _import_row(
     form = UseCaseForm(data=data, instance=instance, require_complete=submit)
     if not form.is_valid():
         for field_name, messages in form.errors.items():
-            problems += [f"{field_name}: {m}" for m in messages]
+            problems += [f"{field_name}: {m.rstrip('.')}" for m in messages]
     if problems:
         report.errors.append(f"Line {line}: " + "; ".join(problems) + ".")
         return

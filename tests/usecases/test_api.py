@@ -158,3 +158,23 @@ def test_the_list_hides_the_score_from_scorers_who_have_not_scored(api, ops_lead
     (row,) = api.get("/api/usecases/").data["results"]
     assert row["score_blind"] is False
     assert row["score"] == 4.0
+
+
+def test_the_api_imports_all_rows_or_none(api, ops_lead, executive):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    Team.objects.create(name="Finance")
+    api.force_authenticate(ops_lead)
+    bad = SimpleUploadedFile(
+        "u.csv", b"title,team,cases_per_week\nGood,Finance,10\nBad,Finance,many\n"
+    )
+    response = api.post("/api/usecases/import/", {"file": bad}, format="multipart")
+    assert response.status_code == 400
+    assert response.data["errors"] == ["Line 3: cases_per_week: Enter a whole number."]
+    assert not UseCase.objects.exists()
+    good = SimpleUploadedFile("u.csv", b"title,team\nGood,Finance\n")
+    response = api.post("/api/usecases/import/", {"file": good}, format="multipart")
+    assert response.data == {"created": 1, "updated": 0}
+    api.force_authenticate(executive)
+    again = SimpleUploadedFile("u.csv", b"title,team\nGood,Finance\n")
+    assert api.post("/api/usecases/import/", {"file": again}, format="multipart").status_code == 403

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -24,6 +25,7 @@ from usecases.api.serializers import (
     UseCaseWriteSerializer,
 )
 from usecases.filters import UseCaseFilterSet
+from usecases.imports import usecase_import
 from usecases.models import UseCase
 from usecases.scoring import CRITERION_KEYS
 from usecases.selectors import (
@@ -103,6 +105,21 @@ class UseCaseViewSet(
         except DjangoValidationError as error:
             raise _drf_error(error) from error
         return Response(self._ranked(use_case.pk))
+
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
+    def import_file(self, request: Request) -> Response:
+        """Create or update many use cases from a CSV or .xlsx ``file``: every row or none.
+
+        A 400 lists each bad row as "Line N: reason"; nothing is saved then.
+        """
+        require(request.user, "usecases.add_usecase")
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": ["Upload a .csv or .xlsx file as 'file'."]})
+        report = usecase_import(actor=request.user, name=upload.name, content=upload.read())
+        if not report.ok:
+            return Response({"errors": report.errors}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"created": report.created, "updated": report.updated})
 
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str) -> Response:
