@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from governance.services import audit_record
 from usecases import scoring
-from usecases.choices import STAGE_TRANSITIONS, Stage
+from usecases.choices import STAGE_TRANSITIONS, Stage, TeamFunction
 from usecases.models import Score, ScoringModel, StageChange, Team, UseCase
 from usecases.signals import (
     usecase_changed,
@@ -392,3 +392,19 @@ def team_set_hourly_cost(*, team: Team, actor: Any, hourly_cost: Decimal) -> Tea
             after={"hourly_cost": str(team.hourly_cost)},
         )
     return team
+
+
+@transaction.atomic
+def team_create_missing_functions(*, actor: Any) -> list[Team]:
+    """Create a team for every organisation function (Support, Finance, …) not there yet."""
+    existing = set(Team.objects.select_for_update().values_list("name", flat=True))
+    created = []
+    for function in TeamFunction:
+        if function.value in existing:
+            continue
+        team = Team(name=function.value)
+        team.full_clean()
+        team.save()
+        audit_record(actor=actor, action="team.created", target=team, after={"name": team.name})
+        created.append(team)
+    return created

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from opsai.permissions import permission_required, require, write_required
 from usecases import exports, scoring
 from usecases.catalog import TEMPLATE_FIELDS, USE_CASE_TEMPLATES
+from usecases.choices import TeamFunction
 from usecases.filters import SORT_LABELS, UseCaseFilterSet
 from usecases.forms import (
     ImportForm,
@@ -48,8 +49,10 @@ from usecases.selectors import (
 from usecases.services import (
     score_submit,
     scoring_model_create,
+    team_create_missing_functions,
     team_set_hourly_cost,
     usecase_create,
+    usecase_missing_fields,
     usecase_move_stage,
     usecase_reveal_scores,
     usecase_update,
@@ -167,7 +170,6 @@ def intake(request: HttpRequest) -> HttpResponse:
         "form": form,
         "template": USE_CASE_TEMPLATES.get(template_key),
         "template_key": template_key,
-        "suggested_complexity": None,
     }
     return render(request, "usecases/intake.html", context)
 
@@ -306,8 +308,6 @@ def _detail_context(
 
 
 def _missing(use_case: UseCase) -> dict[str, str]:
-    from usecases.services import usecase_missing_fields
-
     return usecase_missing_fields(use_case) if use_case.is_draft else {}
 
 
@@ -423,6 +423,11 @@ def scoring_models(request: HttpRequest) -> HttpResponse:
 @permission_required("usecases.view_usecase")
 def teams(request: HttpRequest) -> HttpResponse:
     """Teams, their product owners and hourly costs; admins and the team's owner edit the cost."""
+    if request.method == "POST" and "create_functions" in request.POST:
+        require(request.user, "usecases.add_team")
+        created = team_create_missing_functions(actor=request.user)
+        messages.success(request, f"Created {len(created)} team{'s' if len(created) != 1 else ''}.")
+        return redirect("usecases:teams")
     team_list = list(Team.objects.select_related("product_owner"))
     if request.method == "POST":
         team = get_object_or_404(Team, pk=request.POST.get("team"))
@@ -437,4 +442,9 @@ def teams(request: HttpRequest) -> HttpResponse:
         messages.error(request, f"{team}: " + "; ".join(form.errors.get("hourly_cost", [])))
     for team in team_list:
         team.may_edit = request.user.has_perm("usecases.change_team", team)
-    return render(request, "usecases/teams.html", {"teams": team_list})
+    context = {
+        "teams": team_list,
+        "missing_functions": len(TeamFunction) - len(team_list),
+        "may_add": request.user.has_perm("usecases.add_team"),
+    }
+    return render(request, "usecases/teams.html", context)

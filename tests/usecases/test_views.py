@@ -411,3 +411,15 @@ def test_a_template_shows_the_kpi_stack_it_brings(client, ops_lead):
     response = client.get(reverse("usecases:intake") + "?template=collections_outreach")
     assert b"Business</strong>: Cash collected" in response.content
     assert b"Days sales outstanding" in response.content
+
+
+def test_admins_create_the_missing_function_teams_once(client, ops_lead, admin_user):
+    Team.objects.create(name="Support")
+    url = reverse("usecases:teams")
+    client.force_login(ops_lead)
+    assert client.post(url, {"create_functions": "1"}).status_code == 403
+    client.force_login(admin_user)
+    assert client.get(url).context["missing_functions"] == 7
+    client.post(url, {"create_functions": "1"})
+    client.post(url, {"create_functions": "1"})
+    assert Team.objects.count() == 8
