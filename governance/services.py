@@ -3,6 +3,7 @@ their releases, the kill switch, incidents and vendors."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
@@ -53,6 +54,8 @@ from governance.selectors import (
     worker_current_release,
 )
 from usecases.models import UseCase
+
+logger = logging.getLogger(__name__)
 
 
 def audit_record(
@@ -120,11 +123,15 @@ def _send_on_commit(subject: str, body: str, recipients: list[str]) -> None:
     recipients = sorted({r for r in recipients if r})
     if not recipients:
         return
-    transaction.on_commit(
-        lambda: send_mail(
-            subject, body, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=False
-        )
-    )
+
+    def send() -> None:
+        try:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+        except Exception:
+            # The change is committed; a mail server outage must not turn it into an error page.
+            logger.exception("could not email %s about %r", recipients, subject)
+
+    transaction.on_commit(send)
 
 
 # --- Lanes ------------------------------------------------------------------------------------
