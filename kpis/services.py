@@ -18,9 +18,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from governance.services import audit_record
-from kpis.choices import AnnotationKind, BatchSource, BatchStatus
+from kpis.choices import AnnotationKind, BatchSource, BatchStatus, Level
 from kpis.models import KPI, Annotation, CheckIn, IngestBatch, Measurement
 from usecases.catalog import USE_CASE_TEMPLATES
+from usecases.choices import Stage
 from usecases.models import UseCase
 
 # Uploads with more rows than this are processed by a background job with progress.
@@ -59,12 +60,29 @@ def _definition(kpi: KPI) -> dict[str, Any]:
 # --- KPI definitions ---------------------------------------------------------------------
 
 
+def _check_business_kpi_rule(use_case: UseCase) -> None:
+    """Past the idea stage a use case keeps exactly one business KPI at the top of its stack."""
+    from kpis.receivers import BUSINESS_KPI_RULE
+
+    stage = UseCase.objects.filter(pk=use_case.pk).values_list("stage", flat=True).first()
+    if stage in (Stage.IDEA, Stage.REJECTED, Stage.RETIRED):
+        return
+    count = KPI.objects.filter(
+        use_case_id=use_case.pk, level=Level.BUSINESS, parent__isnull=True
+    ).count()
+    if count != 1:
+        raise ValidationError(
+            {"level": f"{BUSINESS_KPI_RULE}; this change would leave it with {count}."}
+        )
+
+
 @transaction.atomic
 def kpi_create(*, actor: Any, use_case: UseCase, **fields: Any) -> KPI:
     """Add a KPI to ``use_case``'s stack after validating it."""
     kpi = KPI(use_case=use_case, **fields)
     kpi.full_clean()
     kpi.save()
+    _check_business_kpi_rule(use_case)
     audit_record(actor=actor, action="kpi.created", target=kpi, after=_definition(kpi))
     return kpi
 
@@ -78,6 +96,7 @@ def kpi_update(*, actor: Any, kpi: KPI, **fields: Any) -> KPI:
         setattr(kpi, name, value)
     kpi.full_clean()
     kpi.save()
+    _check_business_kpi_rule(kpi.use_case)
     after = _definition(kpi)
     changed = {k: v for k, v in after.items() if before.get(k) != v}
     if changed:

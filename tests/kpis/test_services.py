@@ -113,3 +113,17 @@ def test_it_creates_annotations_for_a_kpi_a_use_case_or_the_portfolio(ops_lead) 
             ends_at=datetime(2026, 2, 1, tzinfo=UTC),
         )
     assert Annotation.objects.count() == 2
+
+
+def test_it_keeps_one_business_kpi_once_a_use_case_has_left_idea(ops_lead) -> None:
+    use_case = UseCaseFactory()
+    business = KPIFactory(use_case=use_case, level="business")
+    usecase_move_stage(use_case=use_case, to_stage="scoring", actor=ops_lead)
+
+    with pytest.raises(ValidationError, match="exactly one business KPI"):
+        kpi_create(actor=ops_lead, use_case=use_case, name="Second", level="business")
+    with pytest.raises(ValidationError, match="would leave it with 0"):
+        kpi_update(actor=ops_lead, kpi=business, level="operational")
+    assert list(KPI.objects.filter(use_case=use_case).values_list("level", flat=True)) == [
+        "business"
+    ]
