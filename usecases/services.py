@@ -99,7 +99,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, models.Model):
         return value.pk
     if isinstance(value, Decimal):
-        return str(value)
+        # Normalised, so 12 and 12.0 count as the same value (no spurious "changed").
+        return f"{value.normalize():f}"
     if isinstance(value, datetime):
         return value.isoformat()
     return value

@@ -230,7 +230,7 @@ def test_scores_are_reproducible_after_a_weight_change(ops_lead, admin_user, mak
     assert [(r.title, r.consensus) for r in usecase_portfolio(scoring_model=v1)] == before
     assert [r.title for r in usecase_portfolio()] == ["Easy but modest", "Valuable but hard"]
     event = AuditEvent.objects.get(action="scoring_model.created", model_version="v2")
-    assert event.before["weight_value"] == "3.00"
+    assert event.before["weight_value"] == "3"
     assert event.after["weight_value"] == "1"
 
 
@@ -271,3 +271,9 @@ def test_team_hourly_cost_edits_are_audited_and_change_the_estimate(ops_lead, ad
 def test_template_data_helper_builds_a_valid_intake(ops_lead):
     data = template_data("quote_to_cash_exceptions")
     assert data["team"].name == "Finance"
+
+
+def test_the_same_number_written_differently_is_no_change(ops_lead, changed_signal):
+    use_case = make_use_case(ops_lead)  # minutes_per_case is stored as 12.0
+    usecase_update(use_case=use_case, actor=ops_lead, data={"minutes_per_case": Decimal("12")})
+    assert changed_signal.calls == []
