@@ -51,7 +51,7 @@ def test_an_executive_drills_from_the_portfolio_into_a_business_kpi_moving_again
     expect(nodes.first.locator(".main-svg").first).to_be_visible()  # its sparkline, drawn locally
     expect(nodes.first.locator("[data-status]").first).to_have_attribute("data-status", "on_track")
     # The release marker from the go-live is on the chart.
-    expect(nodes.first.locator(".annotation-text", has_text="Release")).to_have_count(1)
+    expect(nodes.first.locator(".annotation-text", has_text="Release").first).to_be_visible()
 
 
 def test_an_ops_lead_uploads_a_csv_with_a_bad_row_and_is_told_which(
