@@ -21,8 +21,9 @@ def test_an_executive_drills_from_the_portfolio_into_a_business_kpi_moving_again
 
     demo_load()
     sign_in(page, "exec", password=DEMO_PASSWORD)
-    page.get_by_role("link", name="KPIs").click()
-    page.get_by_role("link", name="Portfolio dashboard").click()
+
+    # An executive's home is the portfolio dashboard.
+    expect(page).to_have_url(f"{live_server.url}/kpis/portfolio/")
 
     expect(page.get_by_role("heading", name="Did the business move?")).to_be_visible()
     expect(page.get_by_test_id("as-of")).to_contain_text("KPI snapshots as of")
