@@ -228,3 +228,21 @@ def test_two_refreshes_at_once_give_the_same_result_as_one() -> None:
     assert Snapshot.objects.get(kpi=kpi).latest_value == 10.0
     assert list(Alert.objects.values_list("state", "consecutive")) == [("firing", 1)]
     assert RefreshRun.objects.filter(finished_at__isnull=False, error="").count() == 2
+
+
+def test_a_failed_refresh_records_its_error_and_saves_nothing(monkeypatch: Any) -> None:
+    from kpis import snapshots
+
+    kpi = KPIFactory()
+    series(kpi, {0: 1.0})
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(snapshots, "snapshots_store", broken)
+    with pytest.raises(RuntimeError):
+        snapshots_refresh(as_of=AS_OF)
+
+    run = RefreshRun.objects.get()
+    assert run.error == "RuntimeError: database went away" and run.finished_at is not None
+    assert not Snapshot.objects.exists()
