@@ -273,6 +273,7 @@ def _detail_context(
                 {f"{k}_rationale": getattr(mine, f"{k}_rationale") for k in mine.values()}
             )
         score_form = ScoreForm(initial=initial, suggested=None if mine else suggested)
+    consensus = usecase_consensus(sheets=sheets, model=model) if visible else None
     may_move = user.has_perm("usecases.move_stage", use_case)
     if stage_form is None and may_move:
         stage_form = StageMoveForm(use_case=use_case)
@@ -292,7 +293,10 @@ def _detail_context(
         ),
         "sheets_visible": visible,
         "current_sheets": [s for s in sheets if s.superseded_at is None],
-        "consensus": usecase_consensus(sheets=sheets, model=model) if visible else None,
+        "consensus": consensus,
+        "widest_labels": [
+            scoring.CRITERIA[key][0] for key in (consensus.widest if consensus else [])
+        ],
         "criteria": scoring.CRITERIA,
         "history_chart": score_history_chart(sheets) if visible and sheets else None,
         "stage_history": usecase_stage_history(use_case),

@@ -162,7 +162,7 @@ def test_scores_are_blind_until_you_score_or_the_owner_reveals(client, ops_lead,
     page = client.get(use_case.get_absolute_url())
     assert page.context["consensus"].scorers == 2
     assert page.context["consensus"].needs_calibration
-    assert b"calibration talk" in page.content
+    assert b"Wide disagreement on Value, Feasibility, Data readiness" in page.content
 
     # The owner has not scored: blind until they reveal.
     client.force_login(ops_lead)
