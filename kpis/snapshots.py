@@ -312,23 +312,33 @@ def _point_kpis_at_latest_snapshot(kpi_ids: list[int], as_of: date) -> None:
 
 def _advance_alerts(kpis: dict[int, KPI], snapshots: list[SnapshotRow], as_of: date) -> list[Alert]:
     """Open, count, fire or resolve slip alerts from this day's snapshots."""
+    alerts = Alert.objects.all()
+    if len(snapshots) <= 500:
+        # An incremental refresh looks at its own KPIs; a full one at every alert (there are
+        # few), which is cheaper than an IN list of thousands of ids.
+        alerts = alerts.filter(kpi_id__in=[s.kpi_id for s in snapshots])
     open_alerts = {
         (alert.kpi_id, alert.reason): alert
-        for alert in Alert.objects.select_for_update()
-        .filter(kpi_id__in=[s.kpi_id for s in snapshots])
-        .exclude(state=AlertState.RESOLVED)
+        for alert in alerts.select_for_update().exclude(state=AlertState.RESOLVED)
     }
     # Replaying a day an alert (even a resolved one) has already seen changes nothing.
     seen_until = {
         (row["kpi_id"], row["reason"]): row["last"]
-        for row in Alert.objects.filter(kpi_id__in=[s.kpi_id for s in snapshots])
-        .values("kpi_id", "reason")
-        .annotate(last=Max("last_as_of"))
+        for row in alerts.values("kpi_id", "reason").annotate(last=Max("last_as_of"))
     }
     now = timezone.now()
     fired: list[Alert] = []
     for snapshot in snapshots:
         kpi = kpis[snapshot.kpi_id]
+        if (
+            snapshot.status != calc.OFF_TRACK
+            and not snapshot.guardrail_breached
+            and not (
+                (kpi.pk, AlertReason.OFF_TRACK) in open_alerts
+                or (kpi.pk, AlertReason.GUARDRAIL) in open_alerts
+            )
+        ):
+            continue  # the common case: nothing open, nothing wrong
         bad_by_reason = {
             AlertReason.GUARDRAIL: snapshot.guardrail_breached,
             AlertReason.OFF_TRACK: snapshot.status == calc.OFF_TRACK
@@ -337,7 +347,7 @@ def _advance_alerts(kpis: dict[int, KPI], snapshots: list[SnapshotRow], as_of: d
         for reason, bad in bad_by_reason.items():
             alert = open_alerts.get((kpi.pk, reason))
             if alert is None and not bad:
-                continue  # the common case: nothing open, nothing wrong
+                continue
             if alert is None and as_of <= seen_until.get((kpi.pk, reason), date.min):
                 continue
             step = calc.alert_step(
