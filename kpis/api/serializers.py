@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from kpis.models import KPI, Alert, Annotation, CheckIn, IngestBatch, Measurement, Snapshot
+from kpis.selectors import VANITY
 
 
 class SnapshotSerializer(serializers.ModelSerializer):
@@ -19,6 +20,14 @@ class SnapshotSerializer(serializers.ModelSerializer):
 
 class KPISerializer(serializers.ModelSerializer):
     current_snapshot = SnapshotSerializer(read_only=True)
+    vanity = serializers.SerializerMethodField(
+        help_text="A model metric with no business KPI above it (never shown alone to executives)."
+    )
+
+    def get_vanity(self, kpi: KPI) -> bool:
+        if hasattr(kpi, "vanity"):  # annotated by the list query
+            return bool(kpi.vanity)
+        return KPI.objects.filter(pk=kpi.pk).filter(VANITY).exists()
 
     class Meta:
         model = KPI
@@ -26,7 +35,7 @@ class KPISerializer(serializers.ModelSerializer):
             "id", "use_case", "parent", "name", "level", "unit", "direction", "baseline_value",
             "baseline_start", "baseline_end", "target_value", "target_type", "target_date",
             "owner", "cadence", "source", "guardrail_threshold", "value_per_unit",
-            "alert_after_snapshots", "current_snapshot",
+            "alert_after_snapshots", "current_snapshot", "vanity",
         ]  # fmt: skip
         # Validation lives in the model (full_clean in the services), not here.
         validators: list = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import Case, Value, When
 from django.utils.dateparse import parse_datetime
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError as APIValidationError
@@ -23,6 +24,7 @@ from kpis.api.serializers import (
 )
 from kpis.choices import BatchSource, BatchStatus
 from kpis.models import KPI, Alert, Annotation, CheckIn, Measurement, Snapshot
+from kpis.selectors import VANITY
 from kpis.services import (
     annotation_create,
     checkin_record,
@@ -61,7 +63,11 @@ class KPIViewSet(
     serializer_class = KPISerializer
 
     def get_queryset(self) -> Any:
-        queryset = KPI.objects.select_related("current_snapshot").order_by("pk")
+        queryset = (
+            KPI.objects.select_related("current_snapshot")
+            .annotate(vanity=Case(When(VANITY, then=Value(True)), default=Value(False)))
+            .order_by("pk")
+        )
         if self.request.query_params.get("use_case", "").isdigit():
             queryset = queryset.filter(use_case_id=self.request.query_params["use_case"])
         return queryset

@@ -94,6 +94,18 @@ def test_it_creates_and_edits_kpis_and_records_check_ins(api: APIClient, ops_lea
     created = api.post("/api/kpis/", {"use_case": business.use_case_id, "name": "AHT", "level": "operational",
                                       "parent": business.pk, "direction": "down"}, format="json")  # fmt: skip
     assert created.status_code == 201, created.data
+    assert created.data["vanity"] is False
+    orphan = api.post(
+        "/api/kpis/",
+        {"use_case": business.use_case_id, "name": "Tokens", "level": "model"},
+        format="json",
+    )
+    assert orphan.data["vanity"] is True
+    listed = {
+        row["name"]: row["vanity"]
+        for row in api.get(f"/api/kpis/?use_case={business.use_case_id}").data["results"]
+    }
+    assert listed == {business.name: False, "AHT": False, "Tokens": True}
     invalid = api.patch(f"/api/kpis/{created.data['id']}/", {"value_per_unit": "5"}, format="json")
     assert invalid.status_code == 400 and "value_per_unit" in invalid.data
     check_in = api.post(
