@@ -29,5 +29,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             url = reverse(url_name)
         except NoReverseMatch:
             continue
-        entries.append({"label": label, "url": url, "active": request.path.startswith(url)})
+        entries.append({"label": label, "url": url, "active": False})
+    # The current page belongs to the entry with the longest matching prefix, so
+    # /usecases/new/ lights up Intake, not Portfolio as well.
+    matching = [entry for entry in entries if request.path.startswith(entry["url"])]
+    if matching:
+        max(matching, key=lambda entry: len(entry["url"]))["active"] = True
     return {"navigation": entries, "user_roles": role_names(request.user)}

@@ -82,3 +82,10 @@ def test_the_navigation_shows_only_pages_that_exist(client, ops_lead):
     response = client.get("/")
     labels = [entry["label"] for entry in response.context["navigation"]]
     assert "Portfolio" in labels
+
+
+def test_the_navigation_marks_only_the_most_specific_entry_as_current(client, ops_lead):
+    client.force_login(ops_lead)
+    response = client.get(reverse("usecases:intake"))
+    current = [entry["label"] for entry in response.context["navigation"] if entry["active"]]
+    assert current == ["Intake"]
