@@ -181,3 +181,14 @@ def test_it_waits_for_consecutive_bad_snapshots_before_an_alert_fires() -> None:
         ).action
         == "none"
     )
+
+
+def test_the_module_imports_nothing_from_django() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, kpis.calculations; print(sorted(m for m in sys.modules if m.startswith('django')))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
