@@ -183,18 +183,6 @@ def realised_value(
     return better * value_per_unit
 
 
-def estimated_value(
-    cases_per_week: float | None,
-    minutes_per_case: float | None,
-    automation_share: float | None,
-    hourly_cost: float | None,
-) -> float | None:
-    """Yearly value a use case was estimated to bring: hours saved × hourly cost × 52 weeks."""
-    if None in (cases_per_week, minutes_per_case, automation_share, hourly_cost):
-        return None
-    return cases_per_week * minutes_per_case / 60 * automation_share * hourly_cost * 52
-
-
 @dataclass(frozen=True)
 class AlertStep:
     """What a slip alert should do after one snapshot: ``action`` is one of

@@ -9,13 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
     Case,
     Count,
-    DecimalField,
     ExpressionWrapper,
     F,
     FloatField,
@@ -29,7 +27,6 @@ from django.db.models import (
 from django.db.models.functions import Abs, NullIf
 from django.utils import timezone
 
-from kpis import calculations as calc
 from kpis.choices import AlertState, Level, Status
 from kpis.models import (
     KPI,
@@ -43,6 +40,7 @@ from kpis.models import (
 )
 from usecases.choices import Stage, ValueBucket
 from usecases.models import UseCase
+from usecases.selectors import ESTIMATED_COST_PER_YEAR, usecase_value_estimate
 
 # Snapshots older than this are flagged as stale on every dashboard.
 STALE_AFTER = timedelta(hours=36)
@@ -85,34 +83,6 @@ def freshness() -> dict[str, Any]:
 # --- Value --------------------------------------------------------------------------------
 
 
-def usecase_estimated_value(use_case: UseCase) -> float | None:
-    """Yearly value estimated at intake: cases/week × minutes/60 × automation share × hourly cost × 52.
-
-    Kept here until the intake app's value-estimate selector is the one source.
-    """
-
-    def num(value: Any) -> float | None:
-        return float(value) if value is not None else None
-
-    return calc.estimated_value(
-        num(use_case.cases_per_week),
-        num(use_case.minutes_per_case),
-        num(use_case.expected_automation_share),
-        num(use_case.team.hourly_cost) if use_case.team_id else None,
-    )
-
-
-ESTIMATE_EXPRESSION = ExpressionWrapper(
-    F("cases_per_week")
-    * F("minutes_per_case")
-    / Value(Decimal(60))
-    * F("expected_automation_share")
-    * F("team__hourly_cost")
-    * Value(Decimal(52)),
-    output_field=DecimalField(max_digits=20, decimal_places=2),
-)
-
-
 def _value_by_bucket() -> dict[str, dict[str, float]]:
     """Realised (business-KPI movement × value per unit) and estimated value per bucket. Two queries."""
     realised = (
@@ -123,7 +93,7 @@ def _value_by_bucket() -> dict[str, dict[str, float]]:
     estimated = (
         UseCase.objects.exclude(stage=Stage.REJECTED)
         .values("value_bucket")
-        .annotate(total=Sum(ESTIMATE_EXPRESSION))
+        .annotate(total=Sum(ESTIMATED_COST_PER_YEAR))
     )
     buckets = {bucket.value: {"realised": 0.0, "estimated": 0.0} for bucket in ValueBucket}
     for row in realised:
@@ -391,7 +361,7 @@ def usecase_dashboard(use_case: UseCase, *, hide_vanity: bool) -> dict[str, Any]
         "business": business,
         "vanity": vanity,
         "annotations": annotations,
-        "estimated_value": usecase_estimated_value(use_case),
+        "estimated_value": usecase_value_estimate(use_case).cost_per_year,
         "freshness": freshness(),
     }
 

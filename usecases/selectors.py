@@ -40,6 +40,33 @@ from usecases import scoring
 from usecases.choices import Stage
 from usecases.models import Score, ScoringModel, StageChange, UseCase
 
+# The annual value *estimate* (volume × minutes × expected automation share, and × the
+# team's hourly cost), as database expressions so tables can sort and sum on it. The
+# same formula for one use case is ``usecase_value_estimate``; the KPI dashboards set it
+# against the value realised from business KPIs.
+_MONEY = DecimalField(max_digits=14, decimal_places=2)
+ESTIMATED_HOURS_PER_YEAR = ExpressionWrapper(
+    F("cases_per_week")
+    * Value(Decimal(scoring.WEEKS_PER_YEAR))
+    * F("minutes_per_case")
+    / Value(Decimal(60))
+    * F("expected_automation_share"),
+    output_field=_MONEY,
+)
+ESTIMATED_COST_PER_YEAR = ExpressionWrapper(
+    ESTIMATED_HOURS_PER_YEAR * F("team__hourly_cost"), output_field=_MONEY
+)
+
+
+def usecase_value_estimate(use_case: UseCase) -> scoring.ValueEstimate:
+    """Annual hours and cost the use case is estimated to save (an estimate, not realised)."""
+    return scoring.value_estimate(
+        cases_per_week=use_case.cases_per_week,
+        minutes_per_case=use_case.minutes_per_case,
+        expected_automation_share=use_case.expected_automation_share,
+        hourly_cost=use_case.team.hourly_cost,
+    )
+
 
 def usecase_list() -> QuerySet[UseCase]:
     """Every use case with its team and owner, ready for a table."""
@@ -109,15 +136,6 @@ def usecase_portfolio(
         (Value(weights[key]) * F(f"mean_{key}") for key in scoring.CRITERION_KEYS),
         start=Value(0.0),
     ) / Value(total_weight)
-    money = DecimalField(max_digits=14, decimal_places=2)
-    hours = ExpressionWrapper(
-        F("cases_per_week")
-        * Value(Decimal(scoring.WEEKS_PER_YEAR))
-        * F("minutes_per_case")
-        / Value(Decimal(60))
-        * F("expected_automation_share"),
-        output_field=money,
-    )
     viewer_scored: dict[str, Any] = {}
     if viewer is not None and viewer.is_authenticated:
         viewer_scored["viewer_scored"] = Exists(
@@ -135,8 +153,8 @@ def usecase_portfolio(
         )
         .annotate(
             consensus=ExpressionWrapper(consensus, output_field=FloatField()),
-            est_hours=hours,
-            est_cost=ExpressionWrapper(hours * F("team__hourly_cost"), output_field=money),
+            est_hours=ESTIMATED_HOURS_PER_YEAR,
+            est_cost=ESTIMATED_COST_PER_YEAR,
             radar_hit=_flag(
                 Q(rules_clarity__gte=t.radar_min_rules_clarity)
                 & Q(frequency__in=scoring.frequencies_at_least(t.radar_min_frequency))

@@ -45,6 +45,7 @@ from usecases.selectors import (
     usecase_portfolio,
     usecase_sheets,
     usecase_stage_history,
+    usecase_value_estimate,
 )
 from usecases.services import (
     score_submit,
@@ -285,12 +286,7 @@ def _detail_context(
             for flag in usecase_flags(use_case, model)
             if visible or flag.key not in SCORE_FLAGS
         ],
-        "estimate": scoring.value_estimate(
-            cases_per_week=use_case.cases_per_week,
-            minutes_per_case=use_case.minutes_per_case,
-            expected_automation_share=use_case.expected_automation_share,
-            hourly_cost=use_case.team.hourly_cost,
-        ),
+        "estimate": usecase_value_estimate(use_case),
         "sheets_visible": visible,
         "current_sheets": [s for s in sheets if s.superseded_at is None],
         "consensus": consensus,

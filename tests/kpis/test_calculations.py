@@ -143,8 +143,6 @@ def test_it_converts_movement_into_value() -> None:
     # Cost per ticket down £0.50, each £1 worth £208,000 a year.
     assert calc.realised_value(-0.5, "down", 208_000) == pytest.approx(104_000)
     assert calc.realised_value(-0.5, "up", 208_000) == pytest.approx(-104_000)
-    assert calc.estimated_value(4000, 6, 0.5, 45) == pytest.approx(4000 * 6 / 60 * 0.5 * 45 * 52)
-    assert calc.estimated_value(None, 6, 0.5, 45) is None
 
 
 def test_it_waits_for_consecutive_bad_snapshots_before_an_alert_fires() -> None:

@@ -8,10 +8,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from kpis.selectors import portfolio_dashboard, stack_order, usecase_estimated_value
+from kpis.selectors import portfolio_dashboard, stack_order
 from kpis.snapshots import snapshots_refresh
 from tests.factories import TeamFactory, UseCaseFactory
 from tests.kpis.factories import KPIFactory, MeasurementFactory
+from usecases.selectors import usecase_value_estimate
 
 pytestmark = pytest.mark.django_db
 
@@ -73,8 +74,10 @@ def test_it_estimates_a_use_case_value_from_its_intake_fields() -> None:
     team = TeamFactory(name="Support", hourly_cost=Decimal("45"))
     use_case = UseCaseFactory(team=team, cases_per_week=4000, minutes_per_case=Decimal("6"),
                               expected_automation_share=Decimal("0.5"))  # fmt: skip
-    assert usecase_estimated_value(use_case) == pytest.approx(4000 * 0.1 * 0.5 * 45 * 52)
-    assert usecase_estimated_value(UseCaseFactory()) is None
+    assert usecase_value_estimate(use_case).cost_per_year == pytest.approx(
+        4000 * 0.1 * 0.5 * 45 * 52
+    )
+    assert usecase_value_estimate(UseCaseFactory()).cost_per_year is None
 
 
 def test_it_orders_the_stack_as_a_tree_and_flags_vanity_metrics() -> None:
