@@ -50,6 +50,8 @@ def test_the_use_case_page_is_read_by_executives_and_refused_to_others(
     assert response.status_code == 200
     assert b"Improve collections recovery rate" in response.content
     assert b"Score this use case" not in response.content
+    assert f'href="/kpis/usecases/{use_case.pk}/"'.encode() in response.content
+    assert f'href="/governance/usecases/{use_case.pk}/"'.encode() in response.content
     client.force_login(roleless_user)
     assert client.get(use_case.get_absolute_url()).status_code == 403
 
