@@ -214,7 +214,8 @@ def test_it_adds_an_annotation_from_the_kpi_page(client: Any, ops_lead: Any) -> 
     kpi = KPIFactory()
     client.force_login(ops_lead)
     page = client.get(reverse("kpis:kpi", args=[kpi.pk])).content.decode()
-    assert "Add a marker to this chart" in page
+    assert page.count("Add a marker to this chart") == 1
+    assert f"<title>{kpi.name} · opsai</title>" in page
     data = {"kpi": kpi.pk, "kind": "incident", "text": "Outage", "starts_at": "2026-01-01T09:00",
             "ends_at": "2026-01-01T08:00"}  # fmt: skip
     client.post(reverse("kpis:annotation_add"), data)
