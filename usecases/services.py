@@ -55,31 +55,11 @@ INTAKE_FIELDS: tuple[str, ...] = (
     "exports_data",
 )
 
-# What a submitted use case must have. Drafts may leave any of these empty.
-REQUIRED_FOR_SUBMIT: tuple[str, ...] = (
-    "title",
-    "team",
-    "owner",
-    "problem",
-    "current_workflow",
-    "business_outcome",
-    "value_bucket",
-    "value_claim",
-    "systems_touched",
-    "cases_per_week",
-    "minutes_per_case",
-    "rework_share",
-    "approvals_needed",
-    "teams_touched",
-    "kpis_touched",
-    "rules_clarity",
-    "frequency",
-    "expected_automation_share",
-    "data_sensitivity",
-    "audience",
-    "autonomy",
-    "money_movement",
-    "vendor_model",
+# What a submitted use case must have. Drafts may leave any of these empty. The two
+# yes/no flags default to "no", so they are never missing.
+OPTIONAL_FOR_SUBMIT = frozenset({"trains_on_customer_data", "exports_data"})
+REQUIRED_FOR_SUBMIT: tuple[str, ...] = tuple(
+    name for name in INTAKE_FIELDS if name not in OPTIONAL_FOR_SUBMIT
 )
 
 
