@@ -1,0 +1,361 @@
+"""Reviews: the five-point checklist, required sign-offs and the decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from governance.choices import (
+    ChecklistKey,
+    ReviewStatus,
+    SignOffDecision,
+    SignOffRole,
+)
+from governance.models import (
+    ChecklistItem,
+    EvidenceFile,
+    LaneAssignment,
+    Review,
+    SignOff,
+)
+from governance.selectors import (
+    FROZEN_FIELDS,
+    required_sign_off_roles,
+    review_latest,
+    user_can_sign_role,
+    users_for_role,
+)
+from governance.services._shared import REVIEWED_STAGES, _send_on_commit, _user
+from governance.services.audit import audit_record
+from usecases.models import UseCase
+
+# --- Reviews ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def review_open(*, use_case: UseCase, actor: Any, reason: str) -> Review:
+    """Open a review of ``use_case`` with the five checklist items and its required sign-offs.
+
+    Answers of the previous review are carried over so a re-review only looks at
+    what changed; each sign-off is assigned to a reviewer, who is emailed.
+    """
+    UseCase.objects.select_for_update().get(pk=use_case.pk)
+    if Review.objects.filter(use_case=use_case, status=ReviewStatus.OPEN).exists():
+        raise ValidationError(f"{use_case} already has an open review.")
+    previous = review_latest(use_case)
+    review = Review(use_case=use_case, opened_reason=reason[:300], opened_by=_user(actor))
+    review.full_clean()
+    review.save()
+    carried = {item.key: item for item in previous.checklist.all()} if previous else {}
+    for key in ChecklistKey.values:
+        old = carried.get(key)
+        ChecklistItem.objects.create(
+            review=review,
+            key=key,
+            answer=old.answer if old else "",
+            evidence_text=old.evidence_text if old else "",
+            evidence_links=old.evidence_links if old else [],
+        )
+    assigned = []
+    for role in required_sign_off_roles(use_case):
+        assignee = _pick_assignee(role, use_case)
+        SignOff.objects.create(review=review, role=role, assignee=assignee)
+        assigned.append((role, assignee))
+    audit_record(
+        actor=actor,
+        action="review.opened",
+        target=review,
+        after={
+            "use_case": use_case.pk,
+            "reason": reason,
+            "sign_offs": {role: getattr(user, "username", None) for role, user in assigned},
+        },
+    )
+    for role, assignee in assigned:
+        _notify_assignee(review=review, role=role, assignee=assignee, why=reason)
+    return review
+
+
+def _notify_assignee(*, review: Review, role: str, assignee: Any, why: str) -> None:
+    if assignee is None or not assignee.email:
+        return
+    label = SignOffRole(role).label
+    base = getattr(settings, "SITE_URL", "").rstrip("/")
+    _send_on_commit(
+        f"[opsai] Review of “{review.use_case}” waits on your {label} sign-off",
+        f"You are assigned the {label} sign-off of the review of “{review.use_case}”.\n"
+        f"Why it was opened: {why}\nOpen it: {base}{review.get_absolute_url()}\n",
+        [assignee.email],
+    )
+
+
+@transaction.atomic
+def review_sign_offs_sync(*, review: Review, actor: Any) -> list[SignOff]:
+    """Add the sign-offs an open review now needs (e.g. legal once personal data appears)."""
+    have = set(review.sign_offs.values_list("role", flat=True))
+    added = []
+    for role in required_sign_off_roles(review.use_case):
+        if role not in have:
+            assignee = _pick_assignee(role, review.use_case)
+            added.append(SignOff.objects.create(review=review, role=role, assignee=assignee))
+            _notify_assignee(
+                review=review, role=role, assignee=assignee, why="The use case changed."
+            )
+    if added:
+        audit_record(
+            actor=actor, action="review.sign_offs_added", target=review,
+            after={"roles": [s.role for s in added]},
+        )  # fmt: skip
+    return added
+
+
+def _pick_assignee(role: str, use_case: UseCase) -> Any:
+    """The eligible user with the fewest pending sign-offs (never the submitter or owner)."""
+    excluded = {use_case.submitted_by_id, use_case.owner_id} - {None}
+    if (
+        role == SignOffRole.PRODUCT_OWNER
+        and use_case.team.product_owner_id
+        and use_case.team.product_owner_id not in excluded
+    ):
+        team_owner = use_case.team.product_owner
+        if user_can_sign_role(team_owner, role):
+            return team_owner
+    return (
+        users_for_role(role)
+        .exclude(pk__in=excluded)
+        .annotate(
+            load=Count(
+                "assigned_sign_offs",
+                filter=Q(
+                    assigned_sign_offs__decision=SignOffDecision.PENDING,
+                    assigned_sign_offs__review__status=ReviewStatus.OPEN,
+                ),
+            )
+        )
+        .order_by("load", "pk")
+        .first()
+    )
+
+
+@transaction.atomic
+def review_require_again(*, use_case: UseCase, actor: Any, reason: str) -> Review | None:
+    """Force a new review: open one (unless one is open) and send the use case back to review.
+
+    Nothing to do while the use case has never been reviewed and has not reached
+    review yet: its first review opens when it gets there.
+    """
+    use_case = UseCase.objects.select_for_update().get(pk=use_case.pk)
+    if Review.objects.filter(use_case=use_case, status=ReviewStatus.OPEN).exists():
+        return None
+    if use_case.stage not in ("review", *REVIEWED_STAGES) and not use_case.reviews.exists():
+        return None
+    review = review_open(use_case=use_case, actor=actor, reason=reason)
+    if use_case.stage in REVIEWED_STAGES:
+        from usecases.services import usecase_move_stage
+
+        usecase_move_stage(use_case=use_case, to_stage="review", actor=actor, note=reason[:300])
+    return review
+
+
+@transaction.atomic
+def review_withdraw(*, review: Review, actor: Any, reason: str) -> Review:
+    """Close an open review without a decision (the use case left review), freezing what it had."""
+    review = Review.objects.select_for_update().get(pk=review.pk)
+    if review.status != ReviewStatus.OPEN:
+        return review
+    review.status, review.decided_at = ReviewStatus.SUPERSEDED, timezone.now()
+    review.decision_snapshot = review_snapshot(review)
+    review.save(update_fields=["status", "decided_at", "decision_snapshot"])
+    audit_record(
+        actor=actor, action="review.withdrawn", target=review,
+        before={"status": ReviewStatus.OPEN}, after={"status": review.status, "reason": reason},
+    )  # fmt: skip
+    return review
+
+
+@transaction.atomic
+def review_checklist_update(
+    *,
+    item: ChecklistItem,
+    actor: Any,
+    answer: str,
+    evidence_text: str = "",
+    evidence_links: list[str] | None = None,
+    files: list[Any] | None = None,
+) -> ChecklistItem:
+    """Record the answer and evidence (text, links, files) of one checklist item of an open review."""
+    item = ChecklistItem.objects.select_for_update().select_related("review").get(pk=item.pk)
+    if item.review.status != ReviewStatus.OPEN:
+        raise ValidationError("This review is decided; its checklist is frozen.")
+    links = [link.strip() for link in (evidence_links or []) if link.strip()]
+    validate = URLValidator(schemes=["http", "https"])
+    for link in links:
+        try:
+            validate(link)
+        except ValidationError as error:
+            raise ValidationError(
+                {"evidence_links": f"“{link}” is not a web address (http or https)."}
+            ) from error
+    before = {
+        "answer": item.answer,
+        "evidence_text": item.evidence_text,
+        "evidence_links": item.evidence_links,
+    }
+    item.answer, item.evidence_text, item.evidence_links = (
+        answer.strip(),
+        evidence_text.strip(),
+        links,
+    )
+    item.updated_by, item.updated_at = _user(actor), timezone.now()
+    item.full_clean()
+    item.save()
+    names = []
+    for upload in files or []:
+        evidence = EvidenceFile(item=item, file=upload, uploaded_by=_user(actor))
+        evidence.full_clean()
+        evidence.save()
+        names.append(evidence.file.name)
+    audit_record(
+        actor=actor,
+        action="review.checklist_updated",
+        target=item.review,
+        before={item.key: before},
+        after={
+            item.key: {
+                "answer": item.answer,
+                "evidence_text": item.evidence_text,
+                "evidence_links": links,
+                "files_added": names,
+            }
+        },
+    )
+    return item
+
+
+@transaction.atomic
+def review_sign_off(*, sign_off: SignOff, actor: Any, decision: str, comment: str) -> SignOff:
+    """Give ``sign_off`` (approve, reject or request changes) with a comment.
+
+    Refused when the actor lacks the role, or submitted or owns the use case
+    (separation of duties). When every required sign-off approves, the review is
+    approved, its decision frozen, and the use case moves to approved; one
+    rejection rejects the review.
+    """
+    sign_off = (
+        SignOff.objects.select_for_update().select_related("review__use_case").get(pk=sign_off.pk)
+    )
+    review = sign_off.review
+    use_case = review.use_case
+    role_label = SignOffRole(sign_off.role).label
+    if review.status != ReviewStatus.OPEN:
+        raise ValidationError(f"This review is already {review.get_status_display().lower()}.")
+    if decision not in (
+        SignOffDecision.APPROVED,
+        SignOffDecision.REJECTED,
+        SignOffDecision.CHANGES_REQUESTED,
+    ):
+        raise ValidationError({"decision": "Choose approve, reject or request changes."})
+    if not user_can_sign_role(actor, sign_off.role):
+        raise ValidationError(f"Only a {role_label} reviewer can give the {role_label} sign-off.")
+    if _user(actor) is not None and actor.pk in (use_case.submitted_by_id, use_case.owner_id):
+        raise ValidationError(
+            "Separation of duties: you submitted or own this use case, so you cannot sign off its review."
+        )
+    if not comment.strip():
+        raise ValidationError({"comment": "Say why, in a comment."})
+    if decision == SignOffDecision.APPROVED:
+        missing = [
+            item.get_key_display() for item in review.checklist.all() if not item.answer.strip()
+        ]
+        if missing:
+            raise ValidationError(
+                f"Cannot approve before the checklist is answered; missing: {', '.join(missing)}."
+            )
+    before = {"role": sign_off.role, "decision": sign_off.decision}
+    sign_off.decision, sign_off.comment = decision, comment.strip()
+    sign_off.decided_by, sign_off.decided_at = actor, timezone.now()
+    sign_off.full_clean()
+    sign_off.save()
+    audit_record(
+        actor=actor,
+        action="review.signed_off",
+        target=review,
+        before=before,
+        after={"role": sign_off.role, "decision": decision, "comment": sign_off.comment},
+    )
+    decisions = list(review.sign_offs.values_list("decision", flat=True))
+    if SignOffDecision.REJECTED in decisions:
+        _review_decide(review=review, actor=actor, status=ReviewStatus.REJECTED)
+    elif all(d == SignOffDecision.APPROVED for d in decisions):
+        _review_decide(review=review, actor=actor, status=ReviewStatus.APPROVED)
+        use_case.refresh_from_db()
+        if use_case.stage == "review":
+            from usecases.services import usecase_move_stage
+
+            usecase_move_stage(
+                use_case=use_case, to_stage="approved", actor=actor, note="Review approved"
+            )
+    return sign_off
+
+
+def _review_decide(*, review: Review, actor: Any, status: str) -> None:
+    review.status, review.decided_at = status, timezone.now()
+    review.decision_snapshot = review_snapshot(review)
+    review.save(update_fields=["status", "decided_at", "decision_snapshot"])
+    audit_record(
+        actor=actor,
+        action=f"review.{status}",
+        target=review,
+        before={"status": ReviewStatus.OPEN},
+        after={"status": status},
+        model_version=", ".join(w["model_version"] for w in review.decision_snapshot["ai_workers"]),
+    )
+
+
+def review_snapshot(review: Review) -> dict[str, Any]:
+    """The frozen copy of what a review decided on: the use case, its workers, checklist, sign-offs."""
+    use_case = UseCase.objects.get(pk=review.use_case_id)
+    assignment = LaneAssignment.objects.filter(use_case=use_case).first()
+    fields = {name: getattr(use_case, name) for name in FROZEN_FIELDS}
+    return {
+        "use_case": {"id": use_case.pk, **fields},
+        "lane": {"lane": assignment.lane, "reason": assignment.reason} if assignment else None,
+        "ai_workers": [
+            {
+                "id": w.pk,
+                "name": w.name,
+                "vendor": str(w.vendor or ""),
+                "model_name": w.model_name,
+                "model_version": w.model_version,
+                "autonomy": w.autonomy,
+                "human_approval_threshold": w.human_approval_threshold,
+            }
+            for w in use_case.ai_workers.select_related("vendor").order_by("pk")
+        ],
+        "checklist": [
+            {
+                "key": item.key,
+                "answer": item.answer,
+                "evidence_text": item.evidence_text,
+                "evidence_links": item.evidence_links,
+                "files": [f.file.name for f in item.files.all()],
+            }
+            for item in review.checklist.prefetch_related("files").order_by("pk")
+        ],
+        "sign_offs": [
+            {
+                "role": s.role,
+                "decision": s.decision,
+                "comment": s.comment,
+                "by": s.decided_by.get_username() if s.decided_by else None,
+                "at": s.decided_at,
+            }
+            for s in review.sign_offs.select_related("decided_by").order_by("pk")
+        ],
+    }
