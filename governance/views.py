@@ -18,7 +18,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from governance import selectors, services
 from governance.choices import CHECKLIST_QUESTIONS, ReviewStatus, WorkerStatus
@@ -72,6 +72,7 @@ def _attempt(request: HttpRequest, action: Callable[[], Any], success: str) -> b
 # --- Governance page, use cases, policy -------------------------------------------------------
 
 
+@require_safe
 @permission_required("governance.view")
 def index(request: HttpRequest) -> HttpResponse:
     """Use cases by lane, open reviews and their age, paused workers, open incidents, overdue vendors."""
@@ -122,6 +123,7 @@ def usecase(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "governance/usecase.html", context)
 
 
+@require_safe
 @permission_required("governance.view")
 def policy(request: HttpRequest) -> HttpResponse:
     """The lane policy in force, its rules in order, and older versions."""
@@ -170,6 +172,7 @@ def policy_new(request: HttpRequest) -> HttpResponse:
 # --- Reviews ----------------------------------------------------------------------------------
 
 
+@require_safe
 @permission_required("governance.view")
 def queue(request: HttpRequest) -> HttpResponse:
     """What waits on the signed-in reviewer, oldest first."""
@@ -178,6 +181,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 @permission_required("governance.view")
 def review(request: HttpRequest, pk: int) -> HttpResponse:
     """A review: the checklist with evidence, the sign-offs, and (once decided) the frozen copy."""
@@ -241,6 +245,7 @@ def review_checklist(request: HttpRequest, pk: int, item_pk: int) -> HttpRespons
     return HttpResponseRedirect(f"{item.review.get_absolute_url()}#item-{item.key}")
 
 
+@require_safe
 @permission_required("governance.view")
 def evidence_file(request: HttpRequest, pk: int, file_pk: int) -> FileResponse:
     """Download an evidence file — only for signed-in users with a role, never from a public URL."""
@@ -271,12 +276,14 @@ def review_sign_off(request: HttpRequest, pk: int, sign_off_pk: int) -> HttpResp
 # --- AI workers, releases, kill switch --------------------------------------------------------
 
 
+@require_safe
 @permission_required("governance.view")
 def workers(request: HttpRequest) -> HttpResponse:
     worker_rows = list(selectors.worker_list().order_by("use_case__title", "name"))
     return render(request, "governance/workers.html", {"workers": worker_rows})
 
 
+@require_safe
 @permission_required("governance.view")
 def worker(request: HttpRequest, pk: int) -> HttpResponse:
     """An AI worker: what it does, its releases (current version), kill switch and incidents."""
@@ -421,6 +428,7 @@ def release_rollback(request: HttpRequest, pk: int, release_pk: int) -> HttpResp
 # --- Incidents --------------------------------------------------------------------------------
 
 
+@require_safe
 @permission_required("governance.view")
 def incidents(request: HttpRequest) -> HttpResponse:
     rows = list(
@@ -445,6 +453,7 @@ def incident_new(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "governance/incident_form.html", {"form": form, "use_case": use_case})
 
 
+@require_safe
 @permission_required("governance.view")
 def incident(request: HttpRequest, pk: int) -> HttpResponse:
     """An incident and its playbook steps, each with owner and time."""
@@ -503,6 +512,7 @@ def incident_close(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Vendors ----------------------------------------------------------------------------------
 
 
+@require_safe
 @permission_required("governance.view")
 def vendors(request: HttpRequest) -> HttpResponse:
     from django.utils import timezone
@@ -540,6 +550,7 @@ class _Echo:
         return value
 
 
+@require_safe
 @permission_required("governance.view_audit")
 def audit(request: HttpRequest) -> HttpResponse:
     """The audit trail filtered by object, actor and date; ``?export=csv`` downloads it."""

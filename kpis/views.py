@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from kpis import selectors
 from kpis.choices import BatchStatus
@@ -41,12 +41,14 @@ def _form_errors(form: forms.Form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
+@require_safe
 @permission_required("kpis.view_kpi")
 def portfolio(request: HttpRequest) -> HttpResponse:
     """The executives' home: value, stages, business-KPI status, movers, pilot purgatory."""
     return render(request, "kpis/portfolio.html", selectors.portfolio_dashboard())
 
 
+@require_safe
 @permission_required("kpis.view_kpi")
 def index(request: HttpRequest) -> HttpResponse:
     """Every KPI, stack by stack, with its current status."""
@@ -57,6 +59,7 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 @permission_required("kpis.view_kpi")
 def usecase(request: HttpRequest, pk: int) -> HttpResponse:
     """One use case: the business outcome as headline, then the KPI stack as a tree."""
@@ -210,6 +213,7 @@ def data(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 @permission_required("kpis.view_kpi")
 def batch(request: HttpRequest, pk: int) -> HttpResponse:
     """One batch's status and progress (the data page polls this while a job runs)."""
@@ -217,6 +221,7 @@ def batch(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "kpis/_batch.html", {"batch": shown})
 
 
+@require_safe
 @permission_required("kpis.view_kpi")
 def review(request: HttpRequest, week: str | None = None) -> HttpResponse:
     """The weekly review: what moved, what slipped, stale data, stage changes. Printable."""

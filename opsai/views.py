@@ -6,12 +6,13 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from opsai.permissions import is_read_only, permission_required, role_names
 from opsai.selectors import health_report
 
 
+@require_safe
 @permission_required("opsai.view_site")
 def home(request: HttpRequest) -> HttpResponse:
     """The signed-in landing page: who you are and where to go next.

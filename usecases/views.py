@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from opsai.permissions import permission_required, require, write_required
 from usecases import exports, scoring
@@ -78,6 +78,7 @@ def _add_errors(form: Any, error: ValidationError) -> None:
 # --- Portfolio ---------------------------------------------------------------------------------
 
 
+@require_safe
 @permission_required("usecases.view_usecase")
 def portfolio(request: HttpRequest) -> HttpResponse:
     """Every use case ranked, filterable and sortable, with the bubble chart and exports."""
@@ -121,6 +122,7 @@ def _sort_links(request: HttpRequest) -> dict[str, dict[str, str]]:
     return links
 
 
+@require_safe
 @permission_required("usecases.view_usecase")
 def sensitivity(request: HttpRequest) -> HttpResponse:
     """Does the top of the ranking hold if any weight moves by ±20%?"""
@@ -237,6 +239,7 @@ def _yes_no(value: bool | None) -> str:
 # --- The use-case page ---------------------------------------------------------------------------
 
 
+@require_safe
 @permission_required("usecases.view_usecase")
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One use case: outcome as headline, radar, scores, flags, value estimate, stage history."""

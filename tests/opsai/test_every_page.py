@@ -82,3 +82,33 @@ def test_the_api_refuses_anonymous_clients(client, path):
 def test_the_api_refuses_users_without_a_role(client, roleless_user, path):
     client.force_login(roleless_user)
     assert client.get(path).status_code in (403, 404), path
+
+
+def concrete_paths_for_demo() -> list[str]:
+    """Every page and API path, with sample ids replaced by real demo objects' ids."""
+    return [p for p in concrete_paths() if not p.startswith("/admin/") and p not in OPEN_PATHS]
+
+
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
+def test_executives_only_read(client):
+    """GIVEN the demo portfolio (sequences reset, so the sample id 1 names a real object)
+    WHEN an executive POSTs to every page and API endpoint
+    THEN each refuses (403) or does not take POSTs at all (405)."""
+    from django.contrib.auth import get_user_model
+
+    from opsai.demo import demo_load
+
+    demo_load()
+    client.force_login(get_user_model().objects.get(username="exec"))
+    answers = {}
+    for path in concrete_paths_for_demo():
+        if path.startswith("/api/"):
+            response = client.post(path, {}, content_type="application/json")
+        else:
+            response = client.post(path, {})
+        answers[path] = response.status_code
+    accepted = {path: status for path, status in answers.items() if status not in (403, 405)}
+    assert accepted == {}, "\n".join(
+        f"{path} answered {status}" for path, status in accepted.items()
+    )
+    assert len(answers) > 40
