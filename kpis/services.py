@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC as dt_utc
@@ -26,6 +27,10 @@ from usecases.models import UseCase
 
 # Uploads with more rows than this are processed by a background job with progress.
 BACKGROUND_INGEST_ROWS = 10_000
+# No business measure needs more; beyond it the snapshot sums and money values overflow.
+MAX_ABS_VALUE = 1e15
+# "1,234,567.5": commas only as thousands separators. "12,5" is a decimal comma, not 125.
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 KPI_DEFINITION_FIELDS = [
     "name",
     "level",
@@ -252,16 +257,42 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
+def _parse_value(raw: str) -> float:
+    """A finite number within ±MAX_ABS_VALUE; ValueError says why not."""
+    text = raw.strip()
+    if "," in text:
+        if not _THOUSANDS.fullmatch(text):
+            raise ValueError(
+                f"value {raw!r} is not a number (use a dot for decimals; commas only between thousands)"
+            )
+        text = text.replace(",", "")
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"value {raw!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"value {raw!r} is not a number")
+    if abs(value) > MAX_ABS_VALUE:
+        raise ValueError(f"value {raw!r} is too large (the limit is ±{MAX_ABS_VALUE:.0e})")
+    return value
+
+
 def measurements_parse(
-    records: Iterable[tuple[int, dict[str, Any]]], *, default_kpi: KPI | None = None
+    records: Iterable[tuple[int, dict[str, Any]]],
+    *,
+    default_kpi: KPI | None = None,
+    seen: dict[tuple[int, datetime], int] | None = None,
 ) -> ParsedRows:
     """Validate ``(line, {kpi, timestamp, value})`` records; every bad row gets a line and reason.
 
     ``kpi`` is a KPI id (or a KPI name that is unique); with ``default_kpi`` the
     column may be left out. Timestamps are ISO 8601; naive ones are UTC; none may
-    lie in the future.
+    lie in the future. Two rows for the same KPI and timestamp in one batch are an
+    error (which value was meant?); ``seen`` carries the rows already read when a
+    batch is parsed in chunks.
     """
     parsed = ParsedRows()
+    seen = {} if seen is None else seen
     now = timezone.now() + timedelta(minutes=5)  # clock skew of the sender
     pending: list[tuple[int, str, datetime, float]] = []
     for line, record in records:
@@ -277,9 +308,13 @@ def measurements_parse(
         if missing:
             parsed.errors.append({"line": line, "reason": f"missing {', '.join(missing)}"})
             continue
+        if "\x00" in raw_kpi + raw_ts + raw_value:
+            # PostgreSQL cannot even compare such text; a NUL usually means a binary file.
+            parsed.errors.append({"line": line, "reason": "contains a NUL byte (not text)"})
+            continue
         try:
             timestamp = _parse_timestamp(raw_ts)
-        except ValueError:
+        except (ValueError, OverflowError):
             parsed.errors.append(
                 {"line": line, "reason": f"timestamp {raw_ts!r} is not a date (use YYYY-MM-DD)"}
             )
@@ -288,11 +323,9 @@ def measurements_parse(
             parsed.errors.append({"line": line, "reason": f"timestamp {raw_ts} is in the future"})
             continue
         try:
-            value = float(raw_value.replace(",", ""))
-        except ValueError:
-            value = float("nan")
-        if value != value or value in (float("inf"), float("-inf")):
-            parsed.errors.append({"line": line, "reason": f"value {raw_value!r} is not a number"})
+            value = _parse_value(raw_value)
+        except ValueError as error:
+            parsed.errors.append({"line": line, "reason": str(error)})
             continue
         pending.append((line, raw_kpi, timestamp, value))
 
@@ -309,15 +342,24 @@ def measurements_parse(
             by_name.setdefault(name, []).append(pk)
     for line, raw_kpi, timestamp, value in pending:
         if raw_kpi in known_ids:
-            parsed.rows.append((int(raw_kpi), timestamp, value))
+            kpi_id = int(raw_kpi)
         elif len(by_name.get(raw_kpi, [])) == 1:
-            parsed.rows.append((by_name[raw_kpi][0], timestamp, value))
+            kpi_id = by_name[raw_kpi][0]
         elif raw_kpi in by_name:
             parsed.errors.append(
                 {"line": line, "reason": f"KPI name {raw_kpi!r} matches several KPIs; use its id"}
             )
+            continue
         else:
             parsed.errors.append({"line": line, "reason": f"unknown KPI {raw_kpi!r}"})
+            continue
+        first = seen.setdefault((kpi_id, timestamp), line)
+        if first != line:
+            parsed.errors.append(
+                {"line": line, "reason": f"same KPI and timestamp as line {first}; send one value"}
+            )
+            continue
+        parsed.rows.append((kpi_id, timestamp, value))
     parsed.errors.sort(key=lambda error: error["line"])
     return parsed
 
@@ -332,7 +374,16 @@ def csv_records(text: str) -> list[tuple[int, dict[str, Any]]]:
         )
     reader.fieldnames = fieldnames
     # line_num counts physical lines, so a quoted field with a line break keeps numbers right.
-    return [(reader.line_num, row) for row in reader]
+    records: list[tuple[int, dict[str, Any]]] = []
+    try:
+        for row in reader:
+            records.append((reader.line_num, row))
+    except csv.Error as error:  # e.g. a field over the csv module's size limit
+        # The reader has not yet counted the line it failed on.
+        raise ValidationError(
+            {"file": f"Line {reader.line_num + 1}: not readable as CSV ({error})."}
+        ) from error
+    return records
 
 
 def excel_records(content: bytes) -> list[tuple[int, dict[str, Any]]]:
@@ -358,7 +409,7 @@ def excel_records(content: bytes) -> list[tuple[int, dict[str, Any]]]:
 
 def _write_measurements(rows: list[tuple[int, datetime, float]], *, batch: IngestBatch) -> None:
     """Upsert rows: one value per KPI per timestamp; a re-sent timestamp updates the value."""
-    # The last value sent for a timestamp wins within one batch too.
+    # measurements_parse refuses two rows for one KPI and timestamp, so keys are unique.
     latest = {(kpi_id, ts): value for kpi_id, ts, value in rows}
     if connection.vendor == "postgresql":
         # COPY into a temporary table, then one INSERT … ON CONFLICT: ~10x the rate of
@@ -548,8 +599,9 @@ def ingest_batch_process(*, batch_id: int) -> IngestBatch:
     try:
         records = csv_records(batch.payload)
         parsed = ParsedRows()
+        seen: dict[tuple[int, datetime], int] = {}
         for start in range(0, len(records), INGEST_CHUNK_ROWS):
-            chunk = measurements_parse(records[start : start + INGEST_CHUNK_ROWS])
+            chunk = measurements_parse(records[start : start + INGEST_CHUNK_ROWS], seen=seen)
             parsed.rows.extend(chunk.rows)
             parsed.errors.extend(chunk.errors)
             parsed.total += chunk.total

@@ -115,3 +115,25 @@ def test_it_creates_and_edits_kpis_and_records_check_ins(api: APIClient, ops_lea
     )
     assert check_in.status_code == 201, check_in.data
     assert api.get(f"/api/checkins/?kpi={business.pk}").data["count"] == 1
+
+
+def test_it_answers_400_not_500_to_rows_postgresql_or_the_csv_reader_cannot_take(
+    api: APIClient, ops_lead: Any
+) -> None:
+    kpi = KPIFactory()
+    api.force_authenticate(ops_lead)
+    rows = [
+        {"kpi": "sales\u0000", "timestamp": "2026-01-01", "value": 1},
+        {"kpi": kpi.pk, "timestamp": "2026-01-02", "value": 10**400},
+        {"kpi": kpi.pk, "timestamp": "2026-01-03", "value": 1},
+        {"kpi": kpi.pk, "timestamp": "2026-01-03T00:00:00+00:00", "value": 2},
+    ]
+    response = api.post("/api/measurements/", rows, format="json")
+    assert response.status_code == 400
+    assert [error["line"] for error in response.data["errors"]] == [1, 2, 4]
+
+    body = "kpi,timestamp,value\n" + f"{kpi.pk},2026-01-01," + "9" * 200_000 + "\n"
+    response = api.post("/api/measurements/", body, content_type="text/csv")
+    assert response.status_code == 400
+    assert "Line 2: not readable as CSV" in str(response.data)
+    assert Measurement.objects.count() == 0

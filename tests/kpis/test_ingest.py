@@ -163,3 +163,96 @@ def test_it_names_unknown_kpis_even_when_the_id_is_absurd(ops_lead) -> None:
         records=[(1, {"kpi": "99999999999999999999999", "timestamp": "2026-01-01", "value": 1})],
     )
     assert batch.errors == [{"line": 1, "reason": "unknown KPI '99999999999999999999999'"}]
+
+
+def test_it_refuses_duplicate_rows_in_one_batch_and_names_the_first(ops_lead) -> None:
+    kpi = KPIFactory()
+    text = (
+        "kpi,timestamp,value\n"
+        f"{kpi.pk},2026-01-01T00:00:00Z,10\n"
+        f"{kpi.pk},2026-01-02,11\n"
+        # The same instant in another offset is the same timestamp.
+        f"{kpi.pk},2026-01-01T01:00:00+01:00,12\n"
+    )
+    batch = measurements_upload(actor=ops_lead, filename="dup.csv", content=text.encode())
+
+    assert batch.status == "rejected" and Measurement.objects.count() == 0
+    assert batch.errors == [
+        {"line": 4, "reason": "same KPI and timestamp as line 2; send one value"}
+    ]
+
+
+def test_it_finds_duplicates_across_the_chunks_of_a_background_batch(ops_lead) -> None:
+    from kpis.services import INGEST_CHUNK_ROWS, ingest_batch_process
+
+    kpi = KPIFactory()
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    lines = ["kpi,timestamp,value"] + [
+        f"{kpi.pk},{(start + timedelta(hours=i)).isoformat()},{i}" for i in range(10_001)
+    ]
+    lines.append(f"{kpi.pk},{start.isoformat()},1")  # line 10,003 repeats line 2, chunks apart
+    batch = measurements_upload(
+        actor=ops_lead, filename="big.csv", content="\n".join(lines).encode()
+    )
+    assert INGEST_CHUNK_ROWS < 10_002
+
+    done = ingest_batch_process(batch_id=batch.pk)
+    assert done.status == "rejected" and Measurement.objects.count() == 0
+    assert done.errors == [
+        {"line": 10_003, "reason": "same KPI and timestamp as line 2; send one value"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (
+            "12,5",
+            "value '12,5' is not a number (use a dot for decimals; commas only between thousands)",
+        ),
+        ("1e16", "value '1e16' is too large (the limit is ±1e+15)"),
+        ("-1e300", "value '-1e300' is too large (the limit is ±1e+15)"),
+        ("1e400", "value '1e400' is not a number"),
+        ("NaN", "value 'NaN' is not a number"),
+        ("-inf", "value '-inf' is not a number"),
+        ("1\x00", "contains a NUL byte (not text)"),
+    ],
+)
+def test_it_names_an_unusable_value(ops_lead, raw: str, reason: str) -> None:
+    kpi = KPIFactory()
+    batch = measurements_ingest(
+        actor=ops_lead,
+        source="api",
+        records=[(1, {"kpi": kpi.pk, "timestamp": "2026-01-01", "value": raw})],
+    )
+    assert batch.status == "rejected" and batch.errors == [{"line": 1, "reason": reason}]
+    assert Measurement.objects.count() == 0
+
+
+def test_it_reads_thousands_separators_and_treats_a_naive_timestamp_as_utc(ops_lead) -> None:
+    kpi = KPIFactory()
+    batch = measurements_ingest(
+        actor=ops_lead,
+        source="api",
+        records=[(1, {"kpi": kpi.pk, "timestamp": "2026-01-01T09:30", "value": "1,234,567.5"})],
+    )
+    assert batch.status == "saved"
+    measurement = Measurement.objects.get()
+    assert measurement.value == 1234567.5
+    assert measurement.timestamp == datetime(2026, 1, 1, 9, 30, tzinfo=UTC)
+
+
+def test_it_names_a_nul_byte_in_the_kpi_column_instead_of_failing(ops_lead) -> None:
+    text = "kpi,timestamp,value\nsales\x00,2026-01-01,1\n"
+    batch = measurements_upload(actor=ops_lead, filename="bin.csv", content=text.encode())
+    assert batch.errors == [{"line": 2, "reason": "contains a NUL byte (not text)"}]
+
+
+def test_it_names_the_line_of_a_csv_the_csv_reader_cannot_read(ops_lead) -> None:
+    from django.core.exceptions import ValidationError
+
+    text = "kpi,timestamp,value\n1,2026-01-01,1\n1,2026-01-02," + "9" * 200_000 + "\n"
+    with pytest.raises(ValidationError) as error:
+        measurements_upload(actor=ops_lead, filename="huge.csv", content=text.encode())
+    assert error.value.message_dict["file"][0].startswith("Line 3: not readable as CSV")
+    assert IngestBatch.objects.count() == 0
