@@ -165,6 +165,20 @@ SNAPSHOT_COLUMNS = [name for name in SnapshotRow.__slots__ if name not in ("kpi_
 SNAPSHOT_FIELDS = [name.removesuffix("_id") for name in SNAPSHOT_COLUMNS]
 
 
+# Snapshot.realised_value is numeric(16, 2): anything this large is not storable.
+REALISED_LIMIT = 1e14
+
+
+def _money(amount: float | None) -> Decimal | None:
+    """``amount`` as a storable money value; ``None`` when it is missing or would overflow.
+
+    One KPI with an absurd value_per_unit or measurement must not fail the whole refresh.
+    """
+    if amount is None or not abs(amount) < REALISED_LIMIT:
+        return None
+    return Decimal(str(round(amount, 2)))
+
+
 def snapshot_build(kpi: KPI, figures: Figures, as_of: date, run_id: int | None) -> SnapshotRow:
     """Turn one KPI's figures into a snapshot row using the pure status rules."""
     baseline = kpi.baseline_value if kpi.baseline_value is not None else figures.baseline_mean
@@ -203,7 +217,7 @@ def snapshot_build(kpi: KPI, figures: Figures, as_of: date, run_id: int | None) 
         move_30=_move(latest, figures.value_30),
         move_60=_move(latest, figures.value_60),
         move_90=_move(latest, figures.value_90),
-        realised_value=Decimal(str(round(realised, 2))) if realised is not None else None,
+        realised_value=_money(realised),
         guardrail_breached=calc.guardrail_breached(latest, kpi.guardrail_threshold, kpi.direction),
         status=calc.status(facts),
         rolled_up_status=calc.NO_DATA,

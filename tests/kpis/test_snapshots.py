@@ -246,3 +246,18 @@ def test_a_failed_refresh_records_its_error_and_saves_nothing(monkeypatch: Any) 
     run = RefreshRun.objects.get()
     assert run.error == "RuntimeError: database went away" and run.finished_at is not None
     assert not Snapshot.objects.exists()
+
+
+def test_a_money_value_too_large_to_store_does_not_fail_the_refresh() -> None:
+    # 1e12 units better than baseline at 1,000 a unit is 1e15: over numeric(16, 2).
+    huge = KPIFactory(direction="up", baseline_value=0.0, value_per_unit=1000)
+    sane = KPIFactory(direction="up", baseline_value=10.0, value_per_unit=2)
+    series(huge, {0: 1e12})
+    series(sane, {0: 15.0})
+
+    run = snapshots_refresh(as_of=AS_OF)
+
+    assert run.error == "" and run.kpis_refreshed == 2
+    assert Snapshot.objects.get(kpi=huge).realised_value is None
+    assert Snapshot.objects.get(kpi=huge).latest_value == 1e12
+    assert Snapshot.objects.get(kpi=sane).realised_value == 10
