@@ -86,11 +86,10 @@ def _notify_assignee(*, review: Review, role: str, assignee: Any, why: str) -> N
     if assignee is None or not assignee.email:
         return
     label = SignOffRole(role).label
-    base = getattr(settings, "SITE_URL", "").rstrip("/")
     _send_on_commit(
         f"[opsai] Review of “{review.use_case}” waits on your {label} sign-off",
         f"You are assigned the {label} sign-off of the review of “{review.use_case}”.\n"
-        f"Why it was opened: {why}\nOpen it: {base}{review.get_absolute_url()}\n",
+        f"Why it was opened: {why}\nOpen it: {settings.SITE_URL}{review.get_absolute_url()}\n",
         [assignee.email],
     )
 

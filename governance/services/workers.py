@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -175,7 +176,7 @@ def aiworker_pause(*, worker: AIWorker, actor: Any, reason: str) -> AIWorker:
         f"[opsai] AI worker “{worker}” is PAUSED",
         f"{who} paused the AI worker “{worker}” of “{worker.use_case}” at {now:%Y-%m-%d %H:%M} UTC.\n"
         f"Reason: {worker.pause_reason}\n\nIts runtime is told through the status endpoint; "
-        "a product owner must resume it.\n",
+        f"a product owner must resume it.\nOpen it: {settings.SITE_URL}{worker.get_absolute_url()}\n",
         worker.escalation_contacts,
     )
     return worker

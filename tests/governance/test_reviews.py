@@ -63,6 +63,16 @@ def test_each_sign_off_is_assigned_and_its_reviewer_emailed(
     assert "Support triage" in mail.outbox[0].subject
 
 
+def test_the_assignment_email_links_to_the_review_on_the_site(
+    submitter, reviewers, settings, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://opsai.example.com"
+    with django_capture_on_commit_callbacks(execute=True):
+        _, review = _in_review(submitter)
+    link = f"https://opsai.example.com/governance/reviews/{review.pk}/"
+    assert mail.outbox and all(link in message.body for message in mail.outbox)
+
+
 def test_the_review_approves_only_when_every_sign_off_approves(submitter, reviewers):
     use_case, review = _in_review(submitter)
     _answer_checklist(review, submitter)

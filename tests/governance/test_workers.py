@@ -89,6 +89,15 @@ def test_the_kill_switch_pauses_at_once_and_tells_everyone(
     assert Annotation.objects.filter(kind="pause", use_case=worker.use_case).exists()
 
 
+def test_the_pause_email_links_to_the_worker_on_the_site(
+    worker, owner_po, settings, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://opsai.example.com"
+    with django_capture_on_commit_callbacks(execute=True):
+        aiworker_pause(worker=worker, actor=owner_po, reason="Drift")
+    assert f"https://opsai.example.com/governance/workers/{worker.pk}/" in mail.outbox[0].body
+
+
 def test_a_pause_needs_a_reason(worker, owner_po):
     with pytest.raises(ValidationError, match="Say why"):
         aiworker_pause(worker=worker, actor=owner_po, reason="  ")
