@@ -411,7 +411,8 @@ def _notify_owners(alert_ids: list[int]) -> None:
                     f"{alert.kpi.name} ({alert.kpi.use_case}) has been "
                     f"{alert.get_reason_display().lower()} for {alert.consecutive} consecutive "
                     f"snapshot(s), as of {alert.last_as_of}.\n\n"
-                    f"{getattr(settings, 'SITE_URL', '').rstrip('/')}{alert.kpi.get_absolute_url()}"
+                    # An email has no page to be relative to: the link must be absolute.
+                    f"{settings.SITE_URL}{alert.kpi.get_absolute_url()}"
                 ),
                 from_email=None,
                 recipient_list=[owner.email],

@@ -139,8 +139,9 @@ def test_a_past_refresh_does_not_move_the_current_snapshot() -> None:
 
 
 def test_a_slip_is_pending_until_it_lasts_then_fires_once_and_emails_the_owner(
-    make_user: Any, django_capture_on_commit_callbacks: Any
+    make_user: Any, django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
+    settings.SITE_URL = "https://opsai.example.com"
     owner = make_user("Ops lead", username="kpi-owner")
     kpi = KPIFactory(
         owner=owner, baseline_value=100.0, guardrail_threshold=70.0, alert_after_snapshots=3
@@ -167,6 +168,8 @@ def test_a_slip_is_pending_until_it_lasts_then_fires_once_and_emails_the_owner(
     assert received[0]["kpi"] == kpi and received[0]["alert"] == alert
     assert len(mail.outbox) == 1 and mail.outbox[0].to == [owner.email]
     assert "guardrail" in mail.outbox[0].subject.lower()
+    # A link the owner can click from their mail client: absolute, to the KPI's page.
+    assert f"https://opsai.example.com/kpis/{kpi.pk}/" in mail.outbox[0].body
     # Back above the guardrail: resolved.
     MeasurementFactory(kpi=kpi, timestamp=at(AS_OF + timedelta(days=4)), value=99.0)
     snapshots_refresh(as_of=AS_OF + timedelta(days=4))
