@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from kpis.calculations import SEVERITY, good_change
-from kpis.choices import Level, Status
+from kpis.choices import AlertState, Level, Status
 from kpis.models import KPI, Alert, ReviewDigest, Snapshot
 from opsai.roles import Role
 from usecases.models import StageChange
@@ -59,7 +59,7 @@ def weekly_review(*, week: date | None = None) -> dict[str, Any]:
         else {}
     )
     moved = []
-    slipped = []
+    status_slips: dict[int, dict[str, Any]] = {}
     for kpi_id, snap in now_rows.items():
         if snap.kpi.level == Level.MODEL:
             continue  # model metrics are never shown alone to executives
@@ -75,12 +75,16 @@ def weekly_review(*, week: date | None = None) -> dict[str, Any]:
             and SEVERITY[snap.rolled_up_status] > SEVERITY[previous.rolled_up_status]
             and (snap.rolled_up_status != Status.NO_DATA)
         ):
-            slipped.append({"snapshot": snap, "from": previous.get_rolled_up_status_display()})
+            status_slips[kpi_id] = {
+                "kpi": snap.kpi,
+                "from": previous.get_rolled_up_status_display(),
+                "to": snap.get_rolled_up_status_display(),
+            }
     moved.sort(key=lambda row: abs(row["pct"] or 0), reverse=True)
     alerts = list(
-        Alert.objects.filter(fired_at__gte=start_dt, fired_at__lt=end_dt).select_related(
-            "kpi__use_case"
-        )
+        Alert.objects.filter(fired_at__gte=start_dt, fired_at__lt=end_dt)
+        .select_related("kpi__use_case")
+        .order_by("fired_at", "pk")
     )
     stale = list(
         KPI.objects.filter(current_snapshot__status=Status.NO_DATA)
@@ -101,11 +105,38 @@ def weekly_review(*, week: date | None = None) -> dict[str, Any]:
         else None,
         "snapshot_day": end_day,
         "moved": moved[:MOVERS_SHOWN],
-        "slipped": slipped,
-        "alerts": alerts,
+        "slipped": slips_summarise(status_slips, alerts),
         "stale": stale,
         "stage_changes": stage_changes,
     }
+
+
+def slips_summarise(
+    status_slips: dict[int, dict[str, Any]], alerts: list[Alert]
+) -> list[dict[str, Any]]:
+    """One line per KPI: its status slip (if any) and, per alert reason, what happened.
+
+    A KPI can fire, recover and fire again in one week (two Alert rows for one reason);
+    that is one slip told once — how many times it fired, the first time, and whether
+    it is still firing — not two lines that read like duplicates.
+    """
+    rows: dict[int, dict[str, Any]] = {
+        kpi_id: {**slip, "alerts": {}} for kpi_id, slip in status_slips.items()
+    }
+    for alert in alerts:  # oldest first, so the last one seen tells the current state
+        row = rows.setdefault(
+            alert.kpi_id, {"kpi": alert.kpi, "from": None, "to": None, "alerts": {}}
+        )
+        summary = row["alerts"].setdefault(
+            alert.reason,
+            {"reason": alert.get_reason_display(), "first_fired": alert.fired_at, "times": 0},
+        )
+        summary["times"] += 1
+        summary["still_firing"] = alert.state != AlertState.RESOLVED
+    ordered = sorted(rows.values(), key=lambda row: (row["kpi"].use_case.title, row["kpi"].name))
+    for row in ordered:
+        row["alerts"] = list(row["alerts"].values())
+    return ordered
 
 
 def weekly_review_send(*, week: date | None = None) -> int:
@@ -126,7 +157,8 @@ def weekly_review_send(*, week: date | None = None) -> int:
         if not created:
             return 0
         context = weekly_review(week=start)
-        context["site_url"] = getattr(settings, "SITE_URL", "")
+        # Mail clients have no page to be relative to: every link is absolute.
+        context["site_url"] = settings.SITE_URL
         body = render_to_string("kpis/review_email.txt", context)
         html = render_to_string("kpis/review_email.html", context)
         if recipients:

@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from kpis.models import IngestBatch, RefreshRun, ReviewDigest, Snapshot
+from kpis.models import Alert, IngestBatch, RefreshRun, ReviewDigest, Snapshot
 from kpis.review import weekly_review_send
 from kpis.services import measurements_ingest, measurements_upload
 from tests.kpis.factories import KPIFactory
@@ -79,3 +79,23 @@ def test_the_weekly_review_is_emailed_to_executives_once_a_week(
     assert "Weekly review, week of 02 Mar 2026" in mail.outbox[0].subject
     assert "WHAT MOVED" in mail.outbox[0].body
     assert ReviewDigest.objects.get().recipients == 1
+
+
+@pytest.mark.django_db
+def test_the_weekly_review_email_links_absolutely_to_the_review_and_each_kpi(
+    executive: Any, settings: Any
+) -> None:
+    settings.SITE_URL = "https://opsai.example.com"
+    kpi = KPIFactory(name="Cash collected")
+    fired = datetime(2026, 3, 3, 9, tzinfo=UTC)
+    Alert.objects.create(kpi=kpi, reason="off_track", state="firing", last_as_of=date(2026, 3, 3),
+                         fired_at=fired)  # fmt: skip
+
+    assert weekly_review_send(week=date(2026, 3, 2)) == 1
+
+    message = mail.outbox[0]
+    review_url = "https://opsai.example.com/kpis/review/2026-03-02/"
+    kpi_url = f"https://opsai.example.com/kpis/{kpi.pk}/"
+    assert review_url in message.body and kpi_url in message.body
+    html = message.alternatives[0][0]
+    assert f'href="{review_url}"' in html and f'href="{kpi_url}"' in html

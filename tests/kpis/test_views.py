@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from kpis.models import Annotation, CheckIn, Measurement
+from kpis.models import Alert, Annotation, CheckIn, Measurement
 from kpis.snapshots import snapshots_refresh
 from tests.factories import UseCaseFactory
 from tests.kpis.factories import KPIFactory, MeasurementFactory
@@ -192,6 +192,29 @@ def test_the_weekly_review_shows_what_moved(client: Any, executive: Any) -> None
     client.force_login(executive)
     body = client.get(reverse("kpis:review_week", args=["2026-03-04"])).content.decode()
     assert "week of 2 Mar 2026" in body and "Cash collected" in body and "+30.00" in body
+
+
+def test_the_weekly_review_tells_each_slip_once_per_kpi_and_reason(
+    client: Any, executive: Any
+) -> None:
+    kpi = KPIFactory(name="Content cost per asset", baseline_value=100.0)
+    monday = date(2026, 3, 2)
+
+    def fired(day: int, hour: int, state: str, reason: str = "off_track") -> None:
+        Alert.objects.create(kpi=kpi, reason=reason, state=state, last_as_of=monday,
+                             fired_at=datetime(2026, 3, day, hour, tzinfo=UTC))  # fmt: skip
+
+    # It fired, recovered and fired again (two Alert rows, one slip), and crossed its guardrail.
+    fired(3, 9, "resolved")
+    fired(4, 9, "firing")
+    fired(4, 10, "resolved", reason="guardrail")
+    client.force_login(executive)
+    body = client.get(reverse("kpis:review_week", args=["2026-03-04"])).content.decode()
+
+    slipped = body[body.index("What slipped") : body.index("Stale data")]
+    assert slipped.count("Content cost per asset") == 1
+    assert "alert “off track” fired 2 times (first 3 Mar), still firing" in slipped
+    assert "alert “guardrail crossed” fired 4 Mar, since recovered" in slipped
 
 
 def test_the_other_pages_run_a_fixed_number_of_queries(
