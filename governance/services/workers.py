@@ -184,7 +184,10 @@ def aiworker_pause(*, worker: AIWorker, actor: Any, reason: str) -> AIWorker:
 
 @transaction.atomic
 def aiworker_resume(*, worker: AIWorker, actor: Any, note: str = "") -> AIWorker:
-    """Resume a paused worker. Only a product owner may."""
+    """Resume a paused worker. Only a product owner may.
+
+    The pause marker on the KPI charts becomes a range ending now.
+    """
     from opsai.permissions import is_product_owner
 
     if not is_product_owner(actor):
@@ -193,6 +196,7 @@ def aiworker_resume(*, worker: AIWorker, actor: Any, note: str = "") -> AIWorker
     if worker.status != WorkerStatus.PAUSED:
         raise ValidationError(f"{worker} is not paused.")
     before = {"status": worker.status, "reason": worker.pause_reason}
+    _pause_marker_end(worker=worker, actor=actor, ends_at=timezone.now())
     worker.status, worker.paused_at, worker.paused_by, worker.pause_reason = (
         WorkerStatus.ACTIVE,
         None,
@@ -205,6 +209,34 @@ def aiworker_resume(*, worker: AIWorker, actor: Any, note: str = "") -> AIWorker
         after={"status": WorkerStatus.ACTIVE, "note": note}, model_version=worker.model_version,
     )  # fmt: skip
     return worker
+
+
+def _pause_marker_end(*, worker: AIWorker, actor: Any, ends_at: Any) -> None:
+    """Turn the point marker ``aiworker_pause`` put on the KPI charts into a pause range."""
+    from kpis.models import Annotation
+
+    marker = (
+        Annotation.objects.select_for_update()
+        .filter(
+            kind="pause",
+            use_case_id=worker.use_case_id,
+            starts_at=worker.paused_at,
+            ends_at__isnull=True,
+        )
+        .order_by("-pk")
+        .first()
+    )
+    # Matched on the pause instant (paused_at is the marker's start), not its text,
+    # so a worker renamed while paused still closes its marker.
+    if marker is None:  # paused before markers existed, or the marker was removed
+        return
+    marker.ends_at = ends_at
+    marker.full_clean()
+    marker.save(update_fields=["ends_at"])
+    audit_record(
+        actor=actor, action="annotation.ended", target=marker,
+        before={"ends_at": None}, after={"ends_at": ends_at.isoformat()},
+    )  # fmt: skip
 
 
 @transaction.atomic

@@ -98,6 +98,21 @@ def test_the_pause_email_links_to_the_worker_on_the_site(
     assert f"https://opsai.example.com/governance/workers/{worker.pk}/" in mail.outbox[0].body
 
 
+def test_resuming_turns_the_pause_marker_into_a_range(worker, owner_po, it_reviewer):
+    other = worker_for(worker.use_case, owner_po, name="Other bot")
+    aiworker_pause(worker=other, actor=it_reviewer, reason="Unrelated")
+    aiworker_pause(worker=worker, actor=it_reviewer, reason="Drift")
+    paused_at = AIWorker.objects.get(pk=worker.pk).paused_at
+    aiworker_resume(worker=worker, actor=owner_po, note="Fixed the prompt")
+    marker = Annotation.objects.get(kind="pause", text="Triage bot paused: Drift")
+    resumed = AuditEvent.objects.get(action="aiworker.resumed").occurred_at
+    assert marker.starts_at == paused_at
+    assert paused_at < marker.ends_at <= resumed
+    # The other worker's pause is still open: a point marker until it resumes.
+    assert Annotation.objects.get(text="Other bot paused: Unrelated").ends_at is None
+    assert AuditEvent.objects.filter(action="annotation.ended", object_id=str(marker.pk)).exists()
+
+
 def test_a_pause_needs_a_reason(worker, owner_po):
     with pytest.raises(ValidationError, match="Say why"):
         aiworker_pause(worker=worker, actor=owner_po, reason="  ")
