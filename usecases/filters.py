@@ -12,7 +12,9 @@ YES_NO_ANY = [("", "Any"), ("true", "Yes"), ("false", "No")]
 
 # sort key → (annotated field, label); "-key" sorts descending.
 SORTS = {
-    "score": "consensus",
+    # The consensus the viewer may see: null while blind scoring hides it, so a blind
+    # scorer's "by score" order cannot give the hidden ranks away.
+    "score": "ranked_score",
     "title": "title",
     "team": "team__name",
     "stage": "stage",
@@ -34,10 +36,20 @@ SORT_CHOICES = [
 ]
 
 
-def _flag_filter(label: str) -> django_filters.TypedChoiceFilter:
+def _flag_filter(label: str, *, from_scores: bool = False) -> django_filters.TypedChoiceFilter:
     return django_filters.TypedChoiceFilter(
-        label=label, choices=YES_NO_ANY, coerce=lambda v: v == "true", empty_value=None
+        label=label,
+        choices=YES_NO_ANY,
+        coerce=lambda v: v == "true",
+        empty_value=None,
+        method=_filter_score_flag if from_scores else None,
     )
+
+
+def _filter_score_flag(queryset: QuerySet[UseCase], name: str, value: bool) -> QuerySet[UseCase]:
+    # A flag derived from the scores is unknown to a blind scorer: such rows match neither
+    # "yes" nor "no", or the filter would tell them what the hidden scores say.
+    return queryset.filter(**{name: value, "score_hidden": False})
 
 
 class UseCaseFilterSet(django_filters.FilterSet):
@@ -48,11 +60,11 @@ class UseCaseFilterSet(django_filters.FilterSet):
     stage = django_filters.ChoiceFilter(choices=Stage.choices)
     value_bucket = django_filters.ChoiceFilter(choices=ValueBucket.choices, label="Value bucket")
     radar_hit = _flag_filter("Radar hit")
-    quick_win = _flag_filter("Quick win")
+    quick_win = _flag_filter("Quick win", from_scores=True)
     political_thriller = _flag_filter("Political thriller")
-    needs_calibration = _flag_filter("Needs calibration")
+    needs_calibration = _flag_filter("Needs calibration", from_scores=True)
     min_score = django_filters.NumberFilter(
-        field_name="consensus", lookup_expr="gte", label="Score at least"
+        field_name="ranked_score", lookup_expr="gte", label="Score at least"
     )
     sort = django_filters.ChoiceFilter(
         choices=SORT_CHOICES, method="sort_by", label="Sort by", empty_label="Score, best first"

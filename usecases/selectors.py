@@ -115,9 +115,12 @@ def usecase_portfolio(
     value *estimate*), and the flags ``radar_hit``, ``quick_win``,
     ``political_thriller``, ``needs_calibration``. With ``as_of`` only the sheets
     current at that moment count, so a past ranking can be recomputed exactly.
-    With ``viewer``, ``viewer_scored`` says whether they have a current sheet (blind
-    scoring hides the consensus from scorers who have not scored yet).
-    One query, ordered best consensus first.
+    With ``viewer``, ``viewer_scored`` says whether they have a current sheet, and
+    ``score_hidden`` whether blind scoring hides the row's consensus from them (see
+    ``scores_visible_to``). ``ranked_score`` is the consensus the viewer may rank by:
+    null while hidden, so a blind scorer cannot read ranks off the order — hidden
+    rows sort with the unscored ones, by title.
+    One query, ordered best (visible) consensus first.
     """
     model = scoring_model or scoring_model_current()
     t = model.thresholds
@@ -137,12 +140,15 @@ def usecase_portfolio(
         start=Value(0.0),
     ) / Value(total_weight)
     viewer_scored: dict[str, Any] = {}
+    hidden: Any = Value(False)  # nobody is blind unless they may score
     if viewer is not None and viewer.is_authenticated:
         viewer_scored["viewer_scored"] = Exists(
             Score.objects.filter(
                 use_case=OuterRef("pk"), scorer=viewer.pk, superseded_at__isnull=True
             )
         )
+        if viewer.has_perm("usecases.score_usecase"):
+            hidden = _flag(Q(scores_revealed_at__isnull=True, scorers__gt=0, viewer_scored=False))
     return (
         UseCase.objects.select_related("team", "owner")
         .annotate(
@@ -169,8 +175,16 @@ def usecase_portfolio(
             ),
             political_thriller=_flag(Q(approvals_needed__gte=t.political_thriller_min_approvals)),
             needs_calibration=_flag(Q(scorers__gte=2) & Q(spread__gte=t.calibration_spread)),
+            score_hidden=hidden,
         )
-        .order_by(F("consensus").desc(nulls_last=True), "title", "pk")
+        .annotate(
+            ranked_score=Case(
+                When(score_hidden=True, then=Value(None)),
+                default=F("consensus"),
+                output_field=FloatField(),
+            )
+        )
+        .order_by(F("ranked_score").desc(nulls_last=True), "title", "pk")
     )
 
 
@@ -297,16 +311,6 @@ def scores_visible_to(*, use_case: UseCase, user: Any, sheets: list[Score]) -> b
     if use_case.scores_revealed_at is not None or not user.has_perm("usecases.score_usecase"):
         return True
     return any(sheet.scorer_id == user.pk and sheet.superseded_at is None for sheet in sheets)
-
-
-def score_blind_for(*, row: UseCase, user: Any) -> bool:
-    """Whether a portfolio row's consensus is hidden from ``user`` (see ``scores_visible_to``).
-
-    Needs the ``viewer_scored`` annotation of ``usecase_portfolio(viewer=user)``.
-    """
-    if row.scores_revealed_at is not None or not row.scorers:
-        return False
-    return not row.viewer_scored and bool(user.has_perm("usecases.score_usecase"))
 
 
 def usecase_sheets(use_case: UseCase) -> list[Score]:

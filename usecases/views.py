@@ -35,7 +35,6 @@ from usecases.selectors import (
     portfolio_chart,
     portfolio_sensitivity,
     portfolio_value_by_bucket,
-    score_blind_for,
     score_history_chart,
     scores_visible_to,
     scoring_model_current,
@@ -87,7 +86,6 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     filterset = UseCaseFilterSet(request.GET, queryset=queryset)
     rows = list(filterset.qs)
     for row in rows:
-        row.score_hidden = score_blind_for(row=row, user=request.user)
         row.flag_list = [
             flag
             for flag in usecase_flags(row, model)
@@ -131,11 +129,12 @@ def sensitivity(request: HttpRequest) -> HttpResponse:
         top = max(2, min(20, int(request.GET.get("top", 5))))
     except ValueError:
         top = 5
-    rows = list(usecase_portfolio(scoring_model=model))
-    result = portfolio_sensitivity(rows=rows, model=model, top=top)
-    return render(
-        request, "usecases/sensitivity.html", {"result": result, "model": model, "top": top}
-    )
+    rows = list(usecase_portfolio(scoring_model=model, viewer=request.user))
+    # A blind scorer would read the hidden ranks off the top list: leave those rows out.
+    visible = [row for row in rows if not row.score_hidden]
+    result = portfolio_sensitivity(rows=visible, model=model, top=top)
+    context = {"result": result, "model": model, "top": top, "blind": len(rows) - len(visible)}
+    return render(request, "usecases/sensitivity.html", context)
 
 
 # --- Intake --------------------------------------------------------------------------------------

@@ -425,3 +425,40 @@ def test_admins_create_the_missing_function_teams_once(client, ops_lead, admin_u
     client.post(url, {"create_functions": "1"})
     client.post(url, {"create_functions": "1"})
     assert Team.objects.count() == 8
+
+
+def test_a_blind_scorer_cannot_read_hidden_ranks_off_the_portfolio(
+    client, ops_lead, executive, make_user
+):
+    """GIVEN three use cases scored by someone else (Zeta best, Alpha worst) and one the
+    viewer scored, WHEN an ops lead who has not scored the three sorts or filters by
+    score, THEN the three sit unranked after the visible ranking, by title, and score
+    filters and score-derived flag filters match none of them."""
+    other = make_user("Ops lead", username="other")
+    alpha = make_use_case(ops_lead, title="Alpha", kpis_touched=1, teams_touched=1)
+    middle = make_use_case(ops_lead, title="Middle")
+    zeta = make_use_case(ops_lead, title="Zeta", kpis_touched=1, teams_touched=1)
+    mine = make_use_case(ops_lead, title="Mine")
+    rate(alpha, other, 1, 1, 1, 1, 1)
+    rate(middle, other, 3, 3, 3, 3, 3)
+    rate(zeta, other, 5, 5, 5, 5, 5)
+    rate(mine, ops_lead, 2, 2, 2, 2, 2)
+    url = reverse("usecases:portfolio")
+    titles = lambda r: [row.title for row in r.context["rows"]]  # noqa: E731
+    client.force_login(ops_lead)
+    for query in ("", "?sort=-score", "?sort=score"):
+        assert titles(client.get(url + query)) == ["Mine", "Alpha", "Middle", "Zeta"]
+    assert titles(client.get(url + "?min_score=1")) == ["Mine"]
+    assert titles(client.get(url + "?quick_win=true")) == []
+    assert titles(client.get(url + "?quick_win=false")) == ["Mine"]
+    response = client.get(url)
+    assert b'title="Blind: not ranked for you yet"' in response.content
+    api = client.get("/api/usecases/?sort=-score").json()
+    api_rows = api["results"] if isinstance(api, dict) else api
+    assert [row["title"] for row in api_rows] == ["Mine", "Alpha", "Middle", "Zeta"]
+    sensitivity = client.get(reverse("usecases:sensitivity") + "?top=3")
+    assert sensitivity.context["result"]["baseline"] == [(mine.pk, "Mine")]
+    assert sensitivity.context["blind"] == 3
+    client.force_login(executive)  # does not score: sees the real ranking
+    assert titles(client.get(url)) == ["Zeta", "Middle", "Mine", "Alpha"]
+    assert titles(client.get(url + "?quick_win=true")) == ["Zeta"]

@@ -11,7 +11,6 @@ from usecases import scoring
 from usecases.catalog import USE_CASE_TEMPLATES
 from usecases.choices import Stage, System
 from usecases.models import Score, Team, UseCase
-from usecases.selectors import score_blind_for
 from usecases.services import INTAKE_FIELDS
 
 
@@ -73,8 +72,8 @@ class UseCaseSerializer(serializers.ModelSerializer):
         ]
 
     def _blind(self, row: UseCase) -> bool:
-        request = self.context.get("request")
-        return bool(request) and score_blind_for(row=row, user=request.user)
+        # Annotated by usecase_portfolio(viewer=...) for the requesting user.
+        return bool(getattr(row, "score_hidden", False))
 
     def get_score_blind(self, row: UseCase) -> bool:
         return self._blind(row)
