@@ -184,15 +184,20 @@ def aiworker_pause(*, worker: AIWorker, actor: Any, reason: str) -> AIWorker:
 
 @transaction.atomic
 def aiworker_resume(*, worker: AIWorker, actor: Any, note: str = "") -> AIWorker:
-    """Resume a paused worker. Only a product owner may.
+    """Resume a paused worker; only a product owner of its team may.
 
     The pause marker on the KPI charts becomes a range ending now.
     """
-    from opsai.permissions import is_product_owner
-
-    if not is_product_owner(actor):
-        raise ValidationError("Only a product owner can resume an AI worker.")
-    worker = AIWorker.objects.select_for_update().get(pk=worker.pk)
+    worker = (
+        AIWorker.objects.select_for_update(of=("self",))
+        .select_related("use_case__team")
+        .get(pk=worker.pk)
+    )
+    if actor is None or not actor.has_perm("governance.resume_worker", worker):
+        raise ValidationError(
+            f"Only a product owner of the {worker.use_case.team.get_name_display()} team can resume "
+            "an AI worker."
+        )
     if worker.status != WorkerStatus.PAUSED:
         raise ValidationError(f"{worker} is not paused.")
     before = {"status": worker.status, "reason": worker.pause_reason}

@@ -113,6 +113,22 @@ def test_resuming_turns_the_pause_marker_into_a_range(worker, owner_po, it_revie
     assert AuditEvent.objects.filter(action="annotation.ended", object_id=str(marker.pk)).exists()
 
 
+def test_a_product_owner_of_another_team_cannot_resume(worker, it_reviewer, make_user):
+    from tests.factories import TeamFactory
+
+    stranger = make_user("Product owner", username="olaf")
+    TeamFactory(name="Finance", product_owner=stranger)
+    aiworker_pause(worker=worker, actor=it_reviewer, reason="Drift")
+    with pytest.raises(ValidationError, match="Only a product owner of the Support team"):
+        aiworker_resume(worker=worker, actor=stranger)
+    worker.refresh_from_db()
+    assert worker.status == "paused"
+    assert Annotation.objects.get(kind="pause").ends_at is None
+    client = APIClient()
+    client.force_authenticate(stranger)
+    assert client.post(f"/api/workers/{worker.pk}/resume/").status_code == 403
+
+
 def test_a_pause_needs_a_reason(worker, owner_po):
     with pytest.raises(ValidationError, match="Say why"):
         aiworker_pause(worker=worker, actor=owner_po, reason="  ")
