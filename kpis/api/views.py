@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Case, Value, When
-from django.utils.dateparse import parse_datetime
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError as APIValidationError
 from rest_framework.parsers import BaseParser, JSONParser
@@ -40,6 +42,19 @@ def _api_error(error: ValidationError) -> APIValidationError:
     return APIValidationError(
         error.message_dict if hasattr(error, "error_dict") else error.messages
     )
+
+
+def _since(raw: str) -> datetime:
+    """The ``?since=`` filter as an aware datetime (naive means UTC); 400 if it is not one."""
+    try:
+        since = parse_datetime(raw) or parse_date(raw)
+    except ValueError:
+        since = None
+    if since is None:
+        raise APIValidationError({"since": "Use an ISO 8601 date or date-time."})
+    if not isinstance(since, datetime):
+        since = datetime.combine(since, time.min)
+    return since if timezone.is_aware(since) else since.replace(tzinfo=UTC)
 
 
 class CSVTextParser(BaseParser):
@@ -109,8 +124,8 @@ class MeasurementViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         params = self.request.query_params
         if params.get("kpi", "").isdigit():
             queryset = queryset.filter(kpi_id=params["kpi"])
-        if params.get("since") and parse_datetime(params["since"]):
-            queryset = queryset.filter(timestamp__gte=parse_datetime(params["since"]))
+        if params.get("since"):
+            queryset = queryset.filter(timestamp__gte=_since(params["since"]))
         return queryset
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -152,7 +167,11 @@ class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
         if params.get("kpi", "").isdigit():
             queryset = queryset.filter(kpi_id=params["kpi"])
         if params.get("as_of"):
-            queryset = queryset.filter(as_of=params["as_of"])
+            try:
+                as_of = date.fromisoformat(params["as_of"])
+            except ValueError:
+                raise APIValidationError({"as_of": "Use a date as YYYY-MM-DD."}) from None
+            queryset = queryset.filter(as_of=as_of)
         return queryset
 
 

@@ -137,3 +137,33 @@ def test_it_answers_400_not_500_to_rows_postgresql_or_the_csv_reader_cannot_take
     assert response.status_code == 400
     assert "Line 2: not readable as CSV" in str(response.data)
     assert Measurement.objects.count() == 0
+
+
+def test_it_answers_400_naming_the_filter_to_a_bad_date_filter(
+    api: APIClient, ops_lead: Any
+) -> None:
+    api.force_authenticate(ops_lead)
+    for url, name in (
+        ("/api/snapshots/?as_of=garbage", "as_of"),
+        ("/api/snapshots/?as_of=2026-02-30", "as_of"),
+        ("/api/measurements/?since=2026-13-45T00:00", "since"),
+        ("/api/measurements/?since=yesterday", "since"),
+    ):
+        response = api.get(url)
+        assert response.status_code == 400, url
+        assert name in response.data
+
+
+def test_a_naive_since_filter_means_utc(api: APIClient, ops_lead: Any) -> None:
+    from datetime import UTC, datetime
+
+    kpi = KPIFactory()
+    for hour in (8, 10):
+        Measurement.objects.create(
+            kpi=kpi, timestamp=datetime(2026, 1, 1, hour, tzinfo=UTC), value=hour
+        )
+    api.force_authenticate(ops_lead)
+    response = api.get(f"/api/measurements/?kpi={kpi.pk}&since=2026-01-01T09:00")
+    assert response.status_code == 200
+    rows = response.data["results"] if isinstance(response.data, dict) else response.data
+    assert [row["value"] for row in rows] == [10.0]
