@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -229,5 +229,8 @@ def review(request: HttpRequest, week: str | None = None) -> HttpResponse:
         day = date.fromisoformat(week) if week else None
     except ValueError:
         day = None
-    context = weekly_review(week=day)
+    try:
+        context = weekly_review(week=day)
+    except OverflowError:  # a week at the very edge of the calendar (year 1 or 9999)
+        raise Http404("No review for that week.") from None
     return render(request, "kpis/review.html", context)

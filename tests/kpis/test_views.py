@@ -217,6 +217,14 @@ def test_the_weekly_review_tells_each_slip_once_per_kpi_and_reason(
     assert "alert “guardrail crossed” fired 4 Mar, since recovered" in slipped
 
 
+def test_a_week_at_the_edge_of_the_calendar_is_a_404_not_an_error(
+    client: Any, executive: Any
+) -> None:
+    client.force_login(executive)
+    for week in ("0001-01-01", "9999-12-31"):
+        assert client.get(reverse("kpis:review_week", args=[week])).status_code == 404
+
+
 def test_the_other_pages_run_a_fixed_number_of_queries(
     client: Any, executive: Any, django_assert_max_num_queries: Any
 ) -> None:
