@@ -109,6 +109,17 @@ def user_can_sign_role(user: Any, role: str) -> bool:
     return bool(is_reviewer(user)) and reviewer_specialty(user) == role
 
 
+def sign_off_named_product_owners(sign_off: SignOff) -> set[int]:
+    """Who may give a product-owner sign-off: its assignee and the team's product owner.
+
+    The submitter and owner never count (separation of duties); an empty set means
+    no one is named, so any product owner may sign.
+    """
+    use_case = sign_off.review.use_case
+    named = {sign_off.assignee_id, use_case.team.product_owner_id}
+    return named - {None, use_case.submitted_by_id, use_case.owner_id}
+
+
 def users_for_role(role: str) -> QuerySet:
     """Active users who can give a sign-off of ``role``."""
     User = get_user_model()

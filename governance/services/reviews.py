@@ -28,6 +28,7 @@ from governance.selectors import (
     FROZEN_FIELDS,
     required_sign_off_roles,
     review_latest,
+    sign_off_named_product_owners,
     user_can_sign_role,
     users_for_role,
 )
@@ -241,13 +242,16 @@ def review_checklist_update(
 def review_sign_off(*, sign_off: SignOff, actor: Any, decision: str, comment: str) -> SignOff:
     """Give ``sign_off`` (approve, reject or request changes) with a comment.
 
-    Refused when the actor lacks the role, or submitted or owns the use case
+    Refused when the actor lacks the role (for the product-owner sign-off: is not
+    the team's product owner or the one assigned), or submitted or owns the use case
     (separation of duties). When every required sign-off approves, the review is
     approved, its decision frozen, and the use case moves to approved; one
     rejection rejects the review.
     """
     sign_off = (
-        SignOff.objects.select_for_update().select_related("review__use_case").get(pk=sign_off.pk)
+        SignOff.objects.select_for_update(of=("self",))
+        .select_related("review__use_case__team")
+        .get(pk=sign_off.pk)
     )
     review = sign_off.review
     use_case = review.use_case
@@ -266,6 +270,13 @@ def review_sign_off(*, sign_off: SignOff, actor: Any, decision: str, comment: st
         raise ValidationError(
             "Separation of duties: you submitted or own this use case, so you cannot sign off its review."
         )
+    if sign_off.role == SignOffRole.PRODUCT_OWNER:
+        named = sign_off_named_product_owners(sign_off)
+        if named and actor.pk not in named:
+            raise ValidationError(
+                f"Only the product owner of the {use_case.team.get_name_display()} team "
+                f"(or the one assigned) can give the {role_label} sign-off."
+            )
     if not comment.strip():
         raise ValidationError({"comment": "Say why, in a comment."})
     if decision == SignOffDecision.APPROVED:

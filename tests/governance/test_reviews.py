@@ -246,3 +246,29 @@ def test_leaving_review_withdraws_the_open_review(submitter, reviewers):
     assert review.status == "superseded"
     assert review.decision_snapshot["use_case"]["title"] == "Support triage"
     assert AuditEvent.objects.filter(action="review.withdrawn").exists()
+
+
+def test_a_reviewer_of_another_specialty_or_a_stranger_product_owner_cannot_sign(
+    submitter, reviewers, make_user
+):
+    """Object-level sign-off rights: security cannot give the legal sign-off, and a product
+    owner of another team cannot give this team's product-owner sign-off."""
+    from tests.factories import TeamFactory
+
+    stranger = make_user("Product owner", username="olaf")
+    TeamFactory(name="Finance", product_owner=stranger)
+    _, review = _in_review(submitter)
+    _answer_checklist(review, submitter)
+    legal = review.sign_offs.get(role="legal")
+    with pytest.raises(ValidationError, match="Only a Legal & compliance reviewer"):
+        review_sign_off(
+            sign_off=legal, actor=reviewers["security"], decision="approved", comment="ok"
+        )
+    product_owner = review.sign_offs.get(role="product_owner")
+    with pytest.raises(ValidationError, match="Only the product owner of the Support team"):
+        review_sign_off(sign_off=product_owner, actor=stranger, decision="approved", comment="ok")
+    assert set(review.sign_offs.values_list("decision", flat=True)) == {"pending"}
+    assert not AuditEvent.objects.filter(action="review.signed_off").exists()
+    review_sign_off(
+        sign_off=product_owner, actor=reviewers["product_owner"], decision="approved", comment="ok"
+    )
