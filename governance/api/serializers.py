@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -155,7 +156,13 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 class IncidentStepInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=PlaybookStep.choices)
-    owner = serializers.IntegerField(required=False, allow_null=True, default=None)
+    # The same people the incident page offers: active users with a role.
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True, groups__isnull=False).distinct(),
+        required=False,
+        allow_null=True,
+        default=None,
+    )
     notes = serializers.CharField(required=False, allow_blank=True, default=None)
     done = serializers.BooleanField(required=False, default=False)
     rule_change = serializers.CharField(required=False, allow_blank=True, default="")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
@@ -257,9 +256,7 @@ class IncidentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         step = get_object_or_404(incident.steps.all(), kind=fields.pop("kind"))
-        owner_id = fields.pop("owner")
-        owner = get_object_or_404(get_user_model(), pk=owner_id) if owner_id else None
-        _call(services.incident_step_update, step=step, actor=request.user, owner=owner, **fields)
+        _call(services.incident_step_update, step=step, actor=request.user, **fields)
         return Response(s.IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data)
 
     @extend_schema(request=None, responses=s.IncidentSerializer)

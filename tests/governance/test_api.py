@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from governance.models import AIWorker, Review
+from governance.models import AIWorker, AuditEvent, Review
 from tests.governance.factories import CHECKLIST_ANSWERS, use_case_like, worker_for
 from usecases.services import usecase_move_stage
 
@@ -125,3 +125,27 @@ def test_audit_events_are_read_only_and_filterable(owner_po, executive, roleless
     assert body["count"] == 1
     assert client.post("/api/audit-events/", {}).status_code in (403, 405)
     assert _client(roleless_user).get("/api/audit-events/").status_code == 403
+
+
+def test_an_incident_step_owner_who_is_not_a_user_with_a_role_is_a_400_naming_owner(
+    owner_po, roleless_user
+):
+    use_case = use_case_like("support_triage", stage="approved")
+    client = _client(owner_po)
+    incident = client.post(
+        "/api/incidents/",
+        {
+            "use_case": use_case.pk,
+            "title": "Wrong refund",
+            "severity": "high",
+            "what_happened": "x",
+        },
+    ).json()
+    url = f"/api/incidents/{incident['id']}/step/"
+    for owner in (999999, roleless_user.pk, "abc"):
+        bad = client.post(url, {"kind": "contain", "owner": owner, "notes": "half"})
+        assert bad.status_code == 400 and "owner" in bad.json(), owner
+    assert not AuditEvent.objects.filter(action="incident.step_updated").exists()
+    good = client.post(url, {"kind": "contain", "owner": owner_po.pk}).json()
+    contain = next(step for step in good["steps"] if step["kind"] == "contain")
+    assert contain["owner"] == str(owner_po)
