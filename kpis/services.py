@@ -198,6 +198,8 @@ def annotation_create(
         )
     if kpi is not None and use_case is None:
         use_case = kpi.use_case
+    if kpi is not None and use_case is not None and kpi.use_case_id != use_case.pk:
+        raise ValidationError({"kpi": f"KPI {kpi.pk} does not belong to use case {use_case.pk}."})
     annotation = Annotation(
         kind=kind,
         text=text.strip(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -135,16 +136,21 @@ def kpi_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _posted(model: type[Any], raw: str) -> Any:
+    """The object a hidden id field names, ``None`` if empty; 404 if it names nothing."""
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise Http404(f"No {model._meta.verbose_name} {raw!r}.")
+    return get_object_or_404(model, pk=raw)
+
+
 @require_POST
 @permission_required("kpis.add_annotation")
 def annotation_add(request: HttpRequest) -> HttpResponse:
     """Add an annotation to a KPI, a use case, or (neither) the whole portfolio."""
-    use_case = (
-        get_object_or_404(UseCase, pk=request.POST["use_case"])
-        if request.POST.get("use_case")
-        else None
-    )
-    kpi = get_object_or_404(KPI, pk=request.POST["kpi"]) if request.POST.get("kpi") else None
+    use_case = _posted(UseCase, request.POST.get("use_case", ""))
+    kpi = _posted(KPI, request.POST.get("kpi", ""))
     form = AnnotationForm(request.POST)
     back = (
         kpi.get_absolute_url()

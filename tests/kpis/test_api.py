@@ -167,3 +167,15 @@ def test_a_naive_since_filter_means_utc(api: APIClient, ops_lead: Any) -> None:
     assert response.status_code == 200
     rows = response.data["results"] if isinstance(response.data, dict) else response.data
     assert [row["value"] for row in rows] == [10.0]
+
+
+def test_it_refuses_an_annotation_on_a_kpi_of_another_use_case(
+    api: APIClient, ops_lead: Any
+) -> None:
+    kpi, other = KPIFactory(), KPIFactory()
+    api.force_authenticate(ops_lead)
+    body = {"kind": "release", "text": "v2", "starts_at": "2026-01-02T00:00:00Z",
+            "kpi": kpi.pk, "use_case": other.use_case_id}  # fmt: skip
+    response = api.post("/api/annotations/", body, format="json")
+    assert response.status_code == 400 and "kpi" in response.data
+    assert not Annotation.objects.exists()

@@ -225,6 +225,14 @@ def test_a_week_at_the_edge_of_the_calendar_is_a_404_not_an_error(
         assert client.get(reverse("kpis:review_week", args=[week])).status_code == 404
 
 
+def test_a_tampered_annotation_target_is_a_404_not_an_error(client: Any, ops_lead: Any) -> None:
+    client.force_login(ops_lead)
+    data = {"kind": "note", "text": "x", "starts_at": "2026-01-01T09:00"}
+    for target in ({"use_case": "abc"}, {"kpi": "1x"}, {"kpi": "999999"}):
+        assert client.post(reverse("kpis:annotation_add"), {**data, **target}).status_code == 404
+    assert not Annotation.objects.exists()
+
+
 def test_the_other_pages_run_a_fixed_number_of_queries(
     client: Any, executive: Any, django_assert_max_num_queries: Any
 ) -> None:
