@@ -16,6 +16,7 @@ from django.utils import timezone
 from kpis.calculations import SEVERITY, good_change
 from kpis.choices import AlertState, Level, Status
 from kpis.models import KPI, Alert, ReviewDigest, Snapshot
+from kpis.selectors import VANITY
 from opsai.roles import Role
 from usecases.models import StageChange
 
@@ -83,6 +84,7 @@ def weekly_review(*, week: date | None = None) -> dict[str, Any]:
     moved.sort(key=lambda row: abs(row["pct"] or 0), reverse=True)
     alerts = list(
         Alert.objects.filter(fired_at__gte=start_dt, fired_at__lt=end_dt)
+        .exclude(kpi__in=KPI.objects.filter(VANITY))  # never shown alone to executives
         .select_related("kpi__use_case")
         .order_by("fired_at", "pk")
     )

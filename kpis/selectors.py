@@ -162,6 +162,7 @@ def portfolio_dashboard() -> dict[str, Any]:
     )
     firing = list(
         Alert.objects.filter(state=AlertState.FIRING)
+        .exclude(kpi__in=KPI.objects.filter(VANITY))  # never shown alone to executives
         .select_related("kpi__use_case")
         .order_by("-fired_at")[:10]
     )

@@ -77,6 +77,22 @@ def test_it_hides_a_vanity_metric_from_the_stack(client: Any, executive: Any) ->
     assert "Vanity metric" in response.content.decode()
 
 
+def test_alerts_on_a_vanity_metric_stay_off_the_executive_pages(
+    client: Any, executive: Any
+) -> None:
+    use_case = UseCaseFactory()
+    business = KPIFactory(use_case=use_case, level="business", name="Cash collected")
+    vanity = KPIFactory(use_case=use_case, level="model", name="Token count")
+    fired = timezone.now()
+    for kpi in (business, vanity):
+        Alert.objects.create(kpi=kpi, reason="off_track", state="firing",
+                             last_as_of=fired.date(), fired_at=fired)  # fmt: skip
+    client.force_login(executive)
+    for url in (reverse("kpis:portfolio"), reverse("kpis:review")):
+        body = client.get(url).content.decode()
+        assert "Cash collected" in body and "Token count" not in body, url
+
+
 def test_the_dashboards_query_count_does_not_grow_with_the_portfolio(
     client: Any, executive: Any, django_assert_max_num_queries: Any
 ) -> None:
