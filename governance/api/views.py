@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from governance import selectors, services
 from governance.api import serializers as s
+from governance.choices import SignOffRole
 from governance.models import AIWorker, AuditEvent, Incident, LaneAssignment, Release
 from opsai.permissions import HasRole, has_any_role, require
 from usecases.models import UseCase
@@ -62,7 +63,12 @@ class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
         data = s.SignOffInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         review = self.get_object()
-        sign_off = get_object_or_404(review.sign_offs.all(), role=data.validated_data["role"])
+        role = data.validated_data["role"]
+        sign_off = next((so for so in review.sign_offs.all() if so.role == role), None)
+        if sign_off is None:
+            raise exceptions.ValidationError(
+                {"role": [f"This review needs no {SignOffRole(role).label} sign-off."]}
+            )
         _call(
             services.review_sign_off, sign_off=sign_off, actor=request.user,
             decision=data.validated_data["decision"], comment=data.validated_data["comment"],

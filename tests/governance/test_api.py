@@ -149,3 +149,16 @@ def test_an_incident_step_owner_who_is_not_a_user_with_a_role_is_a_400_naming_ow
     good = client.post(url, {"kind": "contain", "owner": owner_po.pk}).json()
     contain = next(step for step in good["steps"] if step["kind"] == "contain")
     assert contain["owner"] == str(owner_po)
+
+
+def test_a_sign_off_the_review_does_not_need_is_a_400_naming_role(submitter, reviewers):
+    internal = use_case_like("quote_to_cash_exceptions", submitted_by=submitter, owner=submitter)
+    usecase_move_stage(use_case=internal, to_stage="review", actor=submitter)
+    review = Review.objects.get(use_case=internal)
+    response = _client(reviewers["legal"]).post(
+        f"/api/reviews/{review.pk}/sign-off/",
+        {"role": "legal", "decision": "approved", "comment": "ok"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"role": ["This review needs no Legal & compliance sign-off."]}
