@@ -341,6 +341,10 @@ def _advance_alerts(kpis: dict[int, KPI], snapshots: list[SnapshotRow], as_of: d
         for row in alerts.values("kpi_id", "reason").annotate(last=Max("last_as_of"))
     }
     now = timezone.now()
+    # A replayed past day (a back-fill) dates its alerts on that day, not on the day of the
+    # replay: otherwise weeks of history all read "fired today" on the weekly review.
+    end_of_day = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=UTC)
+    happened = min(now, end_of_day - timedelta(microseconds=1))
     fired: list[Alert] = []
     for snapshot in snapshots:
         kpi = kpis[snapshot.kpi_id]
@@ -375,16 +379,16 @@ def _advance_alerts(kpis: dict[int, KPI], snapshots: list[SnapshotRow], as_of: d
             if step.action == "none":
                 continue
             if alert is None:
-                alert = Alert(kpi=kpi, reason=reason, started_at=now)
+                alert = Alert(kpi=kpi, reason=reason, started_at=happened)
             alert.consecutive = step.consecutive
             alert.last_as_of = as_of
             if step.action == "resolve":
                 alert.state = AlertState.RESOLVED
-                alert.resolved_at = now
+                alert.resolved_at = happened
             elif step.action == "fire":
                 alert.state = AlertState.FIRING
-                alert.fired_at = now
-                alert.notified_at = now if kpi.owner_id else None
+                alert.fired_at = happened
+                alert.notified_at = now if kpi.owner_id else None  # the email goes now
             alert.full_clean()
             alert.save()
             if step.action == "fire":

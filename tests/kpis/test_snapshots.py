@@ -264,3 +264,15 @@ def test_a_money_value_too_large_to_store_does_not_fail_the_refresh() -> None:
     assert Snapshot.objects.get(kpi=huge).realised_value is None
     assert Snapshot.objects.get(kpi=huge).latest_value == 1e12
     assert Snapshot.objects.get(kpi=sane).realised_value == 10
+
+
+def test_a_back_filled_day_dates_its_alert_on_that_day() -> None:
+    kpi = KPIFactory(baseline_value=100.0, guardrail_threshold=70.0, alert_after_snapshots=1)
+    series(kpi, {0: 60.0})
+
+    snapshots_refresh(as_of=AS_OF)  # AS_OF lies in the past: a replay of history
+
+    alert = Alert.objects.get(kpi=kpi, reason="guardrail")
+    assert alert.state == "firing"
+    assert alert.fired_at.astimezone(UTC).date() == AS_OF
+    assert alert.started_at.astimezone(UTC).date() == AS_OF
