@@ -118,7 +118,7 @@ def usecase(request: HttpRequest, pk: int) -> HttpResponse:
         "can_send_to_review": use_case.stage == "scoring",
         "can_rereview": bool(reviews) and reviews[0].status == ReviewStatus.REJECTED,
         "can_add_worker": use_case.stage in services.REVIEWED_STAGES
-        and request.user.has_perm("governance.manage_worker"),
+        and request.user.has_perm("governance.change_worker", use_case),
     }
     return render(request, "governance/usecase.html", context)
 
@@ -300,7 +300,7 @@ def worker(request: HttpRequest, pk: int) -> HttpResponse:
         and user.has_perm("governance.pause_worker", worker),
         "can_resume": worker.status == WorkerStatus.PAUSED
         and user.has_perm("governance.resume_worker", worker),
-        "can_manage": user.has_perm("governance.manage_worker"),
+        "can_manage": user.has_perm("governance.change_worker", worker),
         "pause_form": ReasonForm(),
         "resume_form": NoteForm(),
         "release_form": ReleaseForm(),
@@ -311,7 +311,8 @@ def worker(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required("governance.manage_worker")
 def worker_new(request: HttpRequest, pk: int) -> HttpResponse:
-    use_case = get_object_or_404(UseCase, pk=pk)
+    use_case = get_object_or_404(UseCase.objects.select_related("team"), pk=pk)
+    require(request.user, "governance.change_worker", use_case)
     form = AIWorkerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -329,7 +330,8 @@ def worker_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required("governance.manage_worker")
 def worker_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    worker = get_object_or_404(AIWorker.objects.select_related("use_case"), pk=pk)
+    worker = get_object_or_404(AIWorker.objects.select_related("use_case__team"), pk=pk)
+    require(request.user, "governance.change_worker", worker)
     form = AIWorkerForm(request.POST or None, instance=AIWorker.objects.get(pk=pk))
     if request.method == "POST" and form.is_valid():
         try:
@@ -350,7 +352,8 @@ def worker_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("governance.manage_worker")
 def worker_token(request: HttpRequest, pk: int) -> HttpResponse:
     """Issue a new runtime token (the old one stops working); shown once on the worker page."""
-    worker = get_object_or_404(AIWorker, pk=pk)
+    worker = get_object_or_404(AIWorker.objects.select_related("use_case__team"), pk=pk)
+    require(request.user, "governance.change_worker", worker)
     token = services.aiworker_rotate_token(worker=worker, actor=request.user)
     request.session[f"worker-token-{worker.pk}"] = token
     return redirect(worker)
@@ -396,7 +399,8 @@ def worker_resume(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required("governance.manage_worker")
 def release_new(request: HttpRequest, pk: int) -> HttpResponse:
-    worker = get_object_or_404(AIWorker, pk=pk)
+    worker = get_object_or_404(AIWorker.objects.select_related("use_case__team"), pk=pk)
+    require(request.user, "governance.change_worker", worker)
     form = ReleaseForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Version: give the version released.")
@@ -412,7 +416,10 @@ def release_new(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required("governance.manage_worker")
 def release_rollback(request: HttpRequest, pk: int, release_pk: int) -> HttpResponse:
-    release = get_object_or_404(Release, pk=release_pk, worker_id=pk)
+    release = get_object_or_404(
+        Release.objects.select_related("worker__use_case__team"), pk=release_pk, worker_id=pk
+    )
+    require(request.user, "governance.change_worker", release)
     note = NoteForm(request.POST)
     note.is_valid()
     _attempt(

@@ -147,6 +147,7 @@ class AIWorkerViewSet(
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         use_case = fields.pop("use_case")
+        require(request.user, "governance.change_worker", use_case)
         worker = _call(services.aiworker_create, use_case=use_case, actor=request.user, data=fields)
         body = {**s.AIWorkerSerializer(worker).data, "runtime_token": worker.runtime_token}
         return Response(body, status=status.HTTP_201_CREATED)
@@ -154,6 +155,7 @@ class AIWorkerViewSet(
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         require(request.user, "governance.manage_worker")
         worker = self.get_object()
+        require(request.user, "governance.change_worker", worker)
         data = self.get_serializer(worker, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         fields = {k: v for k, v in data.validated_data.items() if k != "use_case"}
@@ -217,6 +219,7 @@ class ReleaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         require(request.user, "governance.manage_worker")
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
+        require(request.user, "governance.change_worker", data.validated_data["worker"])
         release = _call(
             services.release_create, worker=data.validated_data["worker"], actor=request.user,
             version=data.validated_data["version"], notes=data.validated_data.get("notes", ""),
@@ -228,8 +231,10 @@ class ReleaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def rollback(self, request: Request, pk: str) -> Response:
         require(request.user, "governance.manage_worker")
+        release = self.get_object()
+        require(request.user, "governance.change_worker", release)
         rollback = _call(
-            services.release_rollback, release=self.get_object(), actor=request.user,
+            services.release_rollback, release=release, actor=request.user,
             notes=str(request.data.get("note", request.data.get("notes", ""))),
         )  # fmt: skip
         return Response(s.ReleaseSerializer(rollback).data, status=status.HTTP_201_CREATED)

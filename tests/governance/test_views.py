@@ -320,3 +320,54 @@ def test_a_new_runtime_token_replaces_the_old_one(client, world, owner_po, execu
         == 401
     )
     assert runtime.get(status_url, HTTP_AUTHORIZATION=f"Worker {new_token}").status_code == 200
+
+
+def test_a_product_owner_of_another_team_cannot_change_this_teams_workers(
+    client, world, owner_po, make_user
+):
+    """Object-level: the role lets a product owner manage AI workers, the team decides which."""
+    from rest_framework.test import APIClient
+
+    from governance.models import Release
+    from governance.services import release_create
+    from tests.factories import TeamFactory
+
+    stranger = make_user("Product owner", username="olaf")
+    TeamFactory(name="Finance", product_owner=stranger)
+    worker = world["worker"]
+    release = release_create(worker=worker, actor=owner_po, version="1.0")
+    posts = [
+        (reverse("governance:worker_new", args=[world["use_case"].pk]), {"name": "Mine now"}),
+        (reverse("governance:worker_edit", args=[worker.pk]), {"name": "Renamed"}),
+        (reverse("governance:worker_token", args=[worker.pk]), {}),
+        (reverse("governance:release_new", args=[worker.pk]), {"version": "9.9"}),
+        (reverse("governance:release_rollback", args=[worker.pk, release.pk]), {}),
+    ]
+    client.force_login(stranger)
+    for url, data in posts:
+        assert client.post(url, data).status_code == 403, url
+    assert client.get(reverse("governance:worker_edit", args=[worker.pk])).status_code == 403
+    page = client.get(worker.get_absolute_url()).content.decode()
+    assert "governance:worker_edit" not in page and f"/workers/{worker.pk}/edit/" not in page
+    api = APIClient()
+    api.force_authenticate(stranger)
+    assert api.patch(f"/api/workers/{worker.pk}/", {"name": "Renamed"}).status_code == 403
+    assert api.post("/api/releases/", {"worker": worker.pk, "version": "9.9"}).status_code == 403
+    assert api.post(f"/api/releases/{release.pk}/rollback/").status_code == 403
+    new = {
+        "use_case": world["use_case"].pk,
+        "name": "Mine",
+        "model_name": "m",
+        "model_version": "1",
+        "tasks_handled": "t",
+        "human_role": "h",
+        "autonomy": "suggest",
+    }
+    assert api.post("/api/workers/", new).status_code == 403
+    worker.refresh_from_db()
+    assert (worker.name, AIWorker.objects.count()) == ("Triage bot", 1)
+    assert list(Release.objects.values_list("version", flat=True)) == ["1.0"]
+    # The team's own product owner still can.
+    client.force_login(owner_po)
+    client.post(reverse("governance:release_new", args=[worker.pk]), {"version": "1.1"})
+    assert Release.objects.filter(version="1.1").exists()
