@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST, require_safe
 
 from opsai.permissions import permission_required, require, write_required
@@ -94,6 +95,9 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     export = request.GET.get("export")
     if export in ("csv", "xlsx"):
         return exports.portfolio_export(rows, model=model, kind=export)
+    # A filter change or sort click from htmx swaps only the results (and the sort
+    # field, out of band); a history restore or a plain request gets the whole page.
+    partial = bool(request.htmx) and not request.htmx.history_restore_request
     context = {
         "rows": rows,
         "filterset": filterset,
@@ -103,8 +107,12 @@ def portfolio(request: HttpRequest) -> HttpResponse:
         "sort_links": _sort_links(request),
         "query": request.GET.urlencode(),
         "may_add": request.user.has_perm("usecases.add_usecase"),
+        "htmx_partial": partial,
     }
-    return render(request, "usecases/portfolio.html", context)
+    template = "usecases/partials/portfolio_results.html" if partial else "usecases/portfolio.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _sort_links(request: HttpRequest) -> dict[str, dict[str, str]]:

@@ -101,8 +101,46 @@ def test_a_click_on_a_bubble_opens_the_use_case(page, live_server, sign_in, make
     page.goto(f"{live_server.url}/usecases/")
     expect(page.locator("#portfolio-chart[data-ready='1']")).to_be_visible()
     bubble = page.locator("#portfolio-chart .scatterlayer .points path").first
+    bubble.scroll_into_view_if_needed()  # mouse clicks land only inside the viewport
     box = bubble.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_url(f"**/usecases/{use_case.pk}/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Improve collections recovery rate")
+
+
+def test_filters_and_sort_update_the_portfolio_in_place(page, live_server, sign_in, make_user):
+    """GIVEN two scored use cases, WHEN an executive picks a filter and clicks a column,
+    THEN the table, chart and export links update without a page load, and the address
+    bar keeps the selection so a reload shows the same."""
+    lead = make_user("Ops lead", username="lead")
+    thriller = make_use_case(lead, title="Thriller", approvals_needed=6)
+    calm = make_use_case(lead, title="Calm", approvals_needed=1)
+    rate(thriller, lead, 4, 4, 4, 4, 4)
+    rate(calm, lead, 3, 3, 3, 3, 3)
+    make_user("Executive", username="evan")
+    sign_in(page, "evan")
+    page.goto(f"{live_server.url}/usecases/")
+    expect(page.locator("#portfolio-chart[data-ready='1']")).to_be_visible()
+    page.evaluate("window.notReloaded = true")
+    rows = page.get_by_test_id("portfolio-row")
+    expect(rows).to_have_count(2)
+
+    page.get_by_label("Political thriller").select_option("true")  # no Filter click
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-title", "Thriller")
+    expect(page.get_by_test_id("export-csv")).to_have_attribute(
+        "href", re.compile("political_thriller=true")
+    )
+    expect(page.locator("#portfolio-chart[data-ready='1']")).to_be_visible()
+    page.get_by_label("Political thriller").select_option("")
+    expect(rows).to_have_count(2)
+    page.get_by_role("link", name=re.compile("^Use case")).click()  # Z → A first
+    expect(page.get_by_label("Sort by")).to_have_value("-title")
+    page.get_by_role("link", name=re.compile("^Use case")).click()  # then A → Z
+    expect(rows.first).to_have_attribute("data-title", "Calm")
+    expect(page.get_by_label("Sort by")).to_have_value("title")
+    assert page.evaluate("window.notReloaded") is True  # swapped in place, no page load
+    assert "sort=title" in page.url
+    page.reload()
+    expect(rows.first).to_have_attribute("data-title", "Calm")

@@ -462,3 +462,36 @@ def test_a_blind_scorer_cannot_read_hidden_ranks_off_the_portfolio(
     client.force_login(executive)  # does not score: sees the real ranking
     assert titles(client.get(url)) == ["Zeta", "Middle", "Mine", "Alpha"]
     assert titles(client.get(url + "?quick_win=true")) == ["Zeta"]
+
+
+def test_an_htmx_filter_gets_only_the_results_and_the_page_works_without_js(
+    client, ops_lead, roleless_user, django_assert_num_queries
+):
+    make_use_case(ops_lead, title="Thriller", approvals_needed=6)
+    make_use_case(ops_lead, title="Calm", approvals_needed=1)
+    url = reverse("usecases:portfolio") + "?political_thriller=true&sort=title"
+    client.force_login(ops_lead)
+    client.get(url)  # warm the session
+    # session, user, groups, scoring model, the ranked rows (no team choices: no form)
+    with django_assert_num_queries(5):
+        response = client.get(url, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html and 'aria-label="Filters"' not in html
+    assert 'data-testid="portfolio-table"' in html
+    assert [row.title for row in response.context["rows"]] == ["Thriller"]
+    assert "Export these 1 rows" in html
+    assert "political_thriller=true&amp;sort=title&amp;export=csv" in html
+    # the sort field outside the swapped results follows the sort, out of band
+    assert 'id="filter-sort" hx-swap-oob="true"' in html
+    assert '<option value="title" selected>' in html
+    assert "HX-Request" in response["Vary"]
+    # Without JS: the same URL is the whole page, with a plain GET form to filter.
+    page = client.get(url).content.decode()
+    assert "<html" in page and '<form method="get"' in page and "Thriller" in page
+    assert "Calm" not in page
+    # A back-button history restore needs the whole page too.
+    restore = client.get(url, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "<html" in restore.content.decode()
+    client.force_login(roleless_user)
+    assert client.get(url, headers={"HX-Request": "true"}).status_code == 403
