@@ -126,6 +126,22 @@ def test_it_lets_an_ops_lead_upload_and_shows_the_bad_row(client: Any, ops_lead:
     assert Measurement.objects.count() == 0
 
 
+def test_a_file_with_only_a_header_says_so_and_a_huge_one_says_which_errors_are_listed(
+    client: Any, ops_lead: Any
+) -> None:
+    client.force_login(ops_lead)
+    upload = SimpleUploadedFile("empty.csv", b"kpi,timestamp,value\n")
+    body = client.post(reverse("kpis:data"), {"action": "upload", "file": upload}).content.decode()
+    assert "there were no rows to import below the header" in body
+    assert "0 rows are bad" not in body
+
+    rows = "".join(f"999999,2026-01-01,{i}\n" for i in range(600))
+    upload = SimpleUploadedFile("bad.csv", f"kpi,timestamp,value\n{rows}".encode())
+    body = client.post(reverse("kpis:data"), {"action": "upload", "file": upload}).content.decode()
+    assert "600 rows are bad" in body and "The first 500 are listed." in body
+    assert Measurement.objects.count() == 0
+
+
 def test_it_saves_a_value_from_the_form(client: Any, ops_lead: Any) -> None:
     kpi = KPIFactory()
     client.force_login(ops_lead)
