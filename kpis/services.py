@@ -156,6 +156,9 @@ def checkin_record(
 ) -> CheckIn:
     """Record (or replace) the owner's check-in on ``kpi`` for ``week`` (this week by default)."""
     week = week_start(week or timezone.localdate())
+    if week > week_start(timezone.localdate()):
+        # A check-in is a judgement on what has happened; next week's has not.
+        raise ValidationError({"week": "A check-in is for this week or a past one."})
     check_in = CheckIn.objects.filter(kpi=kpi, week=week).first() or CheckIn(kpi=kpi, week=week)
     before = (
         {"confidence": check_in.confidence, "analysis": check_in.analysis} if check_in.pk else None

@@ -179,3 +179,18 @@ def test_it_refuses_an_annotation_on_a_kpi_of_another_use_case(
     response = api.post("/api/annotations/", body, format="json")
     assert response.status_code == 400 and "kpi" in response.data
     assert not Annotation.objects.exists()
+
+
+def test_it_refuses_a_check_in_for_a_future_week(api: APIClient, ops_lead: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    kpi = KPIFactory()
+    api.force_authenticate(ops_lead)
+    next_week = (timezone.localdate() + timedelta(days=7)).isoformat()
+    body = {"kpi": kpi.pk, "confidence": "on_track", "analysis": "Fine.", "week": next_week}
+    response = api.post("/api/checkins/", body, format="json")
+    assert response.status_code == 400 and "week" in response.data
+    body["week"] = timezone.localdate().isoformat()
+    assert api.post("/api/checkins/", body, format="json").status_code == 201
