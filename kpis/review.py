@@ -17,14 +17,11 @@ from kpis.calculations import SEVERITY, good_change
 from kpis.choices import AlertState, Level, Status
 from kpis.models import KPI, Alert, ReviewDigest, Snapshot
 from kpis.selectors import VANITY
+from kpis.services import week_start
 from opsai.roles import Role
 from usecases.models import StageChange
 
 MOVERS_SHOWN = 10
-
-
-def _monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
 
 
 def weekly_review(*, week: date | None = None) -> dict[str, Any]:
@@ -33,7 +30,7 @@ def weekly_review(*, week: date | None = None) -> dict[str, Any]:
     Compares each KPI's newest snapshot in the week with its newest before the week.
     A fixed number of queries.
     """
-    start = _monday(week or timezone.localdate())
+    start = week_start(week or timezone.localdate())
     end = start + timedelta(days=6)
     start_dt = datetime.combine(start, time.min, tzinfo=UTC)
     end_dt = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
@@ -146,7 +143,7 @@ def weekly_review_send(*, week: date | None = None) -> int:
 
     Returns how many people it was sent to (0 if this week was already sent).
     """
-    start = _monday(week or (timezone.localdate() - timedelta(days=7)))
+    start = week_start(week or (timezone.localdate() - timedelta(days=7)))
     recipients = list(
         get_user_model()
         .objects.filter(groups__name=Role.EXECUTIVE.value, is_active=True)
