@@ -66,13 +66,22 @@ def read_rows(*, name: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
             text = content.decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise ValidationError("The CSV file is not UTF-8 text.") from error
-        raw = list(csv.reader(io.StringIO(text)))
+        reader = csv.reader(io.StringIO(text))
+        try:
+            raw = list(reader)
+        except csv.Error as error:  # e.g. a cell over csv's field size limit
+            raise ValidationError(
+                f"Line {reader.line_num}: could not read the CSV file ({error})."
+            ) from error
     if not raw:
         raise ValidationError("The file is empty.")
     header = [column.strip().lower() for column in raw[0]]
     unknown = [c for c in header if c and c not in INTAKE_FIELDS and c not in EXTRA_COLUMNS]
     if unknown:
         raise ValidationError(f"Line 1: unknown columns: {', '.join(unknown)}.")
+    twice = sorted({c for c in header if c and header.count(c) > 1})
+    if twice:  # which of the two cells would win is a guess: refuse rather than pick one
+        raise ValidationError(f"Line 1: columns named twice: {', '.join(twice)}.")
     if "title" not in header and "id" not in header:
         raise ValidationError("Line 1: a 'title' column (or an 'id' column to update) is needed.")
     rows = []
@@ -90,6 +99,12 @@ def read_rows(*, name: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
             )
         )
     return rows
+
+
+def _row_id(row: dict[str, str]) -> int | None:
+    """The row's ``id`` column as a number, or None (isdigit alone lets "²" through)."""
+    text = row.get("id", "")
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def _form_data(
@@ -159,7 +174,7 @@ def usecase_import(*, actor: Any, name: str, content: bytes) -> ImportReport:
         return report
     teams = {t.name.lower(): t.pk for t in Team.objects.all()}
     users = {u.username.lower(): u.pk for u in get_user_model().objects.filter(is_active=True)}
-    ids = {int(r["id"]) for _, r in rows if r.get("id", "").isdigit()}
+    ids = {_row_id(r) for _, r in rows} - {None}
     existing = UseCase.objects.select_related("team").in_bulk(ids)
     try:
         with transaction.atomic():
@@ -183,10 +198,11 @@ def _import_row(
 ) -> None:
     instance = None
     if row.get("id"):
-        if not row["id"].isdigit() or int(row["id"]) not in existing:
+        pk = _row_id(row)
+        if pk not in existing:
             report.errors.append(f"Line {line}: id: no use case with id '{row['id']}'.")
             return
-        instance = existing[int(row["id"])]
+        instance = existing[pk]
         if not actor.has_perm("usecases.change_usecase", instance):
             report.errors.append(
                 f"Line {line}: you may not edit use case {instance.pk} ({instance})."

@@ -148,3 +148,26 @@ def test_the_import_page_lists_the_bad_rows(client, ops_lead, executive):
     client.force_login(executive)
     again = SimpleUploadedFile("cases.csv", csv_bytes("Fine,Finance,ops,O,cost,erp,4,0.2,2,no"))
     assert client.post(reverse("usecases:import"), {"file": again}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        (b"id,title\n\xc2\xb2,Renamed\n", "Line 2: id: no use case with id '\u00b2'."),
+        (
+            b"title,problem\nLong," + b"a" * 200_000 + b"\n",
+            "Line 2: could not read the CSV file (field larger than field limit (131072)).",
+        ),
+        (b"title,team,title\nA,Finance,B\n", "Line 1: columns named twice: title."),
+    ],
+    ids=["superscript-id", "oversized-cell", "duplicate-column"],
+)
+def test_unreadable_input_is_a_named_error_not_a_crash(client, ops_lead, content, error):
+    client.force_login(ops_lead)
+    page = client.post(reverse("usecases:import"), {"file": SimpleUploadedFile("u.csv", content)})
+    assert page.status_code == 400
+    assert page.context["report"].errors == [error]
+    api = client.post("/api/usecases/import/", {"file": SimpleUploadedFile("u.csv", content)})
+    assert api.status_code == 400
+    assert api.json() == {"errors": [error]}
+    assert not UseCase.objects.exists()
