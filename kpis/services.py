@@ -374,9 +374,12 @@ def csv_records(text: str) -> list[tuple[int, dict[str, Any]]]:
     reader = csv.DictReader(io.StringIO(text))
     fieldnames = [name.strip().lower() for name in (reader.fieldnames or [])]
     if "timestamp" not in fieldnames or "value" not in fieldnames:
-        raise ValidationError(
-            {"file": "The first row must name the columns: kpi, timestamp, value."}
-        )
+        message = "The first row must name the columns: kpi, timestamp, value."
+        first = text.split("\n", 1)[0]
+        if ";" in first or "\t" in first:
+            # Excel in many European locales saves "CSV" with semicolons.
+            message += " Separate the columns with commas, not semicolons or tabs."
+        raise ValidationError({"file": message})
     reader.fieldnames = fieldnames
     # line_num counts physical lines, so a quoted field with a line break keeps numbers right.
     records: list[tuple[int, dict[str, Any]]] = []

@@ -256,3 +256,14 @@ def test_it_names_the_line_of_a_csv_the_csv_reader_cannot_read(ops_lead) -> None
         measurements_upload(actor=ops_lead, filename="huge.csv", content=text.encode())
     assert error.value.message_dict["file"][0].startswith("Line 3: not readable as CSV")
     assert IngestBatch.objects.count() == 0
+
+
+def test_it_says_to_use_commas_when_a_file_is_semicolon_separated(ops_lead) -> None:
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as error:
+        csv_records("kpi;timestamp;value\n1;2026-01-01;12,5\n")
+    assert error.value.message_dict["file"] == [
+        "The first row must name the columns: kpi, timestamp, value. "
+        "Separate the columns with commas, not semicolons or tabs."
+    ]
