@@ -495,3 +495,12 @@ def test_an_htmx_filter_gets_only_the_results_and_the_page_works_without_js(
     assert "<html" in restore.content.decode()
     client.force_login(roleless_user)
     assert client.get(url, headers={"HX-Request": "true"}).status_code == 403
+
+
+def test_a_filter_the_page_cannot_read_is_named_not_silently_dropped(client, ops_lead):
+    make_use_case(ops_lead, title="Thriller", approvals_needed=6)
+    client.force_login(ops_lead)
+    response = client.get(reverse("usecases:portfolio") + "?min_score=abc&political_thriller=true")
+    assert response.status_code == 200
+    assert b"Score at least: Enter a number. \xe2\x80\x94 not applied." in response.content
+    assert [row.title for row in response.context["rows"]] == ["Thriller"]
