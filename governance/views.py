@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import (
     FileResponse,
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
@@ -250,9 +251,12 @@ def review_checklist(request: HttpRequest, pk: int, item_pk: int) -> HttpRespons
 def evidence_file(request: HttpRequest, pk: int, file_pk: int) -> FileResponse:
     """Download an evidence file — only for signed-in users with a role, never from a public URL."""
     evidence = get_object_or_404(EvidenceFile, pk=file_pk, item__review_id=pk)
-    return FileResponse(
-        evidence.file.open("rb"), as_attachment=True, filename=evidence.file.name.rsplit("/", 1)[-1]
-    )
+    try:
+        handle = evidence.file.open("rb")
+    except FileNotFoundError as error:
+        # The row outlived its file (a restored database, a cleaned media volume).
+        raise Http404(f"The evidence file {evidence.file.name} is missing from storage.") from error
+    return FileResponse(handle, as_attachment=True, filename=evidence.file.name.rsplit("/", 1)[-1])
 
 
 @require_POST

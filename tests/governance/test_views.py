@@ -231,6 +231,9 @@ def test_evidence_files_download_only_with_a_role(
     assert b"".join(client.get(url).streaming_content) == b"data flow diagram"
     client.force_login(roleless_user)
     assert client.get(url).status_code == 403
+    client.force_login(submitter)
+    (tmp_path / evidence.file.name).unlink()  # the row outlived its file
+    assert client.get(url).status_code == 404
 
 
 def test_the_review_and_worker_pages_have_fixed_query_counts(
