@@ -186,7 +186,8 @@ def aiworker_pause(*, worker: AIWorker, actor: Any, reason: str) -> AIWorker:
 def aiworker_resume(*, worker: AIWorker, actor: Any, note: str = "") -> AIWorker:
     """Resume a paused worker; only a product owner of its team may.
 
-    The pause marker on the KPI charts becomes a range ending now.
+    The pause marker on the KPI charts becomes a range ending now; the escalation
+    contacts are emailed.
     """
     worker = (
         AIWorker.objects.select_for_update(of=("self",))
@@ -213,6 +214,14 @@ def aiworker_resume(*, worker: AIWorker, actor: Any, note: str = "") -> AIWorker
         actor=actor, action="aiworker.resumed", target=worker, before=before,
         after={"status": WorkerStatus.ACTIVE, "note": note}, model_version=worker.model_version,
     )  # fmt: skip
+    # Those told of the pause are told it is over, or they keep treating the worker as stopped.
+    _send_on_commit(
+        f"[opsai] AI worker “{worker}” is active again",
+        f"{actor.get_username()} resumed the AI worker “{worker}” of “{worker.use_case}”.\n"
+        + (f"Note: {note.strip()}\n" if note.strip() else "")
+        + f"Open it: {settings.SITE_URL}{worker.get_absolute_url()}\n",
+        worker.escalation_contacts,
+    )
     return worker
 
 

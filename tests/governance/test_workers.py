@@ -113,6 +113,17 @@ def test_resuming_turns_the_pause_marker_into_a_range(worker, owner_po, it_revie
     assert AuditEvent.objects.filter(action="annotation.ended", object_id=str(marker.pk)).exists()
 
 
+def test_resuming_tells_the_escalation_contacts(
+    worker, owner_po, it_reviewer, django_capture_on_commit_callbacks
+):
+    aiworker_pause(worker=worker, actor=it_reviewer, reason="Drift")
+    with django_capture_on_commit_callbacks(execute=True):
+        aiworker_resume(worker=worker, actor=owner_po, note="Fixed the prompt")
+    (message,) = mail.outbox
+    assert message.to == ["oncall@example.com"] and "active again" in message.subject
+    assert "Fixed the prompt" in message.body and worker.get_absolute_url() in message.body
+
+
 def test_a_product_owner_of_another_team_cannot_resume(worker, it_reviewer, make_user):
     from tests.factories import TeamFactory
 
