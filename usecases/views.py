@@ -440,8 +440,11 @@ def teams(request: HttpRequest) -> HttpResponse:
         return redirect("usecases:teams")
     team_list = list(Team.objects.select_related("product_owner"))
     if request.method == "POST":
-        team = get_object_or_404(Team, pk=request.POST.get("team"))
+        team_id = request.POST.get("team", "")
+        # A hand-made POST with a non-numeric team would otherwise be a ValueError (500).
+        team = get_object_or_404(Team, pk=team_id if team_id.isascii() and team_id.isdigit() else 0)
         require(request.user, "usecases.change_team", team)
+        # The form cleans into its own copy, so the message below names the saved team.
         form = TeamCostForm(request.POST, instance=Team.objects.get(pk=team.pk))
         if form.is_valid():
             team_set_hourly_cost(

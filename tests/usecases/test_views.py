@@ -368,6 +368,8 @@ def test_team_costs_are_edited_by_admins_and_the_teams_product_owner(
     assert client.post(url, {"team": finance.pk, "hourly_cost": "60"}).status_code == 302
     finance.refresh_from_db()
     assert finance.hourly_cost == 60
+    for team in ("abc", "", "99999"):
+        assert client.post(url, {"team": team, "hourly_cost": "60"}).status_code == 404
 
 
 def test_the_portfolio_keeps_scores_blind_for_scorers_who_have_not_scored(
