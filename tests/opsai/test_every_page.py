@@ -112,3 +112,31 @@ def test_executives_only_read(client):
         f"{path} answered {status}" for path, status in accepted.items()
     )
     assert len(answers) > 40
+
+
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
+def test_every_page_renders_a_clean_head_for_an_admin(client):
+    """GIVEN the demo portfolio WHEN an admin opens every page
+    THEN none fails, and no page content spills into <head> (a title holding a form once did)."""
+    from django.contrib.auth import get_user_model
+
+    from opsai.demo import demo_load
+
+    demo_load()
+    client.force_login(get_user_model().objects.get(username="admin"))
+    problems = []
+    for path in concrete_paths_for_demo():
+        if path.startswith("/api/"):
+            continue
+        response = client.get(path)
+        if response.status_code >= 500:
+            problems.append(f"{path} answered {response.status_code}")
+            continue
+        if response.status_code != 200 or "text/html" not in response["Content-Type"]:
+            continue
+        html = response.content.decode()
+        head = html[html.find("<head>") : html.find("</head>")]
+        title = head[head.find("<title>") + 7 : head.find("</title>")]
+        if "<" in title or "<form" in head or "<section" in head:
+            problems.append(f"{path}: page content in <head>: {title[:60]!r}")
+    assert problems == [], "\n".join(problems)
