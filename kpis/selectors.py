@@ -87,6 +87,7 @@ def _value_by_bucket() -> dict[str, dict[str, float]]:
     """Realised (business-KPI movement × value per unit) and estimated value per bucket. Two queries."""
     realised = (
         KPI.objects.filter(level=Level.BUSINESS, current_snapshot__realised_value__isnull=False)
+        .exclude(use_case__stage=Stage.REJECTED)  # as the estimate below: rejected never counts
         .values("use_case__value_bucket")
         .annotate(total=Sum("current_snapshot__realised_value"))
     )

@@ -62,6 +62,9 @@ def test_it_sums_realised_and_estimated_value_by_bucket() -> None:
     team = TeamFactory(name="Finance", hourly_cost=Decimal("60"))
     business_kpi(stage="production", days_in_stage=90, values=[100.0, 100.0, 130.0], value_bucket="cost", team=team,
                  cases_per_week=100, minutes_per_case=Decimal("6"), expected_automation_share=Decimal("0.5"))  # fmt: skip
+    # A rejected use case counts neither in the estimate nor in the value realised.
+    business_kpi(stage="rejected", days_in_stage=90, values=[100.0, 100.0, 200.0], value_bucket="cost", team=team,
+                 cases_per_week=100, minutes_per_case=Decimal("6"), expected_automation_share=Decimal("0.5"))  # fmt: skip
     snapshots_refresh()
 
     buckets = portfolio_dashboard()["buckets"]
