@@ -85,11 +85,15 @@ def weekly_review(*, week: date | None = None) -> dict[str, Any]:
         .select_related("kpi__use_case")
         .order_by("fired_at", "pk")
     )
-    stale = list(
-        KPI.objects.filter(current_snapshot__status=Status.NO_DATA)
-        .exclude(level=Level.MODEL)
-        .select_related("use_case")[:25]
-    )
+    # Stale as of that week's snapshots, not today's: a past review tells what was true then.
+    stale = sorted(
+        (
+            snap.kpi
+            for snap in now_rows.values()
+            if snap.status == Status.NO_DATA and snap.kpi.level != Level.MODEL
+        ),
+        key=lambda kpi: (kpi.use_case.title, kpi.name),
+    )[:25]
     stage_changes = list(
         StageChange.objects.filter(changed_at__gte=start_dt, changed_at__lt=end_dt)
         .select_related("use_case", "changed_by")

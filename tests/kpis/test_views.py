@@ -226,6 +226,19 @@ def test_the_weekly_review_shows_what_moved(client: Any, executive: Any) -> None
     assert "week of 2 Mar 2026" in body and "Cash collected" in body and "+30.00" in body
 
 
+def test_the_weekly_review_tells_which_data_was_stale_that_week() -> None:
+    from kpis.review import weekly_review
+
+    kpi = KPIFactory(name="Cash collected", baseline_value=100.0, cadence="daily")
+    monday = date(2026, 3, 2)
+    MeasurementFactory(kpi=kpi, timestamp=datetime(2026, 3, 3, tzinfo=UTC), value=100.0)
+    snapshots_refresh(as_of=monday + timedelta(days=3))
+    snapshots_refresh()  # today: nothing for months, so no data now
+
+    assert weekly_review(week=monday)["stale"] == []
+    assert weekly_review()["stale"] == [kpi]
+
+
 def test_the_weekly_review_tells_each_slip_once_per_kpi_and_reason(
     client: Any, executive: Any
 ) -> None:
