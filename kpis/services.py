@@ -21,6 +21,7 @@ from django.utils import timezone
 from governance.services import audit_record
 from kpis.choices import AnnotationKind, BatchSource, BatchStatus, Level
 from kpis.models import KPI, Annotation, CheckIn, IngestBatch, Measurement
+from opsai.permissions import acting_user
 from usecases.catalog import USE_CASE_TEMPLATES
 from usecases.choices import Stage
 from usecases.models import UseCase
@@ -210,7 +211,7 @@ def annotation_create(
         ends_at=ends_at,
         use_case=use_case,
         kpi=kpi,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
     annotation.full_clean()
     annotation.save()
@@ -475,7 +476,7 @@ def measurements_ingest(
     with transaction.atomic():
         if batch is None:
             batch = IngestBatch(source=source, filename=filename[:255])
-            batch.created_by = actor if getattr(actor, "is_authenticated", False) else None
+            batch.created_by = acting_user(actor)
         batch.rows_total = parsed.total
         batch.rows_processed = parsed.total
         batch.errors = parsed.errors[:500]  # enough to fix a file; the count says the rest
@@ -528,7 +529,7 @@ def measurement_batch_queue(
     batch = IngestBatch(
         source=source,
         filename=filename[:255],
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
         status=BatchStatus.QUEUED,
         rows_total=rows,
         payload=payload,

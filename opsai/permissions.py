@@ -75,6 +75,11 @@ rules.add_perm("opsai.view_site", has_any_role)
 rules.add_perm("opsai.write", can_write)
 
 
+def acting_user(actor: Any) -> Any:
+    """The user to store as the author of a change, or ``None`` for the system (a job)."""
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
 def role_names(user: Any) -> list[str]:
     """The user's roles, in the order of :class:`Role`, for display."""
     if not (user and user.is_authenticated):

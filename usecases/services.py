@@ -16,6 +16,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from governance.services import audit_record
+from opsai.permissions import acting_user
 from usecases import scoring
 from usecases.choices import STAGE_TRANSITIONS, Stage, TeamFunction
 from usecases.models import Score, ScoringModel, StageChange, Team, UseCase
@@ -120,7 +121,7 @@ def usecase_create(
     use_case = UseCase(
         **data,
         template_key=template_key,
-        submitted_by=actor if getattr(actor, "is_authenticated", False) else None,
+        submitted_by=acting_user(actor),
         stage=Stage.IDEA,
         stage_entered_at=now,
     )
@@ -220,7 +221,7 @@ def usecase_move_stage(*, use_case: UseCase, to_stage: str, actor: Any, note: st
         use_case=use_case,
         from_stage=from_stage,
         to_stage=to_stage,
-        changed_by=actor if getattr(actor, "is_authenticated", False) else None,
+        changed_by=acting_user(actor),
         changed_at=now,
         note=note,
     )
@@ -259,7 +260,7 @@ def scoring_model_create(*, actor: Any, note: str = "", **fields: Any) -> Scorin
         **{**copied, **fields},
         version=(latest.version + 1) if latest else 1,
         note=note,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
     model.full_clean()
     model.save()

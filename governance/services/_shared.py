@@ -26,10 +26,6 @@ STAGE_ORDER: dict[str, int] = {
 REVIEWED_STAGES = ("approved", "pilot", "production")
 
 
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
 def _annotate(*, actor: Any, kind: str, text: str, use_case: Any, when: Any) -> None:
     """A marker on the use case's KPI charts (releases, incidents, pauses)."""
     from kpis.services import annotation_create

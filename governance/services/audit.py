@@ -9,6 +9,7 @@ from django.db import models, transaction
 from governance.models import (
     AuditEvent,
 )
+from opsai.permissions import acting_user
 
 
 def audit_record(
@@ -30,7 +31,7 @@ def audit_record(
         raise RuntimeError(
             "audit_record must run inside the transaction of the change it describes"
         )
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = acting_user(actor)
     return AuditEvent.objects.create(
         actor=user,
         actor_name=user.get_username() if user else "system",

@@ -19,9 +19,10 @@ from governance.models import (
     Incident,
     IncidentStep,
 )
-from governance.services._shared import _annotate, _user
+from governance.services._shared import _annotate
 from governance.services.audit import audit_record
 from governance.services.workers import aiworker_pause
+from opsai.permissions import acting_user
 from usecases.models import UseCase
 
 # --- Incidents --------------------------------------------------------------------------------
@@ -46,7 +47,7 @@ def incident_open(
     incident = Incident(
         use_case=use_case, worker=worker, title=title.strip(), severity=severity,
         what_happened=what_happened.strip(), affected=affected.strip(), affected_count=affected_count,
-        opened_by=_user(actor), source_key=source_key,
+        opened_by=acting_user(actor), source_key=source_key,
     )  # fmt: skip
     incident.full_clean()
     incident.save()
@@ -111,7 +112,7 @@ def incident_step_update(
                 )
             incident.rule_change = rule_change.strip()[:300]
             incident.save(update_fields=["rule_change"])
-        step.done_at, step.done_by = timezone.now(), _user(actor)
+        step.done_at, step.done_by = timezone.now(), acting_user(actor)
     step.full_clean()
     step.save()
     audit_record(

@@ -22,9 +22,9 @@ from governance.selectors import (
     lane_decide,
     lane_policy_current,
 )
-from governance.services._shared import _user
 from governance.services.audit import audit_record
 from governance.services.reviews import review_require_again
+from opsai.permissions import acting_user
 from usecases.models import UseCase
 
 # --- Lanes ------------------------------------------------------------------------------------
@@ -110,7 +110,7 @@ def lane_policy_create(*, actor: Any, note: str, rules: list[dict[str, Any]]) ->
         raise ValidationError("A policy needs at least one rule.")
     latest = LanePolicy.objects.select_for_update().order_by("-version").first()
     policy = LanePolicy(
-        version=(latest.version + 1) if latest else 1, note=note, created_by=_user(actor)
+        version=(latest.version + 1) if latest else 1, note=note, created_by=acting_user(actor)
     )
     policy.full_clean()
     policy.save()

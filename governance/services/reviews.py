@@ -32,8 +32,9 @@ from governance.selectors import (
     user_can_sign_role,
     users_for_role,
 )
-from governance.services._shared import REVIEWED_STAGES, _send_on_commit, _user
+from governance.services._shared import REVIEWED_STAGES, _send_on_commit
 from governance.services.audit import audit_record
+from opsai.permissions import acting_user
 from usecases.models import UseCase
 
 # --- Reviews ----------------------------------------------------------------------------------
@@ -50,7 +51,7 @@ def review_open(*, use_case: UseCase, actor: Any, reason: str) -> Review:
     if Review.objects.filter(use_case=use_case, status=ReviewStatus.OPEN).exists():
         raise ValidationError(f"{use_case} already has an open review.")
     previous = review_latest(use_case)
-    review = Review(use_case=use_case, opened_reason=reason[:300], opened_by=_user(actor))
+    review = Review(use_case=use_case, opened_reason=reason[:300], opened_by=acting_user(actor))
     review.full_clean()
     review.save()
     carried = {item.key: item for item in previous.checklist.all()} if previous else {}
@@ -212,12 +213,12 @@ def review_checklist_update(
         evidence_text.strip(),
         links,
     )
-    item.updated_by, item.updated_at = _user(actor), timezone.now()
+    item.updated_by, item.updated_at = acting_user(actor), timezone.now()
     item.full_clean()
     item.save()
     names = []
     for upload in files or []:
-        evidence = EvidenceFile(item=item, file=upload, uploaded_by=_user(actor))
+        evidence = EvidenceFile(item=item, file=upload, uploaded_by=acting_user(actor))
         evidence.full_clean()
         evidence.save()
         names.append(evidence.file.name)
@@ -266,7 +267,7 @@ def review_sign_off(*, sign_off: SignOff, actor: Any, decision: str, comment: st
         raise ValidationError({"decision": "Choose approve, reject or request changes."})
     if not user_can_sign_role(actor, sign_off.role):
         raise ValidationError(f"Only a {role_label} reviewer can give the {role_label} sign-off.")
-    if _user(actor) is not None and actor.pk in (use_case.submitted_by_id, use_case.owner_id):
+    if acting_user(actor) is not None and actor.pk in (use_case.submitted_by_id, use_case.owner_id):
         raise ValidationError(
             "Separation of duties: you submitted or own this use case, so you cannot sign off its review."
         )

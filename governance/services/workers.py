@@ -22,9 +22,10 @@ from governance.models import (
 from governance.selectors import (
     worker_current_release,
 )
-from governance.services._shared import REVIEWED_STAGES, _annotate, _send_on_commit, _user
+from governance.services._shared import REVIEWED_STAGES, _annotate, _send_on_commit
 from governance.services.audit import audit_record
 from governance.services.reviews import review_require_again
+from opsai.permissions import acting_user
 from usecases.models import UseCase
 
 # --- Vendors and AI workers --------------------------------------------------------------------
@@ -156,7 +157,7 @@ def aiworker_pause(*, worker: AIWorker, actor: Any, reason: str) -> AIWorker:
     if worker.status != WorkerStatus.ACTIVE:
         raise ValidationError(f"{worker} is {worker.get_status_display().lower()}, not active.")
     now = timezone.now()
-    worker.status, worker.paused_at, worker.paused_by = WorkerStatus.PAUSED, now, _user(actor)
+    worker.status, worker.paused_at, worker.paused_by = WorkerStatus.PAUSED, now, acting_user(actor)
     worker.pause_reason = reason.strip()[:500]
     worker.save(update_fields=["status", "paused_at", "paused_by", "pause_reason"])
     audit_record(
@@ -164,7 +165,7 @@ def aiworker_pause(*, worker: AIWorker, actor: Any, reason: str) -> AIWorker:
         after={"status": WorkerStatus.PAUSED, "reason": worker.pause_reason},
         model_version=worker.model_version,
     )  # fmt: skip
-    who = actor.get_username() if _user(actor) else "opsai (automatic)"
+    who = actor.get_username() if acting_user(actor) else "opsai (automatic)"
     _annotate(
         actor=actor,
         kind="pause",
@@ -260,7 +261,7 @@ def release_create(
     """Record a deployment of ``worker`` at ``version``; it becomes the current version."""
     release = Release(
         worker=worker, version=version.strip(), notes=notes.strip(),
-        deployed_at=deployed_at or timezone.now(), deployed_by=_user(actor),
+        deployed_at=deployed_at or timezone.now(), deployed_by=acting_user(actor),
     )  # fmt: skip
     if worker.releases.filter(version=release.version, rollback_of__isnull=True).exists():
         raise ValidationError({"version": f"{worker} already had a release {release.version}."})
@@ -296,7 +297,7 @@ def release_rollback(*, release: Release, actor: Any, notes: str = "") -> Releas
     worker = release.worker
     rollback = Release(
         worker=worker, version=f"rollback of {release.version}"[:60], notes=notes.strip(),
-        deployed_by=_user(actor), rollback_of=release,
+        deployed_by=acting_user(actor), rollback_of=release,
     )  # fmt: skip
     rollback.full_clean()
     rollback.save()
