@@ -2,7 +2,6 @@ from django.contrib import admin
 
 from governance.models import (
     AIWorker,
-    AuditEvent,
     ChecklistItem,
     Incident,
     IncidentStep,
@@ -14,23 +13,6 @@ from governance.models import (
     SignOff,
     Vendor,
 )
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the audit trail is append-only."""
-
-    list_display = ["occurred_at", "actor_name", "action", "object_type", "object_repr"]
-    list_filter = ["action", "object_type"]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 # The rest are edited through the governance pages (which audit every change);

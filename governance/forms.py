@@ -6,7 +6,6 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 
 from governance.choices import Lane, SignOffDecision
 from governance.models import AIWorker, Incident, Vendor
@@ -194,19 +193,3 @@ LaneRuleFormSet = forms.formset_factory(LaneRuleForm, extra=1, can_delete=True)
 
 class PolicyNoteForm(forms.Form):
     note = forms.CharField(max_length=300, label="What changed and why")
-
-
-class AuditFilterForm(forms.Form):
-    object_type = forms.CharField(
-        required=False, label="Object type", help_text="e.g. usecases.usecase"
-    )
-    object_id = forms.CharField(required=False, label="Object id")
-    actor = forms.CharField(required=False, label="Actor (username)")
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            raise ValidationError({"date_to": "The end date is before the start date."})
-        return data

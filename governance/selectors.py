@@ -1,8 +1,8 @@
-"""Reads for governance: lanes, review queues, worker status, the governance page, audit."""
+"""Reads for governance: lanes, review queues, worker status, the governance page."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -19,7 +19,6 @@ from governance.choices import (
 )
 from governance.models import (
     AIWorker,
-    AuditEvent,
     Incident,
     LaneAssignment,
     LanePolicy,
@@ -30,7 +29,7 @@ from governance.models import (
     Vendor,
 )
 from governance.policy import describe_match, rule_matches
-from opsai.permissions import is_product_owner, reviewer_specialty
+from opsai.permissions import is_product_owner, is_reviewer, reviewer_specialty
 from usecases.models import UseCase
 
 # The use-case fields a decision freezes; a later change to any of them forces a new review.
@@ -80,9 +79,31 @@ def lane_decide(*, policy: LanePolicy, use_case: UseCase) -> tuple[str, LaneRule
     return Lane.REVIEWED, None, "No rule of the policy matched, so it is reviewed by default."
 
 
+def lane_assignment_of(use_case: UseCase) -> LaneAssignment:
+    """The use case's lane and why. One not placed yet is shown as the policy in force would
+    place it, unsaved: reading a page never writes (the next change to it places it)."""
+    assignment = (
+        LaneAssignment.objects.filter(use_case=use_case).select_related("rule", "policy").first()
+    )
+    if assignment is not None:
+        return assignment
+    policy = lane_policy_current()
+    if policy is None:
+        return LaneAssignment(
+            use_case=use_case, lane=Lane.REVIEWED, reason="No lane policy yet: reviewed by default."
+        )
+    lane, rule, reason = lane_decide(policy=policy, use_case=use_case)
+    return LaneAssignment(use_case=use_case, lane=lane, rule=rule, policy=policy, reason=reason)
+
+
 def review_latest(use_case: UseCase) -> Review | None:
     """The use case's most recent review (the one that counts now), if any."""
     return Review.objects.filter(use_case=use_case).order_by("-opened_at", "-pk").first()
+
+
+def review_open_of(use_case: UseCase) -> Review | None:
+    """The use case's open review, if one is open."""
+    return Review.objects.filter(use_case=use_case, status=ReviewStatus.OPEN).first()
 
 
 def required_sign_off_roles(use_case: UseCase) -> list[str]:
@@ -104,8 +125,6 @@ def user_can_sign_role(user: Any, role: str) -> bool:
     """Does ``user`` hold the role or reviewer specialty that gives this sign-off?"""
     if role == SignOffRole.PRODUCT_OWNER:
         return bool(is_product_owner(user))
-    from opsai.permissions import is_reviewer
-
     return bool(is_reviewer(user)) and reviewer_specialty(user) == role
 
 
@@ -241,28 +260,6 @@ def governance_overview(*, today: date | None = None) -> dict[str, Any]:
     }
 
 
-def audit_event_list(
-    *,
-    object_type: str = "",
-    object_id: str = "",
-    actor: str = "",
-    date_from: date | None = None,
-    date_to: date | None = None,
-) -> QuerySet[AuditEvent]:
-    """Audit events filtered by object (type and/or id), actor username and date range."""
-    events = AuditEvent.objects.all()
-    if object_type:
-        events = events.filter(object_type=object_type)
-    if object_id:
-        events = events.filter(object_id=object_id)
-    if actor:
-        events = events.filter(actor_name=actor)
-    if date_from:
-        events = events.filter(occurred_at__gte=_start_of(date_from))
-    if date_to:
-        events = events.filter(occurred_at__lt=_start_of(date_to) + timedelta(days=1))
-    return events
-
-
-def _start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+def incident_source_keys(keys: list[str]) -> set[str]:
+    """Which of ``keys`` (e.g. ``kpis.alert:12``) already have their incident."""
+    return set(Incident.objects.filter(source_key__in=keys).values_list("source_key", flat=True))

@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import (
     FileResponse,
     Http404,
@@ -21,11 +20,12 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
+from audit.filters import AuditEventFilterSet
+from audit.selectors import audit_event_list
 from governance import selectors, services
 from governance.choices import CHECKLIST_QUESTIONS, ReviewStatus, WorkerStatus
 from governance.forms import (
     AIWorkerForm,
-    AuditFilterForm,
     ChecklistItemForm,
     IncidentForm,
     IncidentStepForm,
@@ -44,13 +44,17 @@ from governance.models import (
     EvidenceFile,
     Incident,
     IncidentStep,
+    LanePolicy,
     Release,
     SignOff,
     Vendor,
 )
 from governance.policy import describe_conditions
 from opsai.permissions import permission_required, require, write_required
+from usecases.choices import Stage
+from usecases.lifecycle import REVIEWED_STAGES
 from usecases.models import UseCase
+from usecases.services import usecase_move_stage
 
 
 def _error_text(error: ValidationError) -> str:
@@ -87,8 +91,6 @@ def usecase(request: HttpRequest, pk: int) -> HttpResponse:
     use_case = get_object_or_404(UseCase.objects.select_related("team"), pk=pk)
     if request.method == "POST":
         require(request.user, "governance.open_review")
-        from usecases.services import usecase_move_stage
-
         if request.POST.get("action") == "rereview":
             _attempt(
                 request,
@@ -101,14 +103,12 @@ def usecase(request: HttpRequest, pk: int) -> HttpResponse:
             _attempt(
                 request,
                 lambda: usecase_move_stage(
-                    use_case=use_case, to_stage="review", actor=request.user
+                    use_case=use_case, to_stage=Stage.REVIEW, actor=request.user
                 ),
                 "Sent to review.",
             )
         return redirect("governance:usecase", pk=pk)
-    with transaction.atomic():
-        lane = services.lane_of(use_case, actor=request.user)
-    use_case.refresh_from_db()
+    lane = selectors.lane_assignment_of(use_case)  # a page view never writes
     reviews = list(use_case.reviews.order_by("-opened_at", "-pk"))
     context = {
         "use_case": use_case,
@@ -116,9 +116,9 @@ def usecase(request: HttpRequest, pk: int) -> HttpResponse:
         "reviews": reviews,
         "workers": list(selectors.worker_list().filter(use_case=use_case)),
         "incidents": list(use_case.incidents.order_by("-opened_at")),
-        "can_send_to_review": use_case.stage == "scoring",
+        "can_send_to_review": use_case.stage == Stage.SCORING,
         "can_rereview": bool(reviews) and reviews[0].status == ReviewStatus.REJECTED,
-        "can_add_worker": use_case.stage in services.REVIEWED_STAGES
+        "can_add_worker": use_case.stage in REVIEWED_STAGES
         and request.user.has_perm("governance.change_worker", use_case),
     }
     return render(request, "governance/usecase.html", context)
@@ -128,8 +128,6 @@ def usecase(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("governance.view")
 def policy(request: HttpRequest) -> HttpResponse:
     """The lane policy in force, its rules in order, and older versions."""
-    from governance.models import LanePolicy
-
     policies = list(LanePolicy.objects.prefetch_related("rules").select_related("created_by"))
     for version in policies:
         version.rule_rows = [
@@ -565,9 +563,9 @@ class _Echo:
 @permission_required("governance.view_audit")
 def audit(request: HttpRequest) -> HttpResponse:
     """The audit trail filtered by object, actor and date; ``?export=csv`` downloads it."""
-    form = AuditFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    events = selectors.audit_event_list(**{k: v for k, v in filters.items() if v})
+    filterset = AuditEventFilterSet(request.GET or None, queryset=audit_event_list(), page=True)
+    form = filterset.form
+    events = filterset.qs if form.is_valid() else audit_event_list()
     if request.GET.get("export") == "csv" and (not request.GET or form.is_valid()):
         writer = csv.writer(_Echo())
         rows = (

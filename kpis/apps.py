@@ -8,10 +8,7 @@ class KpisConfig(AppConfig):
     verbose_name = "KPIs"
 
     def ready(self) -> None:
-        from kpis import receivers
-        from usecases.signals import usecase_created, usecase_stage_changing
+        # Registering needs the models loaded, which is what ready() is for.
+        from kpis import lifecycle
 
-        usecase_created.connect(receivers.build_template_stack, dispatch_uid="kpis.template_stack")
-        usecase_stage_changing.connect(
-            receivers.veto_leaving_idea_without_business_kpi, dispatch_uid="kpis.business_kpi_rule"
-        )
+        lifecycle.register()

@@ -13,10 +13,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from governance.services import audit_record
+from audit.services import audit_record
 from kpis.choices import AnnotationKind, BatchSource, BatchStatus, Confidence, Direction, TargetType
 from kpis.models import KPI, Annotation, IngestBatch, Measurement
-from kpis.services import checkin_record, kpi_stack_create_from_template
+from kpis.services import annotation_create, checkin_record, kpi_stack_create_from_template
 from kpis.snapshots import snapshots_refresh
 from usecases.models import UseCase
 
@@ -151,8 +151,6 @@ def _measurements(kpis: list[KPI], today: date, users: dict[str, Any]) -> int:
 
 
 def _markers(use_cases: list[UseCase], go_live: date, users: dict[str, Any]) -> None:
-    from kpis.services import annotation_create
-
     live = datetime.combine(go_live, time(9), tzinfo=UTC)
     for use_case in use_cases:
         if not Annotation.objects.filter(use_case=use_case, kind=AnnotationKind.RELEASE).exists():

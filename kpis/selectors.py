@@ -27,7 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Abs, NullIf
 from django.utils import timezone
 
-from kpis.choices import AlertState, Level, Status
+from kpis.choices import AlertReason, AlertState, Level, Status
 from kpis.models import (
     KPI,
     Alert,
@@ -447,3 +447,38 @@ def batch_list(limit: int = 20) -> list[IngestBatch]:
 def last_refresh_runs(limit: int = 5) -> list[RefreshRun]:
     """Recent refresh runs, for the data page."""
     return list(RefreshRun.objects.order_by("-started_at")[:limit])
+
+
+# --- The business-KPI rule ---------------------------------------------------------------
+
+BUSINESS_KPI_RULE = (
+    "Every use case that leaves the idea stage has exactly one business KPI at the top of its stack"
+)
+
+
+def business_kpi_count(use_case_id: int) -> int:
+    """How many business KPIs sit at the top of the use case's stack (the rule wants one)."""
+    return KPI.objects.filter(
+        use_case_id=use_case_id, level=Level.BUSINESS, parent__isnull=True
+    ).count()
+
+
+# --- Alerts other apps act on -------------------------------------------------------------
+
+
+def guardrail_alert_firing(alert_id: int) -> Alert | None:
+    """The alert if it is a firing guardrail alert (with its KPI and use case), else ``None``."""
+    return (
+        Alert.objects.select_related("kpi__use_case")
+        .filter(pk=alert_id, reason=AlertReason.GUARDRAIL, state=AlertState.FIRING)
+        .first()
+    )
+
+
+def guardrail_alert_ids_firing() -> list[int]:
+    """Ids of every firing guardrail alert, oldest first."""
+    return list(
+        Alert.objects.filter(reason=AlertReason.GUARDRAIL, state=AlertState.FIRING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

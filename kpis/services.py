@@ -18,12 +18,15 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from governance.services import audit_record
-from kpis.choices import AnnotationKind, BatchSource, BatchStatus, Level
+from audit.services import audit_record
+from kpis.choices import AnnotationKind, BatchSource, BatchStatus
 from kpis.models import KPI, Annotation, CheckIn, IngestBatch, Measurement
+from kpis.selectors import BUSINESS_KPI_RULE, business_kpi_count
+from opsai.jobs import enqueue_on_commit
 from opsai.permissions import acting_user
 from usecases.catalog import USE_CASE_TEMPLATES
 from usecases.choices import Stage
+from usecases.lifecycle import CLOSED_STAGES
 from usecases.models import UseCase
 
 # Uploads with more rows than this are processed by a background job with progress.
@@ -68,14 +71,10 @@ def _definition(kpi: KPI) -> dict[str, Any]:
 
 def _check_business_kpi_rule(use_case: UseCase) -> None:
     """Past the idea stage a use case keeps exactly one business KPI at the top of its stack."""
-    from kpis.receivers import BUSINESS_KPI_RULE
-
     stage = UseCase.objects.filter(pk=use_case.pk).values_list("stage", flat=True).first()
-    if stage in (Stage.IDEA, Stage.REJECTED, Stage.RETIRED):
+    if stage in (Stage.IDEA, *CLOSED_STAGES):
         return
-    count = KPI.objects.filter(
-        use_case_id=use_case.pk, level=Level.BUSINESS, parent__isnull=True
-    ).count()
+    count = business_kpi_count(use_case.pk)
     if count != 1:
         raise ValidationError(
             {"level": f"{BUSINESS_KPI_RULE}; this change would leave it with {count}."}
@@ -229,6 +228,34 @@ def annotation_create(
         },
     )
     return annotation
+
+
+@transaction.atomic
+def annotation_end_open_range(
+    *, actor: Any, kind: str, use_case_id: int, starts_at: datetime, ends_at: datetime
+) -> Annotation | None:
+    """Turn the open marker of ``kind`` that started at ``starts_at`` into a range ending now.
+
+    Matched on the start instant, not the text, so a renamed worker still closes its
+    pause marker; ``None`` when there is no such marker (made before markers existed,
+    or removed).
+    """
+    marker = (
+        Annotation.objects.select_for_update()
+        .filter(kind=kind, use_case_id=use_case_id, starts_at=starts_at, ends_at__isnull=True)
+        .order_by("-pk")
+        .first()
+    )
+    if marker is None:
+        return None
+    marker.ends_at = ends_at
+    marker.full_clean()
+    marker.save(update_fields=["ends_at"])
+    audit_record(
+        actor=actor, action="annotation.ended", target=marker,
+        before={"ends_at": None}, after={"ends_at": ends_at.isoformat()},
+    )  # fmt: skip
+    return marker
 
 
 # --- Measurement ingest ------------------------------------------------------------------
@@ -512,10 +539,7 @@ def measurements_ingest(
 
 
 def _enqueue_refresh(kpi_ids: list[int]) -> None:
-    from kpis.tasks import refresh_snapshots
-    from opsai.jobs import enqueue_on_commit
-
-    enqueue_on_commit(refresh_snapshots, kpi_ids=kpi_ids)
+    enqueue_on_commit("kpis.tasks.refresh_snapshots", kpi_ids=kpi_ids)
 
 
 @transaction.atomic
@@ -523,8 +547,6 @@ def measurement_batch_queue(
     *, actor: Any, source: str, payload: str, filename: str, rows: int
 ) -> IngestBatch:
     """Store a large upload and hand it to a background job; the page follows its progress."""
-    from kpis.tasks import process_ingest_batch
-    from opsai.jobs import enqueue_on_commit
 
     batch = IngestBatch(
         source=source,
@@ -542,7 +564,7 @@ def measurement_batch_queue(
         target=batch,
         after={"source": source, "rows": rows, "filename": filename},
     )
-    enqueue_on_commit(process_ingest_batch, batch.pk)
+    enqueue_on_commit("kpis.tasks.process_ingest_batch", batch.pk)
     return batch
 
 

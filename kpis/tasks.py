@@ -13,6 +13,9 @@ from django.db import OperationalError
 
 from kpis.choices import BatchStatus
 from kpis.models import IngestBatch
+from kpis.review import weekly_review_send
+from kpis.services import ingest_batch_process
+from kpis.snapshots import snapshots_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +29,6 @@ logger = logging.getLogger(__name__)
 )
 def refresh_snapshots(kpi_ids: list[int] | None = None, as_of: str | None = None) -> int:
     """Refresh snapshots of all KPIs (beat) or of the use cases of ``kpi_ids`` (after an ingest)."""
-    from kpis.snapshots import snapshots_refresh
-
     run = snapshots_refresh(kpi_ids=kpi_ids, as_of=date.fromisoformat(as_of) if as_of else None)
     return run.pk
 
@@ -35,8 +36,6 @@ def refresh_snapshots(kpi_ids: list[int] | None = None, as_of: str | None = None
 @shared_task(name="kpis.tasks.process_ingest_batch")
 def process_ingest_batch(batch_id: int) -> str:
     """Validate and save a large uploaded batch, reporting progress as it goes."""
-    from kpis.services import ingest_batch_process
-
     batch = IngestBatch.objects.filter(pk=batch_id).first()
     if batch is None:
         logger.info("ingest batch %s is gone", batch_id)
@@ -49,6 +48,4 @@ def process_ingest_batch(batch_id: int) -> str:
 @shared_task(name="kpis.tasks.send_weekly_review")
 def send_weekly_review(week: str | None = None) -> int:
     """Email last week's review to every executive, once per week."""
-    from kpis.review import weekly_review_send
-
     return weekly_review_send(week=date.fromisoformat(week) if week else None)

@@ -1,4 +1,4 @@
-"""The REST API: one router; each app registers its viewsets in ``<app>/api/urls.py``."""
+"""The REST API under ``/api/``: each app's router (``<app>/api/urls.py``) mounted side by side."""
 
 from django.urls import include, path
 

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "opsai",
+    "audit",
     "usecases",
     "kpis",
     "governance",

@@ -7,11 +7,12 @@ from drf_spectacular.views import SpectacularAPIView
 
 from opsai import views
 from opsai.middleware import role_not_required
+from usecases.views import home
 
 handler403 = "opsai.views.permission_denied"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path(
         "login/",

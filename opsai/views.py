@@ -1,32 +1,14 @@
-"""Pages that belong to no domain: home, health, errors."""
+"""Pages that belong to no domain: health and errors."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_safe
+from django.views.decorators.http import require_GET
 
-from opsai.permissions import is_read_only, permission_required, role_names
 from opsai.selectors import health_report
-
-
-@require_safe
-@permission_required("opsai.view_site")
-def home(request: HttpRequest) -> HttpResponse:
-    """The signed-in landing page: who you are and where to go next.
-
-    Executives only read, and what they read first is whether the business moved:
-    their home is the portfolio dashboard.
-    """
-    from usecases.selectors import usecase_stage_counts
-
-    if is_read_only(request.user):
-        return redirect("kpis:portfolio")
-
-    context = {"roles": role_names(request.user), "stage_counts": usecase_stage_counts()}
-    return render(request, "home.html", context)
 
 
 @login_not_required

@@ -18,6 +18,16 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from tests.factories import user_with_role
 
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hash test users' passwords with MD5: PBKDF2's deliberate slowness made up most of
+    the suite's time. Production and `make run` keep the strong default."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 

@@ -6,6 +6,8 @@ from django.db import models
 
 
 class Stage(models.TextChoices):
+    """Where a use case is on its way; ``usecases.lifecycle`` owns the moves between stages."""
+
     IDEA = "idea", "Idea"
     SCORING = "scoring", "Scoring"
     REVIEW = "review", "Review"
@@ -14,20 +16,6 @@ class Stage(models.TextChoices):
     PRODUCTION = "production", "Production"
     RETIRED = "retired", "Retired"
     REJECTED = "rejected", "Rejected"
-
-
-# The lifecycle: idea → scoring → review → approved → pilot → production → retired,
-# or rejected on the way. Only these moves are allowed.
-STAGE_TRANSITIONS: dict[str, tuple[str, ...]] = {
-    Stage.IDEA: (Stage.SCORING, Stage.REJECTED),
-    Stage.SCORING: (Stage.REVIEW, Stage.IDEA, Stage.REJECTED),
-    Stage.REVIEW: (Stage.APPROVED, Stage.SCORING, Stage.REJECTED),
-    Stage.APPROVED: (Stage.PILOT, Stage.REVIEW, Stage.REJECTED),
-    Stage.PILOT: (Stage.PRODUCTION, Stage.REVIEW, Stage.RETIRED, Stage.REJECTED),
-    Stage.PRODUCTION: (Stage.RETIRED, Stage.REVIEW),
-    Stage.RETIRED: (),
-    Stage.REJECTED: (Stage.IDEA,),
-}
 
 
 class ValueBucket(models.TextChoices):

@@ -7,8 +7,8 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
-from usecases import scoring
-from usecases.choices import STAGE_TRANSITIONS, Stage, System
+from usecases import lifecycle, scoring
+from usecases.choices import System
 from usecases.models import ScoringModel, Team, UseCase
 from usecases.services import INTAKE_FIELDS, REQUIRED_FOR_SUBMIT
 
@@ -172,7 +172,7 @@ class StageMoveForm(forms.Form):
     def __init__(self, *args: Any, use_case: UseCase, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["to_stage"].choices = [
-            (s, Stage(s).label) for s in STAGE_TRANSITIONS.get(use_case.stage, ())
+            (s.value, s.label) for s in lifecycle.allowed_moves(use_case.stage)
         ]
 
 

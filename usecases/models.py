@@ -18,9 +18,11 @@ from usecases.choices import (
     DataSensitivity,
     Frequency,
     Stage,
+    System,
     TeamFunction,
     ValueBucket,
 )
+from usecases.scoring import CRITERION_KEYS, Thresholds
 
 SCORE_RANGE = [MinValueValidator(1), MaxValueValidator(5)]
 
@@ -143,8 +145,6 @@ class UseCase(models.Model):
         return reverse("usecases:detail", args=[self.pk])
 
     def clean(self) -> None:
-        from usecases.choices import System
-
         systems = self.systems_touched
         if not isinstance(systems, list) or any(s not in System.values for s in systems):
             raise ValidationError(
@@ -261,15 +261,11 @@ class ScoringModel(models.Model):
     @property
     def weights(self) -> dict[str, Decimal]:
         """Criterion key → weight."""
-        from usecases.scoring import CRITERION_KEYS
-
         return {key: getattr(self, f"weight_{key}") for key in CRITERION_KEYS}
 
     @property
     def thresholds(self) -> Any:
         """The flag thresholds as a plain :class:`usecases.scoring.Thresholds`."""
-        from usecases.scoring import Thresholds
-
         return Thresholds(
             radar_min_rules_clarity=self.radar_min_rules_clarity,
             radar_min_frequency=self.radar_min_frequency,
@@ -341,6 +337,4 @@ class Score(models.Model):
 
     def values(self) -> dict[str, int]:
         """Criterion key → this sheet's 1–5 score."""
-        from usecases.scoring import CRITERION_KEYS
-
         return {key: getattr(self, key) for key in CRITERION_KEYS}

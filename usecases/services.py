@@ -1,8 +1,8 @@
 """Writes for use cases. Every state change records an audit event in its transaction.
 
-Create and update send ``usecase_created`` / ``usecase_changed`` inside the
-transaction, so the KPI and governance apps' receivers (KPI stack, lane) commit or
-roll back with the change itself.
+Create, update and stage moves run the steps the KPI and governance apps registered
+with ``usecases.lifecycle`` (KPI stack, lane, review) inside the transaction, so
+they commit or roll back with the change itself.
 """
 
 from __future__ import annotations
@@ -15,17 +15,11 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from governance.services import audit_record
+from audit.services import audit_record
 from opsai.permissions import acting_user
-from usecases import scoring
-from usecases.choices import STAGE_TRANSITIONS, Stage, TeamFunction
+from usecases import lifecycle, scoring
+from usecases.choices import Stage, TeamFunction
 from usecases.models import Score, ScoringModel, StageChange, Team, UseCase
-from usecases.signals import (
-    usecase_changed,
-    usecase_created,
-    usecase_stage_changed,
-    usecase_stage_changing,
-)
 
 # The intake fields a person may set (the form's and the API's fields).
 INTAKE_FIELDS: tuple[str, ...] = (
@@ -147,7 +141,7 @@ def usecase_create(
     )
     if submit:
         audit_record(actor=actor, action="usecase.submitted", target=use_case)
-    usecase_created.send(sender=UseCase, use_case=use_case, actor=actor)
+    lifecycle.steps_after_create(use_case, actor)
     return use_case
 
 
@@ -181,9 +175,10 @@ def usecase_update(
             before=before,
             after={name: after_all[name] for name in changed},
         )
-        usecase_changed.send(
-            sender=UseCase, use_case=use_case, actor=actor, changed_fields=changed, before=before
-        )
+        for follow_on in lifecycle.steps_after_change(use_case, actor, changed):
+            use_case = usecase_move_stage(
+                use_case=use_case, to_stage=follow_on.to_stage, actor=actor, note=follow_on.note
+            )
     if submitting:
         audit_record(actor=actor, action="usecase.submitted", target=use_case)
     return use_case
@@ -198,29 +193,25 @@ def usecase_submit(*, use_case: UseCase, actor: Any) -> UseCase:
 
 @transaction.atomic
 def usecase_move_stage(*, use_case: UseCase, to_stage: str, actor: Any, note: str = "") -> UseCase:
-    """Move ``use_case`` to ``to_stage`` if the lifecycle allows it, recording who and when."""
+    """Move ``use_case`` to ``to_stage`` if the lifecycle allows it, recording who and when.
+
+    Every unmet condition is named at once. The steps the other apps registered run
+    next (a review opens on entering review); a move they ask for follows as a move
+    of its own (the Allowed lane goes straight on from review to approved).
+    """
     use_case = UseCase.objects.select_for_update().get(pk=use_case.pk)
-    from_stage = use_case.stage
-    if to_stage not in STAGE_TRANSITIONS.get(from_stage, ()):
-        allowed = ", ".join(Stage(s).label for s in STAGE_TRANSITIONS.get(from_stage, ())) or "none"
-        raise ValidationError(
-            {
-                "stage": f"Cannot move from {Stage(from_stage).label} to "
-                f"{Stage(to_stage).label if to_stage in Stage.values else to_stage}; allowed: {allowed}."
-            }
-        )
-    # Other apps may veto (a Prohibited lane, a missing business KPI) by raising.
-    usecase_stage_changing.send(
-        sender=UseCase, use_case=use_case, actor=actor, from_stage=from_stage, to_stage=to_stage
-    )
+    unmet = lifecycle.unmet_conditions(use_case, to_stage, actor=actor)
+    if unmet:
+        raise ValidationError({"stage": unmet})
+    move = lifecycle.StageMove(use_case, Stage(use_case.stage), Stage(to_stage), actor)
     now = timezone.now()
-    use_case.stage = to_stage
+    use_case.stage = move.to_stage
     use_case.stage_entered_at = now
     use_case.save(update_fields=["stage", "stage_entered_at", "updated_at"])
     StageChange.objects.create(
         use_case=use_case,
-        from_stage=from_stage,
-        to_stage=to_stage,
+        from_stage=move.from_stage,
+        to_stage=move.to_stage,
         changed_by=acting_user(actor),
         changed_at=now,
         note=note,
@@ -229,12 +220,13 @@ def usecase_move_stage(*, use_case: UseCase, to_stage: str, actor: Any, note: st
         actor=actor,
         action="usecase.stage_moved",
         target=use_case,
-        before={"stage": from_stage},
-        after={"stage": to_stage, "note": note},
+        before={"stage": move.from_stage},
+        after={"stage": move.to_stage, "note": note},
     )
-    usecase_stage_changed.send(
-        sender=UseCase, use_case=use_case, actor=actor, from_stage=from_stage, to_stage=to_stage
-    )
+    for follow_on in lifecycle.steps_after_move(move):
+        use_case = usecase_move_stage(
+            use_case=use_case, to_stage=follow_on.to_stage, actor=actor, note=follow_on.note
+        )
     return use_case
 
 
@@ -303,7 +295,7 @@ def score_submit(
     use_case = UseCase.objects.select_for_update().get(pk=use_case.pk)
     if use_case.is_draft:
         raise ValidationError("Submit the use case before scoring it.")
-    if use_case.stage in (Stage.RETIRED, Stage.REJECTED):
+    if use_case.stage in lifecycle.CLOSED_STAGES:
         raise ValidationError(f"A {use_case.get_stage_display().lower()} use case is not scored.")
     model = _current_scoring_model(scorer)
     errors = {}

@@ -16,8 +16,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST, require_safe
 
-from opsai.permissions import permission_required, require, write_required
-from usecases import exports, scoring
+from opsai.permissions import (
+    is_read_only,
+    permission_required,
+    require,
+    role_names,
+    write_required,
+)
+from usecases import exports, lifecycle, scoring
 from usecases.catalog import TEMPLATE_FIELDS, USE_CASE_TEMPLATES
 from usecases.choices import TeamFunction
 from usecases.filters import SORT_LABELS, UseCaseFilterSet
@@ -44,6 +50,7 @@ from usecases.selectors import (
     usecase_flags,
     usecase_portfolio,
     usecase_sheets,
+    usecase_stage_counts,
     usecase_stage_history,
     usecase_value_estimate,
 )
@@ -58,6 +65,21 @@ from usecases.services import (
     usecase_reveal_scores,
     usecase_update,
 )
+
+
+@require_safe
+@permission_required("opsai.view_site")
+def home(request: HttpRequest) -> HttpResponse:
+    """The signed-in landing page: who you are and where to go next.
+
+    Executives only read, and what they read first is whether the business moved:
+    their home is the portfolio dashboard.
+    """
+    if is_read_only(request.user):
+        return redirect("kpis:portfolio")
+
+    context = {"roles": role_names(request.user), "stage_counts": usecase_stage_counts()}
+    return render(request, "home.html", context)
 
 
 def _get_use_case(request: HttpRequest, pk: int, permission: str) -> UseCase:
@@ -268,7 +290,7 @@ def _detail_context(
     may_score = (
         user.has_perm("usecases.score_usecase", use_case)
         and not use_case.is_draft
-        and use_case.stage not in ("retired", "rejected")
+        and use_case.stage not in lifecycle.CLOSED_STAGES
     )
     suggested = {
         "integration_complexity": scoring.suggest_integration_complexity(

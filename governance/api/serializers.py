@@ -7,10 +7,10 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from audit.models import AuditEvent
 from governance.choices import PlaybookStep, SignOffDecision, SignOffRole
 from governance.models import (
     AIWorker,
-    AuditEvent,
     ChecklistItem,
     Incident,
     IncidentStep,
@@ -19,6 +19,7 @@ from governance.models import (
     Review,
     SignOff,
 )
+from governance.selectors import worker_current_release
 
 
 class LaneSerializer(serializers.ModelSerializer):
@@ -118,8 +119,6 @@ class AIWorkerSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_current_version(self, worker: AIWorker) -> str | None:
-        from governance.selectors import worker_current_release
-
         release = worker_current_release(worker)
         return release.version if release else None
 

@@ -8,7 +8,6 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers
-from django_filters import rest_framework as filters
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
@@ -18,10 +17,12 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audit.filters import AuditEventFilterSet
+from audit.selectors import audit_event_list
 from governance import selectors, services
 from governance.api import serializers as s
 from governance.choices import SignOffRole
-from governance.models import AIWorker, AuditEvent, Incident, LaneAssignment, Release
+from governance.models import AIWorker, Incident, LaneAssignment, Release
 from opsai.permissions import HasRole, has_any_role, require
 from usecases.models import UseCase
 
@@ -278,19 +279,10 @@ class IncidentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return Response(s.IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data)
 
 
-class AuditEventFilter(filters.FilterSet):
-    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
-
-    class Meta:
-        model = AuditEvent
-        fields = ["object_type", "object_id", "actor_name", "action"]
-
-
 class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     """The audit trail, read-only: filter by object, actor, action and time."""
 
     serializer_class = s.AuditEventSerializer
-    queryset = AuditEvent.objects.all()
-    filterset_class = AuditEventFilter
+    queryset = audit_event_list()
+    filterset_class = AuditEventFilterSet
     permission_classes = [HasRole]

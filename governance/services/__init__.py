@@ -1,11 +1,7 @@
-"""Writes for governance: the audit trail, lanes, reviews and sign-offs, AI workers and
+"""Writes for governance: lanes, reviews and sign-offs, AI workers and
 their releases, the kill switch, incidents and vendors — one module per subject,
 re-exported here so callers write ``from governance.services import review_sign_off``."""
 
-from governance.services._shared import REVIEWED_STAGES, STAGE_ORDER
-from governance.services.audit import (
-    audit_record,
-)
 from governance.services.incidents import (
     guardrail_breach_handle,
     incident_close,
@@ -17,10 +13,12 @@ from governance.services.lanes import (
     lane_of,
     lane_policy_create,
     lane_policy_ensure_default,
+    lane_stricter_reason,
 )
 from governance.services.reviews import (
     review_checklist_update,
     review_open,
+    review_reopen,
     review_require_again,
     review_sign_off,
     review_sign_offs_sync,
@@ -39,14 +37,11 @@ from governance.services.workers import (
 )
 
 __all__ = [
-    "REVIEWED_STAGES",
-    "STAGE_ORDER",
     "aiworker_create",
     "aiworker_pause",
     "aiworker_resume",
     "aiworker_rotate_token",
     "aiworker_update",
-    "audit_record",
     "guardrail_breach_handle",
     "incident_close",
     "incident_open",
@@ -55,10 +50,12 @@ __all__ = [
     "lane_of",
     "lane_policy_create",
     "lane_policy_ensure_default",
+    "lane_stricter_reason",
     "release_create",
     "release_rollback",
     "review_checklist_update",
     "review_open",
+    "review_reopen",
     "review_require_again",
     "review_sign_off",
     "review_sign_offs_sync",

@@ -9,27 +9,13 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 
+from kpis.services import annotation_create
+
 logger = logging.getLogger(__name__)
-
-
-# usecases.services imports governance.services (for audit_record), so the governance
-# services import use-case services inside the functions that need them.
-
-STAGE_ORDER: dict[str, int] = {
-    "idea": 0,
-    "scoring": 1,
-    "review": 2,
-    "approved": 3,
-    "pilot": 4,
-    "production": 5,
-}
-REVIEWED_STAGES = ("approved", "pilot", "production")
 
 
 def _annotate(*, actor: Any, kind: str, text: str, use_case: Any, when: Any) -> None:
     """A marker on the use case's KPI charts (releases, incidents, pauses)."""
-    from kpis.services import annotation_create
-
     annotation_create(actor=actor, kind=kind, text=text[:300], starts_at=when, use_case=use_case)
 
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_record
 from governance.choices import (
     IncidentStatus,
     PlaybookStep,
@@ -20,8 +21,8 @@ from governance.models import (
     IncidentStep,
 )
 from governance.services._shared import _annotate
-from governance.services.audit import audit_record
 from governance.services.workers import aiworker_pause
+from kpis.choices import AnnotationKind
 from opsai.permissions import acting_user
 from usecases.models import UseCase
 
@@ -70,7 +71,7 @@ def incident_open(
     )  # fmt: skip
     _annotate(
         actor=actor,
-        kind="incident",
+        kind=AnnotationKind.INCIDENT,
         text=f"Incident: {incident.title}",
         use_case=use_case,
         when=incident.opened_at,

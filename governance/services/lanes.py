@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_record
 from governance.choices import (
     LANE_STRICTNESS,
     Lane,
@@ -22,7 +23,6 @@ from governance.selectors import (
     lane_decide,
     lane_policy_current,
 )
-from governance.services.audit import audit_record
 from governance.services.reviews import review_require_again
 from opsai.permissions import acting_user
 from usecases.models import UseCase
@@ -36,8 +36,21 @@ def lane_assign(
 ) -> LaneAssignment:
     """Put ``use_case`` in the lane the current policy gives it, recording which rule and why.
 
-    A move into a stricter lane reopens review (and is audited as such).
+    It only places the use case; whoever calls it decides what a stricter lane means
+    (see :func:`lane_stricter_reason`).
     """
+    return _lane_place(use_case=use_case, actor=actor, policy=policy)[0]
+
+
+def lane_stricter_reason(*, use_case: UseCase, actor: Any, policy: LanePolicy | None = None) -> str:
+    """Place ``use_case`` in its lane; if that lane is stricter than before, say why (else "")."""
+    return _lane_place(use_case=use_case, actor=actor, policy=policy)[1]
+
+
+@transaction.atomic
+def _lane_place(
+    *, use_case: UseCase, actor: Any, policy: LanePolicy | None
+) -> tuple[LaneAssignment, str]:
     policy = policy or lane_policy_current() or lane_policy_ensure_default()
     lane, rule, reason = lane_decide(policy=policy, use_case=use_case)
     current = LaneAssignment.objects.select_for_update().filter(use_case=use_case).first()
@@ -46,7 +59,7 @@ def lane_assign(
         getattr(rule, "pk", None),
         policy.pk,
     ):
-        return current
+        return current, ""
     before = (
         {"lane": current.lane, "policy_version": current.policy.version, "reason": current.reason}
         if current
@@ -71,12 +84,10 @@ def lane_assign(
         },
     )
     if previous_lane and LANE_STRICTNESS[lane] > LANE_STRICTNESS[previous_lane]:
-        review_require_again(
-            use_case=use_case,
-            actor=actor,
-            reason=f"Lane moved from {Lane(previous_lane).label} to {Lane(lane).label}: {reason}",
+        return assignment, (
+            f"Lane moved from {Lane(previous_lane).label} to {Lane(lane).label}: {reason}"
         )
-    return assignment
+    return assignment, ""
 
 
 @transaction.atomic
@@ -136,7 +147,9 @@ def lane_policy_create(*, actor: Any, note: str, rules: list[dict[str, Any]]) ->
         after={"version": policy.version, "note": note, "rules": rules},
     )
     for use_case in UseCase.objects.order_by("pk"):
-        lane_assign(use_case=use_case, actor=actor, policy=policy)
+        stricter = lane_stricter_reason(use_case=use_case, actor=actor, policy=policy)
+        if stricter:
+            review_require_again(use_case=use_case, actor=actor, reason=stricter)
     return policy
 
 

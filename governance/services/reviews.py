@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from audit.services import audit_record
 from governance.choices import (
     ChecklistKey,
     ReviewStatus,
@@ -32,10 +33,12 @@ from governance.selectors import (
     user_can_sign_role,
     users_for_role,
 )
-from governance.services._shared import REVIEWED_STAGES, _send_on_commit
-from governance.services.audit import audit_record
+from governance.services._shared import _send_on_commit
 from opsai.permissions import acting_user
+from usecases.choices import Stage
+from usecases.lifecycle import REVIEWED_STAGES
 from usecases.models import UseCase
+from usecases.services import usecase_move_stage
 
 # --- Reviews ----------------------------------------------------------------------------------
 
@@ -145,8 +148,8 @@ def _pick_assignee(role: str, use_case: UseCase) -> Any:
 
 
 @transaction.atomic
-def review_require_again(*, use_case: UseCase, actor: Any, reason: str) -> Review | None:
-    """Force a new review: open one (unless one is open) and send the use case back to review.
+def review_reopen(*, use_case: UseCase, actor: Any, reason: str) -> Review | None:
+    """Open a new review (unless one is open); the use case's stage is left to the caller.
 
     Nothing to do while the use case has never been reviewed and has not reached
     review yet: its first review opens when it gets there.
@@ -154,13 +157,18 @@ def review_require_again(*, use_case: UseCase, actor: Any, reason: str) -> Revie
     use_case = UseCase.objects.select_for_update().get(pk=use_case.pk)
     if Review.objects.filter(use_case=use_case, status=ReviewStatus.OPEN).exists():
         return None
-    if use_case.stage not in ("review", *REVIEWED_STAGES) and not use_case.reviews.exists():
+    if use_case.stage not in (Stage.REVIEW, *REVIEWED_STAGES) and not use_case.reviews.exists():
         return None
-    review = review_open(use_case=use_case, actor=actor, reason=reason)
-    if use_case.stage in REVIEWED_STAGES:
-        from usecases.services import usecase_move_stage
+    return review_open(use_case=use_case, actor=actor, reason=reason)
 
-        usecase_move_stage(use_case=use_case, to_stage="review", actor=actor, note=reason[:300])
+
+@transaction.atomic
+def review_require_again(*, use_case: UseCase, actor: Any, reason: str) -> Review | None:
+    """Force a new review: open one (unless one is open) and send the use case back to review."""
+    review = review_reopen(use_case=use_case, actor=actor, reason=reason)
+    use_case.refresh_from_db(fields=["stage"])
+    if review is not None and use_case.stage in REVIEWED_STAGES:
+        usecase_move_stage(use_case=use_case, to_stage=Stage.REVIEW, actor=actor, note=reason[:300])
     return review
 
 
@@ -306,11 +314,9 @@ def review_sign_off(*, sign_off: SignOff, actor: Any, decision: str, comment: st
     elif all(d == SignOffDecision.APPROVED for d in decisions):
         _review_decide(review=review, actor=actor, status=ReviewStatus.APPROVED)
         use_case.refresh_from_db()
-        if use_case.stage == "review":
-            from usecases.services import usecase_move_stage
-
+        if use_case.stage == Stage.REVIEW:
             usecase_move_stage(
-                use_case=use_case, to_stage="approved", actor=actor, note="Review approved"
+                use_case=use_case, to_stage=Stage.APPROVED, actor=actor, note="Review approved"
             )
     return sign_off
 

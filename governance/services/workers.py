@@ -11,6 +11,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_record
 from governance.choices import (
     WorkerStatus,
 )
@@ -22,10 +23,12 @@ from governance.models import (
 from governance.selectors import (
     worker_current_release,
 )
-from governance.services._shared import REVIEWED_STAGES, _annotate, _send_on_commit
-from governance.services.audit import audit_record
+from governance.services._shared import _annotate, _send_on_commit
 from governance.services.reviews import review_require_again
+from kpis.choices import AnnotationKind
+from kpis.services import annotation_end_open_range
 from opsai.permissions import acting_user
+from usecases.lifecycle import REVIEWED_STAGES
 from usecases.models import UseCase
 
 # --- Vendors and AI workers --------------------------------------------------------------------
@@ -168,7 +171,7 @@ def aiworker_pause(*, worker: AIWorker, actor: Any, reason: str) -> AIWorker:
     who = actor.get_username() if acting_user(actor) else "opsai (automatic)"
     _annotate(
         actor=actor,
-        kind="pause",
+        kind=AnnotationKind.PAUSE,
         text=f"{worker} paused: {worker.pause_reason}",
         use_case=worker.use_case,
         when=now,
@@ -228,30 +231,13 @@ def aiworker_resume(*, worker: AIWorker, actor: Any, note: str = "") -> AIWorker
 
 def _pause_marker_end(*, worker: AIWorker, actor: Any, ends_at: Any) -> None:
     """Turn the point marker ``aiworker_pause`` put on the KPI charts into a pause range."""
-    from kpis.models import Annotation
-
-    marker = (
-        Annotation.objects.select_for_update()
-        .filter(
-            kind="pause",
-            use_case_id=worker.use_case_id,
-            starts_at=worker.paused_at,
-            ends_at__isnull=True,
-        )
-        .order_by("-pk")
-        .first()
+    annotation_end_open_range(
+        actor=actor,
+        kind=AnnotationKind.PAUSE,
+        use_case_id=worker.use_case_id,
+        starts_at=worker.paused_at,
+        ends_at=ends_at,
     )
-    # Matched on the pause instant (paused_at is the marker's start), not its text,
-    # so a worker renamed while paused still closes its marker.
-    if marker is None:  # paused before markers existed, or the marker was removed
-        return
-    marker.ends_at = ends_at
-    marker.full_clean()
-    marker.save(update_fields=["ends_at"])
-    audit_record(
-        actor=actor, action="annotation.ended", target=marker,
-        before={"ends_at": None}, after={"ends_at": ends_at.isoformat()},
-    )  # fmt: skip
 
 
 @transaction.atomic
@@ -274,7 +260,7 @@ def release_create(
     )  # fmt: skip
     _annotate(
         actor=actor,
-        kind="release",
+        kind=AnnotationKind.RELEASE,
         text=f"{worker} {release.version} released",
         use_case=worker.use_case,
         when=release.deployed_at,
@@ -309,7 +295,7 @@ def release_rollback(*, release: Release, actor: Any, notes: str = "") -> Releas
     )  # fmt: skip
     _annotate(
         actor=actor,
-        kind="release",
+        kind=AnnotationKind.RELEASE,
         text=f"{worker} {release.version} rolled back",
         use_case=worker.use_case,
         when=rollback.deployed_at,

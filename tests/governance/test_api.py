@@ -3,7 +3,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from governance.models import AIWorker, AuditEvent, Review
+from audit.models import AuditEvent
+from governance.models import AIWorker, Review
 from tests.governance.factories import CHECKLIST_ANSWERS, use_case_like, worker_for
 from usecases.services import usecase_move_stage
 

@@ -6,7 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from governance.models import AuditEvent, Review
+from audit.models import AuditEvent
+from governance.models import Review
 from tests.governance.factories import CHECKLIST_ANSWERS, use_case_like
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from governance.models import AuditEvent
+from audit.models import AuditEvent
 from governance.services import incident_close, incident_open, incident_step_update
 from kpis.models import Annotation
 from tests.governance.factories import use_case_like, worker_for

@@ -4,7 +4,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from governance.models import AuditEvent, LaneAssignment, LanePolicy, Review
+from audit.models import AuditEvent
+from governance.models import LaneAssignment, LanePolicy, Review
 from governance.selectors import lane_decide, lane_policy_current
 from governance.services import lane_policy_create
 from tests.factories import UseCaseFactory

@@ -4,7 +4,8 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 
-from governance.models import AuditEvent, Review
+from audit.models import AuditEvent
+from governance.models import Review
 from governance.services import aiworker_update, review_checklist_update, review_sign_off
 from tests.governance.factories import CHECKLIST_ANSWERS, use_case_like, worker_for
 from usecases.services import usecase_move_stage, usecase_update

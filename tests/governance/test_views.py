@@ -4,8 +4,9 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
+from audit.services import audit_record
 from governance.models import AIWorker, Incident, LanePolicy
-from governance.services import audit_record, incident_open
+from governance.services import incident_open
 from tests.governance.factories import use_case_like, worker_for
 
 pytestmark = pytest.mark.django_db

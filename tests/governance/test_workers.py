@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from rest_framework.test import APIClient
 
-from governance.models import AIWorker, AuditEvent, Incident
+from audit.models import AuditEvent
+from governance.models import AIWorker, Incident
 from governance.selectors import worker_current_release
 from governance.services import (
     aiworker_pause,

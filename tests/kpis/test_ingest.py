@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from governance.models import AuditEvent
+from audit.models import AuditEvent
 from kpis.models import IngestBatch, Measurement
 from kpis.services import csv_records, measurement_record, measurements_ingest, measurements_upload
 from tests.kpis.factories import KPIFactory

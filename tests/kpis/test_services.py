@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from governance.models import AuditEvent
+from audit.models import AuditEvent
 from kpis.models import KPI, Annotation
 from kpis.services import annotation_create, checkin_record, kpi_create, kpi_update
 from tests.factories import UseCaseFactory

@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from governance.models import AuditEvent
+from audit.models import AuditEvent
 from tests.usecases.factories import make_use_case, rate
 from usecases.models import Score, Team, UseCase
 from usecases.scoring import CRITERION_KEYS

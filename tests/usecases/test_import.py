@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from governance.models import AuditEvent
+from audit.models import AuditEvent
 from tests.usecases.factories import make_use_case
 from usecases.imports import usecase_import
 from usecases.models import Team, UseCase

@@ -1,4 +1,4 @@
-"""Intake, submit, lifecycle and scoring services: signals, audit events, history."""
+"""Intake, submit, lifecycle and scoring services: lifecycle steps, audit events, history."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -8,8 +8,9 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from governance.models import AuditEvent
+from audit.models import AuditEvent
 from tests.usecases.factories import make_use_case, rate, sheet, template_data
+from usecases import lifecycle
 from usecases.models import Score, ScoringModel, StageChange, Team, UseCase
 from usecases.selectors import usecase_portfolio, usecase_stage_history, usecase_time_in_stage
 from usecases.services import (
@@ -21,7 +22,6 @@ from usecases.services import (
     usecase_submit,
     usecase_update,
 )
-from usecases.signals import usecase_changed, usecase_created
 
 pytestmark = pytest.mark.django_db
 
@@ -40,30 +40,28 @@ def actions(target):
 
 
 class Recorder:
-    def __init__(self, signal):
+    """Stands in as a lifecycle step and records what each call was given."""
+
+    def __init__(self, *names):
+        self.names = names
         self.calls = []
-        signal.connect(self, dispatch_uid=f"test-recorder-{id(self)}")
-        self.signal = signal
 
-    def __call__(self, sender, **kwargs):
-        self.calls.append(kwargs)
-
-    def close(self):
-        self.signal.disconnect(dispatch_uid=f"test-recorder-{id(self)}")
+    def __call__(self, *args):
+        self.calls.append(dict(zip(self.names, args, strict=True)))
 
 
 @pytest.fixture
-def created_signal():
-    recorder = Recorder(usecase_created)
-    yield recorder
-    recorder.close()
+def created_signal(monkeypatch):
+    recorder = Recorder("use_case", "actor")
+    monkeypatch.setitem(lifecycle._create_steps, "test-recorder", recorder)
+    return recorder
 
 
 @pytest.fixture
-def changed_signal():
-    recorder = Recorder(usecase_changed)
-    yield recorder
-    recorder.close()
+def changed_signal(monkeypatch):
+    recorder = Recorder("use_case", "actor", "changed_fields")
+    monkeypatch.setitem(lifecycle._change_steps, "test-recorder", recorder)
+    return recorder
 
 
 def test_it_creates_a_draft_sends_usecase_created_and_audits(ops_lead, created_signal):
@@ -74,9 +72,7 @@ def test_it_creates_a_draft_sends_usecase_created_and_audits(ops_lead, created_s
     )
     assert use_case.is_draft
     assert use_case.stage == "idea"
-    assert created_signal.calls == [
-        {"signal": usecase_created, "use_case": use_case, "actor": ops_lead}
-    ]
+    assert created_signal.calls == [{"use_case": use_case, "actor": ops_lead}]
     assert actions(use_case) == ["usecase.created"]
     assert StageChange.objects.get(use_case=use_case).to_stage == "idea"
 
@@ -118,8 +114,8 @@ def test_update_sends_changed_fields_and_their_old_values(ops_lead, changed_sign
     )
     (call,) = changed_signal.calls
     assert call["changed_fields"] == {"approvals_needed", "audience"}
-    assert call["before"] == {"approvals_needed": 1, "audience": "internal"}
     event = AuditEvent.objects.filter(action="usecase.updated").get()
+    assert event.before == {"approvals_needed": 1, "audience": "internal"}
     assert event.after == {"approvals_needed": 6, "audience": "customer_facing"}
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
@@ -28,6 +29,7 @@ from rest_framework.test import APIClient
 
 from kpis.models import KPI, Measurement
 from kpis.snapshots import FIGURES_SQL, _bounds, snapshots_refresh
+from opsai.roles import Role, role_group
 
 # One pass over all history with no index help: what a first attempt in SQL looks like.
 NAIVE_SQL = """
@@ -124,10 +126,6 @@ class Command(BaseCommand):
         self._print(rows)
 
     def _user(self) -> Any:
-        from django.contrib.auth import get_user_model
-
-        from opsai.roles import Role, role_group
-
         user, _ = get_user_model().objects.get_or_create(
             username="bench", defaults={"email": "bench@example.com"}
         )

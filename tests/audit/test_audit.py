@@ -4,8 +4,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, InternalError, ProgrammingError, connection, transaction
 
-from governance.models import AuditEvent
-from governance.services import audit_record
+from audit.models import AuditEvent
+from audit.services import audit_record
 from tests.factories import UseCaseFactory
 from usecases.models import StageChange
 from usecases.services import usecase_move_stage

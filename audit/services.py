@@ -6,9 +6,7 @@ from typing import Any
 
 from django.db import models, transaction
 
-from governance.models import (
-    AuditEvent,
-)
+from audit.models import AuditEvent
 from opsai.permissions import acting_user
 
 

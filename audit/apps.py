@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    """The append-only audit trail every app writes to (``audit.services.audit_record``)."""
+
+    name = "audit"
+    verbose_name = "Audit trail"

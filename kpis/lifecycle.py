@@ -1,0 +1,38 @@
+"""What the KPI app adds to the use-case lifecycle (registered in ``KpisConfig.ready``).
+
+- guard: a use case leaves the idea stage (for anything but rejected) only with exactly
+  one business KPI at the top of its stack;
+- step: a use case created from a template gets that template's KPI stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kpis.selectors import BUSINESS_KPI_RULE, business_kpi_count
+from kpis.services import kpi_stack_create_from_template
+from usecases import lifecycle
+from usecases.choices import Stage
+from usecases.models import UseCase
+
+
+def business_kpi_guard(move: lifecycle.StageMove) -> str | None:
+    """Leaving idea needs exactly one top business KPI; the reason says how many there are."""
+    if move.from_stage != Stage.IDEA or move.to_stage == Stage.REJECTED:
+        return None
+    count = business_kpi_count(move.use_case.pk)
+    if count == 1:
+        return None
+    return f"{BUSINESS_KPI_RULE} (this one has {count}). Define it on the KPI stack first."
+
+
+def build_template_stack(use_case: UseCase, actor: Any) -> None:
+    """A use case created from a template gets that template's KPI stack."""
+    if use_case.template_key:
+        kpi_stack_create_from_template(use_case=use_case, actor=actor)
+
+
+def register() -> None:
+    """Hook the KPI app's guard and step into the lifecycle."""
+    lifecycle.register_guard("kpis.business_kpi", business_kpi_guard)
+    lifecycle.register_create_step("kpis.template_stack", build_template_stack)

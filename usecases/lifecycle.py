@@ -1,0 +1,155 @@
+"""The use-case lifecycle — the one owner of stages, the moves between them and what a move needs.
+
+idea → scoring → review → approved → pilot → production → retired, or rejected on the
+way: only the moves in :data:`TRANSITIONS` are allowed. The apps above ``usecases``
+(``kpis``, ``governance``) cannot be imported from here, so they *register* what they
+own in their ``AppConfig.ready``:
+
+- **guards** — a condition a move needs (one business KPI before leaving idea, a lane
+  that lets it advance, an approved review before approved). A guard returns the unmet
+  condition in the user's words, or ``None``. Every guard is asked, so a refused move
+  names everything that is missing at once.
+- **steps** — work a move, a creation or an intake change brings with it (open a
+  review, build a template's KPI stack, recompute the lane). A step never moves the
+  stage itself: it may return a :class:`FollowOn`, and the use-case service performs
+  that as a move of its own, guarded like any other.
+
+The use-case services (``usecase_create``, ``usecase_update``, ``usecase_move_stage``)
+run all of this inside their transaction, so registered work commits or rolls back
+with the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from usecases.choices import Stage
+
+if TYPE_CHECKING:
+    from usecases.models import UseCase
+
+TRANSITIONS: dict[Stage, tuple[Stage, ...]] = {
+    Stage.IDEA: (Stage.SCORING, Stage.REJECTED),
+    Stage.SCORING: (Stage.REVIEW, Stage.IDEA, Stage.REJECTED),
+    Stage.REVIEW: (Stage.APPROVED, Stage.SCORING, Stage.REJECTED),
+    Stage.APPROVED: (Stage.PILOT, Stage.REVIEW, Stage.REJECTED),
+    Stage.PILOT: (Stage.PRODUCTION, Stage.REVIEW, Stage.RETIRED, Stage.REJECTED),
+    Stage.PRODUCTION: (Stage.RETIRED, Stage.REVIEW),
+    Stage.RETIRED: (),
+    Stage.REJECTED: (Stage.IDEA,),
+}
+
+# How far along the way a stage is; retired and rejected are off the way (never "ahead").
+ORDER: dict[Stage, int] = {
+    Stage.IDEA: 0,
+    Stage.SCORING: 1,
+    Stage.REVIEW: 2,
+    Stage.APPROVED: 3,
+    Stage.PILOT: 4,
+    Stage.PRODUCTION: 5,
+}
+
+# Stages a use case reaches only through review (or the Allowed lane): AI workers live here.
+REVIEWED_STAGES: tuple[Stage, ...] = (Stage.APPROVED, Stage.PILOT, Stage.PRODUCTION)
+CLOSED_STAGES: tuple[Stage, ...] = (Stage.RETIRED, Stage.REJECTED)
+
+
+@dataclass(frozen=True)
+class StageMove:
+    """One proposed or performed move of a use case from one stage to another."""
+
+    use_case: UseCase
+    from_stage: Stage
+    to_stage: Stage
+    actor: Any = None
+
+    @property
+    def advancing(self) -> bool:
+        """Forward along idea → production (a move into retired or rejected is not)."""
+        return ORDER.get(self.to_stage, -1) > ORDER.get(self.from_stage, 99)
+
+
+@dataclass(frozen=True)
+class FollowOn:
+    """A move a step asks the use-case service to make next, with the note to record."""
+
+    to_stage: Stage
+    note: str = ""
+
+
+Guard = Callable[[StageMove], str | None]
+MoveStep = Callable[[StageMove], FollowOn | None]
+CreateStep = Callable[["UseCase", Any], None]
+ChangeStep = Callable[["UseCase", Any, frozenset[str]], FollowOn | None]
+
+# Keyed by name so that registering twice (``ready`` in tests) replaces instead of doubling.
+_guards: dict[str, Guard] = {}
+_move_steps: dict[str, MoveStep] = {}
+_create_steps: dict[str, CreateStep] = {}
+_change_steps: dict[str, ChangeStep] = {}
+
+
+def register_guard(name: str, guard: Guard) -> None:
+    """Make every move ask ``guard`` first (it returns the unmet condition, or ``None``)."""
+    _guards[name] = guard
+
+
+def register_move_step(name: str, step: MoveStep) -> None:
+    """Run ``step`` after every move (in registration order)."""
+    _move_steps[name] = step
+
+
+def register_create_step(name: str, step: CreateStep) -> None:
+    """Run ``step`` after a use case is created."""
+    _create_steps[name] = step
+
+
+def register_change_step(name: str, step: ChangeStep) -> None:
+    """Run ``step`` after intake fields of a use case change (with the changed field names)."""
+    _change_steps[name] = step
+
+
+def allowed_moves(stage: str) -> tuple[Stage, ...]:
+    """The stages a use case in ``stage`` may move to."""
+    return TRANSITIONS.get(Stage(stage), ()) if stage in Stage.values else ()
+
+
+def stage_label(stage: str) -> str:
+    """The stage's label, or the text itself when it is no stage at all."""
+    return Stage(stage).label if stage in Stage.values else stage
+
+
+def unmet_conditions(use_case: UseCase, to_stage: str, *, actor: Any = None) -> list[str]:
+    """Why ``use_case`` may not move to ``to_stage`` now — every reason, or ``[]`` if it may."""
+    from_stage = use_case.stage
+    if to_stage not in allowed_moves(from_stage):
+        allowed = ", ".join(s.label for s in allowed_moves(from_stage)) or "none"
+        return [
+            f"Cannot move from {stage_label(from_stage)} to {stage_label(to_stage)}; "
+            f"allowed: {allowed}."
+        ]
+    move = StageMove(use_case, Stage(from_stage), Stage(to_stage), actor)
+    return [reason for guard in _guards.values() if (reason := guard(move))]
+
+
+def steps_after_move(move: StageMove) -> list[FollowOn]:
+    """Run the registered steps of a performed move; the follow-on moves they ask for."""
+    return _follow_ons(step(move) for step in _move_steps.values())
+
+
+def steps_after_create(use_case: UseCase, actor: Any) -> None:
+    """Run the registered steps for a newly created use case."""
+    for step in _create_steps.values():
+        step(use_case, actor)
+
+
+def steps_after_change(use_case: UseCase, actor: Any, changed: Iterable[str]) -> list[FollowOn]:
+    """Run the registered steps for changed intake fields; the follow-on moves they ask for."""
+    fields = frozenset(changed)
+    return _follow_ons(step(use_case, actor, fields) for step in _change_steps.values())
+
+
+def _follow_ons(results: Iterable[FollowOn | None]) -> list[FollowOn]:
+    return [result for result in results if result is not None]
