@@ -19,7 +19,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from tests.factories import user_with_role
 
 
-
 def pytest_configure(config: pytest.Config) -> None:
     """Hash test users' passwords with MD5: PBKDF2's deliberate slowness made up most of
     the suite's time. Production and `make run` keep the strong default."""
