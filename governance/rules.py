@@ -6,6 +6,7 @@ from typing import Any
 
 import rules
 
+from governance.choices import SignOffRole
 from opsai.permissions import (
     can_write,
     has_any_role,
@@ -13,26 +14,50 @@ from opsai.permissions import (
     is_ops_lead,
     is_product_owner,
     is_reviewer,
+    is_team_product_owner,
+    reviewer_specialty,
 )
 
 
-def _team_of(obj: Any) -> Any:
-    """The team a use case, AI worker or release belongs to."""
-    if hasattr(obj, "worker"):  # a release
-        obj = obj.worker
-    if hasattr(obj, "use_case"):  # an AI worker
-        obj = obj.use_case
-    return obj.team
+def user_can_sign_role(user: Any, role: str) -> bool:
+    """Does ``user`` hold the role or reviewer specialty that gives a sign-off of ``role``?"""
+    if role == SignOffRole.PRODUCT_OWNER:
+        return bool(is_product_owner(user))
+    return bool(is_reviewer(user)) and reviewer_specialty(user) == role
 
 
-@rules.predicate
-def is_team_product_owner(user: Any, obj: Any) -> bool:
-    """A product owner of the team of ``obj`` — a use case, AI worker or release (any
-    product owner when the team has none)."""
-    if obj is None or not is_product_owner(user):
-        return False
-    team_owner = _team_of(obj).product_owner_id
-    return team_owner is None or team_owner == user.pk
+def sign_off_named_product_owners(sign_off: Any) -> set[int]:
+    """Who may give a product-owner sign-off: its assignee and the team's product owner.
+
+    The submitter and owner never count (separation of duties); an empty set means
+    no one is named, so any product owner may sign.
+    """
+    use_case = sign_off.review.use_case
+    named = {sign_off.assignee_id, use_case.team.product_owner_id}
+    return named - {None, use_case.submitted_by_id, use_case.owner_id}
+
+
+def sign_off_refusal(user: Any, sign_off: Any) -> str | None:
+    """Why ``user`` may not give ``sign_off``, in their words — or ``None`` if they may.
+
+    The one place that decides it: the role (or specialty) that gives it, separation of
+    duties (never the submitter or the owner of the use case), and for the product-owner
+    sign-off the team's product owner or the one assigned.
+    """
+    role_label = SignOffRole(sign_off.role).label
+    if not user_can_sign_role(user, sign_off.role):
+        return f"Only a {role_label} reviewer can give the {role_label} sign-off."
+    use_case = sign_off.review.use_case
+    if user.pk in (use_case.submitted_by_id, use_case.owner_id):
+        return "Separation of duties: you submitted or own this use case, so you cannot sign off its review."
+    if sign_off.role == SignOffRole.PRODUCT_OWNER:
+        named = sign_off_named_product_owners(sign_off)
+        if named and user.pk not in named:
+            return (
+                f"Only the product owner of the {use_case.team.get_name_display()} team "
+                f"(or the one assigned) can give the {role_label} sign-off."
+            )
+    return None
 
 
 rules.add_perm("governance.view", has_any_role)

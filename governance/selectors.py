@@ -29,7 +29,7 @@ from governance.models import (
     Vendor,
 )
 from governance.policy import describe_match, rule_matches
-from opsai.permissions import is_product_owner, is_reviewer, reviewer_specialty
+from governance.rules import user_can_sign_role
 from usecases.models import UseCase
 
 # The use-case fields a decision freezes; a later change to any of them forces a new review.
@@ -119,24 +119,6 @@ def required_sign_off_roles(use_case: UseCase) -> list[str]:
     if use_case.audience == "customer_facing" or use_case.data_sensitivity == "personal":
         roles.append(SignOffRole.LEGAL)
     return [str(role) for role in roles]
-
-
-def user_can_sign_role(user: Any, role: str) -> bool:
-    """Does ``user`` hold the role or reviewer specialty that gives this sign-off?"""
-    if role == SignOffRole.PRODUCT_OWNER:
-        return bool(is_product_owner(user))
-    return bool(is_reviewer(user)) and reviewer_specialty(user) == role
-
-
-def sign_off_named_product_owners(sign_off: SignOff) -> set[int]:
-    """Who may give a product-owner sign-off: its assignee and the team's product owner.
-
-    The submitter and owner never count (separation of duties); an empty set means
-    no one is named, so any product owner may sign.
-    """
-    use_case = sign_off.review.use_case
-    named = {sign_off.assignee_id, use_case.team.product_owner_id}
-    return named - {None, use_case.submitted_by_id, use_case.owner_id}
 
 
 def users_for_role(role: str) -> QuerySet:

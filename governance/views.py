@@ -50,6 +50,7 @@ from governance.models import (
     Vendor,
 )
 from governance.policy import describe_conditions
+from governance.rules import user_can_sign_role
 from opsai.permissions import permission_required, require, write_required
 from usecases.choices import Stage
 from usecases.lifecycle import REVIEWED_STAGES
@@ -210,7 +211,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
             "form": SignOffForm(prefix=f"signoff{sign_off.pk}")
             if is_open
             and request.user.has_perm("governance.sign_off")
-            and selectors.user_can_sign_role(request.user, sign_off.role)
+            and user_can_sign_role(request.user, sign_off.role)
             else None,
         }
         for sign_off in review.sign_offs.all()

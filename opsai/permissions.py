@@ -19,7 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from opsai.roles import ReviewerSpecialty, Role
+from opsai.roles import Role
 
 
 @rules.predicate
@@ -61,14 +61,25 @@ def reviewer_specialty(user: Any) -> str:
     return profile.reviewer_specialty if profile else ""
 
 
-def has_specialty(specialty: ReviewerSpecialty) -> Callable[[Any], bool]:
-    """A predicate: the user is a reviewer with ``specialty``."""
+def team_of(obj: Any) -> Any:
+    """The team a team, use case, KPI, AI worker or release belongs to (``None`` if none)."""
+    for hop in ("worker", "use_case", "team"):
+        obj = getattr(obj, hop, obj)
+    return obj
 
-    @rules.predicate(name=f"is_{specialty.value}_reviewer")
-    def predicate(user: Any) -> bool:
-        return bool(is_reviewer(user)) and reviewer_specialty(user) == specialty.value
 
-    return predicate
+@rules.predicate
+def is_team_product_owner(user: Any, obj: Any) -> bool:
+    """A product owner of the team of ``obj`` (a team, use case, KPI, AI worker or release).
+
+    While a team has no product owner named, any product owner stands in for it, as
+    for the product-owner sign-off: otherwise nobody could move or resume its work.
+    """
+    if obj is None or not is_product_owner(user):
+        return False
+    team = team_of(obj)
+    owner_id = getattr(team, "product_owner_id", None)
+    return owner_id is None or owner_id == user.pk
 
 
 rules.add_perm("opsai.view_site", has_any_role)

@@ -4,7 +4,8 @@
 - ops leads (and admins) create use cases, import them and score them;
 - the owner edits and submits their own drafts; admins edit anything;
 - the owner reveals the blind scores;
-- a product owner moves the stages of their own team's use cases;
+- a product owner moves the stages of their own team's use cases (any product owner
+  while the team has none named);
 - admins create scoring-model versions; admins and the team's product owner set
   the team's hourly cost.
 """
@@ -13,7 +14,13 @@ from typing import Any
 
 import rules
 
-from opsai.permissions import can_write, has_any_role, is_admin, is_ops_lead, is_product_owner
+from opsai.permissions import (
+    can_write,
+    has_any_role,
+    is_admin,
+    is_ops_lead,
+    is_team_product_owner,
+)
 
 
 @rules.predicate
@@ -26,21 +33,12 @@ def is_draft(user: Any, use_case: Any) -> bool:
     return use_case is not None and use_case.submitted_at is None
 
 
-@rules.predicate
-def is_team_product_owner(user: Any, obj: Any) -> bool:
-    # obj is a use case (its team) or a team.
-    team = getattr(obj, "team", obj)
-    return (
-        team is not None and team.product_owner_id is not None and team.product_owner_id == user.pk
-    )
-
-
 rules.add_perm("usecases.view_usecase", has_any_role)
 rules.add_perm("usecases.add_usecase", is_ops_lead | is_admin)
 rules.add_perm("usecases.change_usecase", (can_write & is_use_case_owner & is_draft) | is_admin)
 rules.add_perm("usecases.score_usecase", is_ops_lead | is_admin)
 rules.add_perm("usecases.reveal_scores", (can_write & is_use_case_owner) | is_admin)
-rules.add_perm("usecases.move_stage", (is_product_owner & is_team_product_owner) | is_admin)
+rules.add_perm("usecases.move_stage", is_team_product_owner | is_admin)
 rules.add_perm("usecases.add_scoringmodel", is_admin)
 rules.add_perm("usecases.add_team", is_admin)
-rules.add_perm("usecases.change_team", is_admin | (is_product_owner & is_team_product_owner))
+rules.add_perm("usecases.change_team", is_admin | is_team_product_owner)

@@ -25,12 +25,11 @@ from governance.models import (
     Review,
     SignOff,
 )
+from governance.rules import sign_off_refusal, user_can_sign_role
 from governance.selectors import (
     FROZEN_FIELDS,
     required_sign_off_roles,
     review_latest,
-    sign_off_named_product_owners,
-    user_can_sign_role,
     users_for_role,
 )
 from governance.services._shared import _send_on_commit
@@ -264,7 +263,6 @@ def review_sign_off(*, sign_off: SignOff, actor: Any, decision: str, comment: st
     )
     review = sign_off.review
     use_case = review.use_case
-    role_label = SignOffRole(sign_off.role).label
     if review.status != ReviewStatus.OPEN:
         raise ValidationError(f"This review is already {review.get_status_display().lower()}.")
     if decision not in (
@@ -273,19 +271,9 @@ def review_sign_off(*, sign_off: SignOff, actor: Any, decision: str, comment: st
         SignOffDecision.CHANGES_REQUESTED,
     ):
         raise ValidationError({"decision": "Choose approve, reject or request changes."})
-    if not user_can_sign_role(actor, sign_off.role):
-        raise ValidationError(f"Only a {role_label} reviewer can give the {role_label} sign-off.")
-    if acting_user(actor) is not None and actor.pk in (use_case.submitted_by_id, use_case.owner_id):
-        raise ValidationError(
-            "Separation of duties: you submitted or own this use case, so you cannot sign off its review."
-        )
-    if sign_off.role == SignOffRole.PRODUCT_OWNER:
-        named = sign_off_named_product_owners(sign_off)
-        if named and actor.pk not in named:
-            raise ValidationError(
-                f"Only the product owner of the {use_case.team.get_name_display()} team "
-                f"(or the one assigned) can give the {role_label} sign-off."
-            )
+    refusal = sign_off_refusal(actor, sign_off)
+    if refusal:
+        raise ValidationError(refusal)
     if not comment.strip():
         raise ValidationError({"comment": "Say why, in a comment."})
     if decision == SignOffDecision.APPROVED:
