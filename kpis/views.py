@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -29,17 +28,9 @@ from kpis.services import (
     measurements_upload,
     week_start,
 )
+from opsai.forms import error_text, form_add_errors
 from opsai.permissions import can_write, permission_required, require
 from usecases.models import UseCase
-
-
-def _form_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form, on the field it names when it has one."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 @require_safe
@@ -84,7 +75,7 @@ def kpi(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 checkin_record(actor=request.user, kpi=kpi, **form.cleaned_data)
             except ValidationError as error:
-                _form_errors(form, error)
+                form_add_errors(form, error)
             else:
                 messages.success(request, "Check-in recorded.")
                 return redirect(kpi)
@@ -110,7 +101,7 @@ def kpi_add(request: HttpRequest, use_case_pk: int) -> HttpResponse:
         try:
             created = kpi_create(actor=request.user, use_case=use_case, **fields)
         except ValidationError as error:
-            _form_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, f"KPI “{created.name}” added.")
             return redirect(created)
@@ -127,7 +118,7 @@ def kpi_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             kpi_update(actor=request.user, kpi=KPI.objects.get(pk=pk), **fields)
         except ValidationError as error:
-            _form_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, "KPI saved.")
             return redirect(kpi)
@@ -166,7 +157,7 @@ def annotation_add(request: HttpRequest) -> HttpResponse:
     try:
         annotation_create(actor=request.user, use_case=use_case, kpi=kpi, **form.cleaned_data)
     except ValidationError as error:
-        messages.error(request, f"Annotation not added — {' '.join(error.messages)}")
+        messages.error(request, f"Annotation not added — {error_text(error)}")
     else:
         messages.success(request, "Annotation added.")
     return redirect(back)
@@ -197,7 +188,7 @@ def data(request: HttpRequest) -> HttpResponse:
                     default_kpi=upload_form.cleaned_data["kpi"],
                 )
         except ValidationError as error:
-            _form_errors(upload_form if upload_form.is_bound else measure_form, error)
+            form_add_errors(upload_form if upload_form.is_bound else measure_form, error)
         if batch is not None and batch.status != BatchStatus.REJECTED:
             if batch.status == BatchStatus.SAVED:
                 messages.success(request, f"Saved {batch.rows_accepted} measurement(s).")

@@ -68,11 +68,6 @@ def usecase_value_estimate(use_case: UseCase) -> scoring.ValueEstimate:
     )
 
 
-def usecase_list() -> QuerySet[UseCase]:
-    """Every use case with its team and owner, ready for a table."""
-    return UseCase.objects.select_related("team", "owner")
-
-
 def usecase_stage_counts() -> list[dict[str, object]]:
     """How many use cases sit in each stage, in lifecycle order (one query)."""
     counts = dict(

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST, require_safe
 
+from opsai.forms import form_add_errors
 from opsai.permissions import (
     is_read_only,
     permission_required,
@@ -87,14 +88,6 @@ def _get_use_case(request: HttpRequest, pk: int, permission: str) -> UseCase:
     use_case = get_object_or_404(UseCase.objects.select_related("team", "owner"), pk=pk)
     require(request.user, permission, use_case)
     return use_case
-
-
-def _add_errors(form: Any, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 # --- Portfolio ---------------------------------------------------------------------------------
@@ -188,7 +181,7 @@ def intake(request: HttpRequest) -> HttpResponse:
                     submit=submitting,
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                form_add_errors(form, error)
             else:
                 messages.success(
                     request, "Submitted for scoring." if submitting else "Draft saved."
@@ -242,7 +235,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
                     submit=submitting,
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                form_add_errors(form, error)
             else:
                 messages.success(request, "Submitted for scoring." if submitting else "Saved.")
                 return redirect(use_case)
@@ -358,7 +351,7 @@ def score(request: HttpRequest, pk: int) -> HttpResponse:
                 rationales=form.rationales(),
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, "Your score is in.")
             return redirect(use_case)
@@ -393,7 +386,7 @@ def move_stage(request: HttpRequest, pk: int) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, "Stage changed.")
             return redirect(use_case)
@@ -438,7 +431,7 @@ def scoring_models(request: HttpRequest) -> HttpResponse:
             try:
                 model = scoring_model_create(actor=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _add_errors(form, error)
+                form_add_errors(form, error)
             else:
                 messages.success(request, f"Scoring model v{model.version} is now in use.")
                 return redirect("usecases:scoring_models")

@@ -1,0 +1,121 @@
+"""Governance pages: the overview, a use case's lane and reviews, the lane policy."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_safe
+
+from governance import selectors, services
+from governance.choices import ReviewStatus
+from governance.forms import (
+    LaneRuleForm,
+    LaneRuleFormSet,
+    PolicyNoteForm,
+)
+from governance.models import (
+    LanePolicy,
+)
+from governance.policy import describe_conditions
+from opsai.forms import attempt, error_text
+from opsai.permissions import permission_required, require, write_required
+from usecases.choices import Stage
+from usecases.lifecycle import REVIEWED_STAGES
+from usecases.models import UseCase
+from usecases.services import usecase_move_stage
+
+
+@require_safe
+@permission_required("governance.view")
+def index(request: HttpRequest) -> HttpResponse:
+    """Use cases by lane, open reviews and their age, paused workers, open incidents, overdue vendors."""
+    return render(request, "governance/index.html", selectors.governance_overview())
+
+
+@permission_required("governance.view")
+@write_required
+def usecase(request: HttpRequest, pk: int) -> HttpResponse:
+    """A use case's lane (and why), reviews, AI workers and incidents; send it to review."""
+    use_case = get_object_or_404(UseCase.objects.select_related("team"), pk=pk)
+    if request.method == "POST":
+        require(request.user, "governance.open_review")
+        if request.POST.get("action") == "rereview":
+            attempt(
+                request,
+                lambda: services.review_open(
+                    use_case=use_case, actor=request.user, reason="Re-review requested"
+                ),
+                "A new review is open.",
+            )
+        else:
+            attempt(
+                request,
+                lambda: usecase_move_stage(
+                    use_case=use_case, to_stage=Stage.REVIEW, actor=request.user
+                ),
+                "Sent to review.",
+            )
+        return redirect("governance:usecase", pk=pk)
+    lane = selectors.lane_assignment_of(use_case)  # a page view never writes
+    reviews = list(use_case.reviews.order_by("-opened_at", "-pk"))
+    context = {
+        "use_case": use_case,
+        "lane": lane,
+        "reviews": reviews,
+        "workers": list(selectors.worker_list().filter(use_case=use_case)),
+        "incidents": list(use_case.incidents.order_by("-opened_at")),
+        "can_send_to_review": use_case.stage == Stage.SCORING,
+        "can_rereview": bool(reviews) and reviews[0].status == ReviewStatus.REJECTED,
+        "can_add_worker": use_case.stage in REVIEWED_STAGES
+        and request.user.has_perm("governance.change_worker", use_case),
+    }
+    return render(request, "governance/usecase.html", context)
+
+
+@require_safe
+@permission_required("governance.view")
+def policy(request: HttpRequest) -> HttpResponse:
+    """The lane policy in force, its rules in order, and older versions."""
+    policies = list(LanePolicy.objects.prefetch_related("rules").select_related("created_by"))
+    for version in policies:
+        version.rule_rows = [
+            (rule, describe_conditions(rule.conditions)) for rule in version.rules.all()
+        ]
+    return render(request, "governance/policy.html", {"policies": policies})
+
+
+@permission_required("governance.edit_policy")
+def policy_new(request: HttpRequest) -> HttpResponse:
+    """Admins change the rules by creating a new version, prefilled from the current one."""
+    current = selectors.lane_policy_current()
+    initial = [LaneRuleForm.initial_for(rule) for rule in current.rules.all()] if current else []
+    formset = LaneRuleFormSet(request.POST or None, initial=initial, prefix="rules")
+    note_form = PolicyNoteForm(request.POST or None)
+    if request.method == "POST" and formset.is_valid() and note_form.is_valid():
+        rules = [
+            {key: form.cleaned_data[key] for key in ("name", "lane", "conditions", "reason")}
+            for form in formset.forms
+            if form.has_changed() or form.initial
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        try:
+            new = services.lane_policy_create(
+                actor=request.user, note=note_form.cleaned_data["note"], rules=rules
+            )
+        except ValidationError as error:
+            messages.error(request, error_text(error))
+        else:
+            messages.success(
+                request, f"Lane policy v{new.version} is in force; every use case was re-placed."
+            )
+            return redirect("governance:policy")
+    return render(
+        request,
+        "governance/policy_new.html",
+        {"formset": formset, "note_form": note_form, "current": current},
+    )
