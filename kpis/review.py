@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -38,24 +38,54 @@ def weekly_review(*, week: date | None = None) -> dict[str, Any]:
         "d"
     ]
     before_day = Snapshot.objects.filter(as_of__lt=start).aggregate(d=Max("as_of"))["d"]
-    now_rows = (
-        {
-            s.kpi_id: s
-            for s in Snapshot.objects.filter(as_of=end_day).select_related("kpi__use_case")
-        }
-        if end_day
-        else {}
+    now_rows = _snapshots_on(end_day, Snapshot.objects.select_related("kpi__use_case"))
+    before_rows = _snapshots_on(
+        before_day, Snapshot.objects.only("kpi_id", "latest_value", "rolled_up_status", "status")
     )
-    before_rows = (
-        {
-            s.kpi_id: s
-            for s in Snapshot.objects.filter(as_of=before_day).only(
-                "kpi_id", "latest_value", "rolled_up_status", "status"
-            )
-        }
-        if before_day
-        else {}
+    moved, status_slips = _compare(now_rows, before_rows)
+    alerts = list(
+        Alert.objects.filter(fired_at__gte=start_dt, fired_at__lt=end_dt)
+        .exclude(kpi__in=KPI.objects.filter(VANITY))  # never shown alone to executives
+        .select_related("kpi__use_case")
+        .order_by("fired_at", "pk")
     )
+    # Stale as of that week's snapshots, not today's: a past review tells what was true then.
+    stale = sorted(
+        (
+            snap.kpi
+            for snap in now_rows.values()
+            if snap.status == Status.NO_DATA and snap.kpi.level != Level.MODEL
+        ),
+        key=lambda kpi: (kpi.use_case.title, kpi.name),
+    )[:25]
+    stage_changes = list(
+        StageChange.objects.filter(changed_at__gte=start_dt, changed_at__lt=end_dt)
+        .select_related("use_case", "changed_by")
+        .order_by("changed_at")
+    )
+    next_week = start + timedelta(days=7)
+    return {
+        "week": start,
+        "week_end": end,
+        "previous_week": start - timedelta(days=7),
+        "next_week": next_week if next_week <= timezone.localdate() else None,
+        "snapshot_day": end_day,
+        "moved": moved[:MOVERS_SHOWN],
+        "slipped": slips_summarise(status_slips, alerts),
+        "stale": stale,
+        "stage_changes": stage_changes,
+    }
+
+
+def _snapshots_on(day: date | None, snapshots: QuerySet[Snapshot]) -> dict[int, Snapshot]:
+    """KPI id → its snapshot of ``day`` (none when there is no such day)."""
+    return {s.kpi_id: s for s in snapshots.filter(as_of=day)} if day else {}
+
+
+def _compare(
+    now_rows: dict[int, Snapshot], before_rows: dict[int, Snapshot]
+) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+    """The KPIs that moved (biggest first) and those whose rolled-up status got worse."""
     moved = []
     status_slips: dict[int, dict[str, Any]] = {}
     for kpi_id, snap in now_rows.items():
@@ -79,39 +109,7 @@ def weekly_review(*, week: date | None = None) -> dict[str, Any]:
                 "to": snap.get_rolled_up_status_display(),
             }
     moved.sort(key=lambda row: abs(row["pct"] or 0), reverse=True)
-    alerts = list(
-        Alert.objects.filter(fired_at__gte=start_dt, fired_at__lt=end_dt)
-        .exclude(kpi__in=KPI.objects.filter(VANITY))  # never shown alone to executives
-        .select_related("kpi__use_case")
-        .order_by("fired_at", "pk")
-    )
-    # Stale as of that week's snapshots, not today's: a past review tells what was true then.
-    stale = sorted(
-        (
-            snap.kpi
-            for snap in now_rows.values()
-            if snap.status == Status.NO_DATA and snap.kpi.level != Level.MODEL
-        ),
-        key=lambda kpi: (kpi.use_case.title, kpi.name),
-    )[:25]
-    stage_changes = list(
-        StageChange.objects.filter(changed_at__gte=start_dt, changed_at__lt=end_dt)
-        .select_related("use_case", "changed_by")
-        .order_by("changed_at")
-    )
-    return {
-        "week": start,
-        "week_end": end,
-        "previous_week": start - timedelta(days=7),
-        "next_week": start + timedelta(days=7)
-        if start + timedelta(days=7) <= timezone.localdate()
-        else None,
-        "snapshot_day": end_day,
-        "moved": moved[:MOVERS_SHOWN],
-        "slipped": slips_summarise(status_slips, alerts),
-        "stale": stale,
-        "stage_changes": stage_changes,
-    }
+    return moved, status_slips
 
 
 def slips_summarise(

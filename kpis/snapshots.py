@@ -364,40 +364,60 @@ def _advance_alerts(kpis: dict[int, KPI], snapshots: list[SnapshotRow], as_of: d
         }
         for reason, bad in bad_by_reason.items():
             alert = open_alerts.get((kpi.pk, reason))
-            if alert is None and not bad:
+            if alert is None and (not bad or as_of <= seen_until.get((kpi.pk, reason), date.min)):
                 continue
-            if alert is None and as_of <= seen_until.get((kpi.pk, reason), date.min):
-                continue
-            step = calc.alert_step(
-                state=alert.state if alert else None,
-                consecutive=alert.consecutive if alert else 0,
-                last_as_of=alert.last_as_of if alert else None,
-                bad=bad,
-                as_of=as_of,
-                needed=kpi.alert_after_snapshots,
+            advanced = _alert_advance(
+                alert, kpi=kpi, reason=reason, bad=bad, as_of=as_of, happened=happened, now=now
             )
-            if step.action == "none":
-                continue
-            if alert is None:
-                alert = Alert(kpi=kpi, reason=reason, started_at=happened)
-            alert.consecutive = step.consecutive
-            alert.last_as_of = as_of
-            if step.action == "resolve":
-                alert.state = AlertState.RESOLVED
-                alert.resolved_at = happened
-            elif step.action == "fire":
-                alert.state = AlertState.FIRING
-                alert.fired_at = happened
-                alert.notified_at = now if kpi.owner_id else None  # the email goes now
-            alert.full_clean()
-            alert.save()
-            if step.action == "fire":
-                kpi_alert_fired.send(sender=Alert, kpi=kpi, alert=alert, reason=reason)
-                fired.append(alert)
+            if advanced is not None:
+                fired.append(advanced)
     if fired:
         ids = [alert.pk for alert in fired]
         transaction.on_commit(lambda: _notify_owners(ids))
     return fired
+
+
+def _alert_advance(
+    alert: Alert | None,
+    *,
+    kpi: KPI,
+    reason: str,
+    bad: bool,
+    as_of: date,
+    happened: datetime,
+    now: datetime,
+) -> Alert | None:
+    """Move one KPI's alert for ``reason`` a step on (open, count, fire, resolve).
+
+    Returns the alert when this step fired it, after telling other apps (the kill switch).
+    """
+    step = calc.alert_step(
+        state=alert.state if alert else None,
+        consecutive=alert.consecutive if alert else 0,
+        last_as_of=alert.last_as_of if alert else None,
+        bad=bad,
+        as_of=as_of,
+        needed=kpi.alert_after_snapshots,
+    )
+    if step.action == "none":
+        return None
+    if alert is None:
+        alert = Alert(kpi=kpi, reason=reason, started_at=happened)
+    alert.consecutive = step.consecutive
+    alert.last_as_of = as_of
+    if step.action == "resolve":
+        alert.state = AlertState.RESOLVED
+        alert.resolved_at = happened
+    elif step.action == "fire":
+        alert.state = AlertState.FIRING
+        alert.fired_at = happened
+        alert.notified_at = now if kpi.owner_id else None  # the email goes now
+    alert.full_clean()
+    alert.save()
+    if step.action != "fire":
+        return None
+    kpi_alert_fired.send(sender=Alert, kpi=kpi, alert=alert, reason=reason)
+    return alert
 
 
 def _notify_owners(alert_ids: list[int]) -> None:

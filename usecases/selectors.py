@@ -118,8 +118,32 @@ def usecase_portfolio(
     One query, ordered best (visible) consensus first.
     """
     model = scoring_model or scoring_model_current()
-    t = model.thresholds
     sheets = _current_sheets(as_of)
+    viewer_scored, hidden = _viewer_annotations(viewer)
+    means, spread, consensus = _score_annotations(model, sheets)
+    return (
+        UseCase.objects.select_related("team", "owner")
+        .annotate(**viewer_scored, scorers=Count("scores", filter=sheets), **means, spread=spread)
+        .annotate(
+            consensus=ExpressionWrapper(consensus, output_field=FloatField()),
+            est_hours=ESTIMATED_HOURS_PER_YEAR,
+            est_cost=ESTIMATED_COST_PER_YEAR,
+            **_flag_annotations(model.thresholds),
+            score_hidden=hidden,
+        )
+        .annotate(
+            ranked_score=Case(
+                When(score_hidden=True, then=Value(None)),
+                default=F("consensus"),
+                output_field=FloatField(),
+            )
+        )
+        .order_by(F("ranked_score").desc(nulls_last=True), "title", "pk")
+    )
+
+
+def _score_annotations(model: ScoringModel, sheets: Q) -> tuple[dict[str, Any], Any, Any]:
+    """The mean of each criterion, the widest spread, and the weighted consensus of the means."""
     means = {
         f"mean_{key}": Avg(f"scores__{key}", filter=sheets, output_field=FloatField())
         for key in scoring.CRITERION_KEYS
@@ -134,6 +158,11 @@ def usecase_portfolio(
         (Value(weights[key]) * F(f"mean_{key}") for key in scoring.CRITERION_KEYS),
         start=Value(0.0),
     ) / Value(total_weight)
+    return means, Greatest(*spreads), consensus
+
+
+def _viewer_annotations(viewer: Any) -> tuple[dict[str, Any], Any]:
+    """``viewer_scored`` for a signed-in viewer, and whether blind scoring hides a row from them."""
     viewer_scored: dict[str, Any] = {}
     hidden: Any = Value(False)  # nobody is blind unless they may score
     if viewer is not None and viewer.is_authenticated:
@@ -144,43 +173,27 @@ def usecase_portfolio(
         )
         if viewer.has_perm("usecases.score_usecase"):
             hidden = _flag(Q(scores_revealed_at__isnull=True, scorers__gt=0, viewer_scored=False))
-    return (
-        UseCase.objects.select_related("team", "owner")
-        .annotate(
-            **viewer_scored,
-            scorers=Count("scores", filter=sheets),
-            **means,
-            spread=Greatest(*spreads),
-        )
-        .annotate(
-            consensus=ExpressionWrapper(consensus, output_field=FloatField()),
-            est_hours=ESTIMATED_HOURS_PER_YEAR,
-            est_cost=ESTIMATED_COST_PER_YEAR,
-            radar_hit=_flag(
-                Q(rules_clarity__gte=t.radar_min_rules_clarity)
-                & Q(frequency__in=scoring.frequencies_at_least(t.radar_min_frequency))
-                & Q(cases_per_week__gte=t.radar_min_cases_per_week)
-                & Q(rework_share__gte=t.radar_min_rework_share)
-            ),
-            quick_win=_flag(
-                Q(mean_value__gte=float(t.quick_win_min_value))
-                & Q(mean_feasibility__gte=float(t.quick_win_min_feasibility))
-                & Q(kpis_touched=1)
-                & Q(teams_touched=1)
-            ),
-            political_thriller=_flag(Q(approvals_needed__gte=t.political_thriller_min_approvals)),
-            needs_calibration=_flag(Q(scorers__gte=2) & Q(spread__gte=t.calibration_spread)),
-            score_hidden=hidden,
-        )
-        .annotate(
-            ranked_score=Case(
-                When(score_hidden=True, then=Value(None)),
-                default=F("consensus"),
-                output_field=FloatField(),
-            )
-        )
-        .order_by(F("ranked_score").desc(nulls_last=True), "title", "pk")
-    )
+    return viewer_scored, hidden
+
+
+def _flag_annotations(t: scoring.Thresholds) -> dict[str, Case]:
+    """The derived flags, each a boolean annotation computed in the query."""
+    return {
+        "radar_hit": _flag(
+            Q(rules_clarity__gte=t.radar_min_rules_clarity)
+            & Q(frequency__in=scoring.frequencies_at_least(t.radar_min_frequency))
+            & Q(cases_per_week__gte=t.radar_min_cases_per_week)
+            & Q(rework_share__gte=t.radar_min_rework_share)
+        ),
+        "quick_win": _flag(
+            Q(mean_value__gte=float(t.quick_win_min_value))
+            & Q(mean_feasibility__gte=float(t.quick_win_min_feasibility))
+            & Q(kpis_touched=1)
+            & Q(teams_touched=1)
+        ),
+        "political_thriller": _flag(Q(approvals_needed__gte=t.political_thriller_min_approvals)),
+        "needs_calibration": _flag(Q(scorers__gte=2) & Q(spread__gte=t.calibration_spread)),
+    }
 
 
 # Flags that come from the scores: hidden with the score while scoring is blind.

@@ -70,36 +70,7 @@ class Command(BaseCommand):
             )
             today = now.astimezone(UTC).date()
             go_live = today - timedelta(days=min(days // 2, 180))
-            kpi_rows: list[KPI] = []
-            for use_case in created:
-                for level, unit, direction in LEVELS[:kpis]:
-                    kpi_rows.append(
-                        KPI(
-                            use_case=use_case,
-                            name=f"{level} KPI",
-                            level=level,
-                            unit=unit,
-                            direction=direction,
-                            cadence="daily",
-                            source="api",
-                            baseline_start=go_live - timedelta(days=60),
-                            baseline_end=go_live - timedelta(days=1),
-                            target_type="decrease_to" if direction == "down" else "increase_to",
-                            target_value=90.0 if direction == "down" else 110.0,
-                            target_date=go_live + timedelta(days=180),
-                            value_per_unit=1000 if level == "business" else None,
-                        )
-                    )
-            KPI.objects.bulk_create(kpi_rows, batch_size=2000)
-            by_use_case: dict[int, KPI] = {}
-            for kpi in kpi_rows:  # chain the stack: each KPI under the previous level
-                parent = by_use_case.get(kpi.use_case_id)
-                if parent is not None:
-                    kpi.parent = parent
-                by_use_case[kpi.use_case_id] = kpi
-            KPI.objects.bulk_update(
-                [k for k in kpi_rows if k.parent_id], ["parent"], batch_size=2000
-            )
+            kpi_rows = self._create_stacks(created, kpis, go_live)
             rows = self._copy_measurements(kpi_rows, today, days, go_live, rng)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE kpis_measurement")
@@ -108,6 +79,38 @@ class Command(BaseCommand):
             f"Generated {use_cases:,} use cases, {len(kpi_rows):,} KPIs, {rows:,} measurements "
             f"in {time.perf_counter() - started:.1f} s"
         )
+
+    def _create_stacks(self, use_cases: list[UseCase], kpis: int, go_live: Any) -> list[KPI]:
+        """``kpis`` KPIs per use case, each under the one of the level above it."""
+        kpi_rows: list[KPI] = []
+        for use_case in use_cases:
+            for level, unit, direction in LEVELS[:kpis]:
+                kpi_rows.append(
+                    KPI(
+                        use_case=use_case,
+                        name=f"{level} KPI",
+                        level=level,
+                        unit=unit,
+                        direction=direction,
+                        cadence="daily",
+                        source="api",
+                        baseline_start=go_live - timedelta(days=60),
+                        baseline_end=go_live - timedelta(days=1),
+                        target_type="decrease_to" if direction == "down" else "increase_to",
+                        target_value=90.0 if direction == "down" else 110.0,
+                        target_date=go_live + timedelta(days=180),
+                        value_per_unit=1000 if level == "business" else None,
+                    )
+                )
+        KPI.objects.bulk_create(kpi_rows, batch_size=2000)
+        by_use_case: dict[int, KPI] = {}
+        for kpi in kpi_rows:  # chain the stack: each KPI under the previous level
+            parent = by_use_case.get(kpi.use_case_id)
+            if parent is not None:
+                kpi.parent = parent
+            by_use_case[kpi.use_case_id] = kpi
+        KPI.objects.bulk_update([k for k in kpi_rows if k.parent_id], ["parent"], batch_size=2000)
+        return kpi_rows
 
     def _copy_measurements(
         self, kpis: list[KPI], today: Any, days: int, go_live: Any, rng: random.Random
