@@ -1,5 +1,6 @@
 # opsai — the two commands: `make run` and `make test`.
-PYTHON ?= python3.11
+# The newest Python opsai supports (3.13, 3.12, 3.11) that is on this machine; PYTHON=… overrides.
+PYTHON ?= $(or $(shell for v in 3.13 3.12 3.11; do python$$v -c '' >/dev/null 2>&1 && { echo python$$v; break; }; done),python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
@@ -40,14 +41,17 @@ run: install
 	@echo ""
 	$(BIN)/honcho -f Procfile.dev start --port $(PORT)
 
-## make test: lint, Django checks, migrations check and the whole suite on PostgreSQL and Redis.
+## make test: lint, layers, Django checks, migrations check and the whole suite on PostgreSQL and Redis.
 test: install-test
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(TEST_ENV) $(BIN)/python scripts/ensure-database.py
-	$(TEST_ENV) $(BIN)/python manage.py check --fail-level WARNING
-	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
-	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+	@start=$$(date +%s); set -e; \
+	$(BIN)/ruff check .; \
+	$(BIN)/ruff format --check .; \
+	$(BIN)/lint-imports --no-cache; \
+	$(TEST_ENV) $(BIN)/python scripts/ensure-database.py; \
+	$(TEST_ENV) $(BIN)/python manage.py check --fail-level WARNING; \
+	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run; \
+	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS); \
+	echo "make test: lint, checks and the whole suite took $$(( $$(date +%s) - start )) s"
 
 ## make bench: generate a 1,000 use case × 4 KPI × 730 day portfolio on PostgreSQL and time it.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/opsai_bench

@@ -8,6 +8,9 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_init
 
+from opsai.config import ConfigurationError, exit_with_configuration_error
+from opsai.startup import verify_database
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsai.settings")
 
 app = Celery("opsai")
@@ -18,9 +21,6 @@ app.autodiscover_tasks()
 @worker_init.connect
 def verify_database_before_work(**_: Any) -> None:
     """Stop a worker with one clear line when its database is unreachable."""
-    from opsai.config import ConfigurationError, exit_with_configuration_error
-    from opsai.startup import verify_database
-
     try:
         verify_database()
     except ConfigurationError as error:
