@@ -13,21 +13,10 @@ from governance.models import (
     SignOff,
     Vendor,
 )
-
+from opsai.admin import ReadOnlyAdmin
 
 # The rest are edited through the governance pages (which audit every change);
 # the admin shows them read-only so nothing bypasses the services.
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 for model in (
     LanePolicy,
     LaneRule,

@@ -31,6 +31,7 @@ from governance.models import (
 from governance.policy import describe_match, rule_matches
 from governance.rules import user_can_sign_role
 from usecases.models import UseCase
+from usecases.services import RISK_FIELDS
 
 # The use-case fields a decision freezes; a later change to any of them forces a new review.
 FROZEN_FIELDS: tuple[str, ...] = (
@@ -41,22 +42,7 @@ FROZEN_FIELDS: tuple[str, ...] = (
     "value_bucket",
     "systems_touched",
     "cases_per_week",
-    "data_sensitivity",
-    "audience",
-    "autonomy",
-    "money_movement",
-    "vendor_model",
-    "trains_on_customer_data",
-    "exports_data",
-)
-RISK_FIELDS: tuple[str, ...] = (
-    "data_sensitivity",
-    "audience",
-    "autonomy",
-    "money_movement",
-    "vendor_model",
-    "trains_on_customer_data",
-    "exports_data",
+    *RISK_FIELDS,
 )
 
 

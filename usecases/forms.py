@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from usecases import lifecycle, scoring
 from usecases.choices import System
 from usecases.models import ScoringModel, Team, UseCase
-from usecases.services import INTAKE_FIELDS, REQUIRED_FOR_SUBMIT
+from usecases.services import INTAKE_FIELDS, REQUIRED_FOR_SUBMIT, RISK_FIELDS
 
 YES_NO = [("", "—"), ("true", "Yes"), ("false", "No")]
 
@@ -41,15 +41,7 @@ INTAKE_SECTIONS: list[tuple[str, str, tuple[str, ...]]] = [
     (
         "risk",
         "Risk attributes",
-        (
-            "data_sensitivity",
-            "audience",
-            "autonomy",
-            "money_movement",
-            "vendor_model",
-            "trains_on_customer_data",
-            "exports_data",
-        ),
+        RISK_FIELDS,
     ),
 ]
 

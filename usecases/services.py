@@ -21,6 +21,17 @@ from usecases import lifecycle, scoring
 from usecases.choices import Stage, TeamFunction
 from usecases.models import Score, ScoringModel, StageChange, Team, UseCase
 
+# The attributes that decide a use case's risk: its lane, its sign-offs, its review.
+RISK_FIELDS: tuple[str, ...] = (
+    "data_sensitivity",
+    "audience",
+    "autonomy",
+    "money_movement",
+    "vendor_model",
+    "trains_on_customer_data",
+    "exports_data",
+)
+
 # The intake fields a person may set (the form's and the API's fields).
 INTAKE_FIELDS: tuple[str, ...] = (
     "title",
@@ -41,13 +52,7 @@ INTAKE_FIELDS: tuple[str, ...] = (
     "rules_clarity",
     "frequency",
     "expected_automation_share",
-    "data_sensitivity",
-    "audience",
-    "autonomy",
-    "money_movement",
-    "vendor_model",
-    "trains_on_customer_data",
-    "exports_data",
+    *RISK_FIELDS,
 )
 
 # What a submitted use case must have. Drafts may leave any of these empty. The two
