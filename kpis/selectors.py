@@ -1,5 +1,7 @@
 """Reads for KPIs: the portfolio, use-case and KPI dashboards and their plotly figures.
 
+The figures are built in ``kpis.charts`` and handed over as JSON (``figure_json``).
+
 Dashboards read stored snapshots, never raw history across the portfolio, and
 each runs a fixed number of queries whatever the size of the portfolio.
 """
@@ -27,6 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Abs, NullIf
 from django.utils import timezone
 
+from kpis import charts
 from kpis.choices import AlertReason, AlertState, Level, Status
 from kpis.models import (
     KPI,
@@ -38,6 +41,7 @@ from kpis.models import (
     RefreshRun,
     Snapshot,
 )
+from opsai.charts import figure_json
 from usecases.choices import Stage, ValueBucket
 from usecases.models import UseCase
 from usecases.selectors import ESTIMATED_COST_PER_YEAR, usecase_value_estimate
@@ -48,18 +52,6 @@ PURGATORY_DAYS = 60
 # A business KPI that moved less than this (% of baseline) has not moved.
 NO_MOVEMENT_PCT = 2.0
 SPARKLINE_DAYS = 180
-STATUS_COLOURS = {
-    Status.ON_TRACK: "#1d7a46",
-    Status.AT_RISK: "#a86400",
-    Status.OFF_TRACK: "#b3261e",
-    Status.NO_DATA: "#8a93a3",
-}
-ANNOTATION_COLOURS = {
-    "release": "#1f5fbf",
-    "incident": "#b3261e",
-    "pause": "#a86400",
-    "note": "#5b6577",
-}
 
 
 # --- Freshness ---------------------------------------------------------------------------
@@ -178,34 +170,10 @@ def portfolio_dashboard() -> dict[str, Any]:
         "buckets": buckets,
         "realised_total": sum(b["realised"] for b in buckets.values()),
         "estimated_total": sum(b["estimated"] for b in buckets.values()),
-        "value_figure": _value_figure(buckets),
-        "stage_figure": _stage_figure(stages),
+        "value_figure": figure_json(charts.value_by_bucket_figure(buckets)),
+        "stage_figure": figure_json(charts.stage_count_figure(stages)),
         "freshness": freshness(),
     }
-
-
-def _value_figure(buckets: dict[str, dict[str, float]]) -> dict[str, Any]:
-    labels = [ValueBucket(key).label for key in buckets]
-    return {
-        "data": [
-            {"type": "bar", "name": "Estimated (yearly)", "x": labels,
-             "y": [round(b["estimated"]) for b in buckets.values()], "marker": {"color": "#c5cfdf"}},
-            {"type": "bar", "name": "Realised (yearly rate)", "x": labels,
-             "y": [round(b["realised"]) for b in buckets.values()], "marker": {"color": "#1f5fbf"}},
-        ],
-        "layout": {"barmode": "group", "margin": {"t": 10, "r": 10, "b": 40, "l": 60},
-                   "yaxis": {"tickprefix": "£"}, "legend": {"orientation": "h"}, "height": 300},
-    }  # fmt: skip
-
-
-def _stage_figure(stages: dict[str, int]) -> dict[str, Any]:
-    return {
-        "data": [
-            {"type": "bar", "x": [s.label for s in Stage], "y": [stages.get(s.value, 0) for s in Stage],
-             "marker": {"color": "#1f5fbf"}},
-        ],
-        "layout": {"margin": {"t": 10, "r": 10, "b": 40, "l": 40}, "height": 300},
-    }  # fmt: skip
 
 
 # --- The KPI stack ------------------------------------------------------------------------
@@ -265,52 +233,6 @@ def _annotations_for(
     )
 
 
-def series_figure(
-    kpi: KPI,
-    points: list[tuple[datetime, float]],
-    annotations: list[Annotation],
-    snapshot: Snapshot | None,
-    *,
-    height: int = 180,
-    compact: bool = True,
-) -> dict[str, Any]:
-    """A plotly line of ``points`` with baseline and target lines and annotation markers."""
-    xs = [ts.isoformat() for ts, _ in points]
-    data: list[dict[str, Any]] = [
-        {"type": "scatter", "mode": "lines", "name": kpi.name, "x": xs, "y": [v for _, v in points],
-         "line": {"color": "#1d2330", "width": 1.5}, "hovertemplate": "%{x|%d %b %Y}: %{y:,.2f}<extra></extra>"},
-    ]  # fmt: skip
-    shapes: list[dict[str, Any]] = []
-    labels: list[dict[str, Any]] = []
-    baseline = snapshot.baseline if snapshot else kpi.baseline_value
-    for value, name, colour in (
-        (baseline, "baseline", "#8a93a3"),
-        (kpi.target_value, "target", "#1d7a46"),
-    ):
-        if value is not None:
-            shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": value, "y1": value,
-                           "line": {"color": colour, "dash": "dash", "width": 1}})  # fmt: skip
-            labels.append({"xref": "paper", "x": 1, "y": value, "text": name, "showarrow": False,
-                           "xanchor": "right", "yanchor": "bottom", "font": {"size": 10, "color": colour}})  # fmt: skip
-    for note in annotations:
-        colour = ANNOTATION_COLOURS.get(note.kind, "#5b6577")
-        start = note.starts_at.isoformat()
-        if note.ends_at:
-            shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": start, "x1": note.ends_at.isoformat(),
-                           "y0": 0, "y1": 1, "fillcolor": colour, "opacity": 0.12, "line": {"width": 0}})  # fmt: skip
-        else:
-            shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": start, "x1": start, "y0": 0, "y1": 1,
-                           "line": {"color": colour, "width": 1.5}})  # fmt: skip
-        labels.append({"xref": "x", "yref": "paper", "x": start, "y": 1, "text": note.get_kind_display(),
-                       "hovertext": note.text, "showarrow": False, "yanchor": "bottom", "font": {"size": 10, "color": colour}})  # fmt: skip
-    return {
-        "data": data,
-        "layout": {"height": height, "margin": {"t": 18, "r": 10, "b": 24 if compact else 40, "l": 50},
-                   "showlegend": False, "shapes": shapes, "annotations": labels,
-                   "xaxis": {"type": "date"}, "yaxis": {"title": {"text": kpi.unit} if not compact else None}},
-    }  # fmt: skip
-
-
 def usecase_dashboard(use_case: UseCase, *, hide_vanity: bool) -> dict[str, Any]:
     """The use case's business outcome, its KPI stack as a tree with sparklines, and alerts.
 
@@ -352,7 +274,9 @@ def usecase_dashboard(use_case: UseCase, *, hide_vanity: bool) -> dict[str, Any]
                 vanity=is_vanity,
                 snapshot=kpi.current_snapshot,
                 check_in=check_ins.get(kpi.pk),
-                figure=series_figure(kpi, points[kpi.pk], own_notes, kpi.current_snapshot),
+                figure=figure_json(
+                    charts.series_figure(kpi, points[kpi.pk], own_notes, kpi.current_snapshot)
+                ),
                 alerts=alerts.get(kpi.pk, []),
             )
         )
@@ -393,20 +317,15 @@ def kpi_detail(kpi: KPI) -> dict[str, Any]:
     batches = list(
         IngestBatch.objects.filter(pk__in=Subquery(batch_ids)).select_related("created_by")[:20]
     )
-    figure = series_figure(
+    figure = charts.series_figure(
         kpi, points, annotations, kpi.current_snapshot, height=360, compact=False
     )
-    history = {
-        "data": [{"type": "scatter", "mode": "lines+markers", "x": [s.as_of.isoformat() for s in reversed(snapshots)],
-                  "y": [s.latest_value for s in reversed(snapshots)], "name": "latest at snapshot",
-                  "marker": {"color": [STATUS_COLOURS.get(s.status) for s in reversed(snapshots)], "size": 7}}],
-        "layout": {"height": 220, "margin": {"t": 10, "r": 10, "b": 30, "l": 50}, "showlegend": False},
-    }  # fmt: skip
+    history = charts.snapshot_history_figure(snapshots[::-1])  # oldest first
     return {
         "kpi": kpi,
         "snapshot": kpi.current_snapshot,
-        "figure": figure,
-        "history_figure": history,
+        "figure": figure_json(figure),
+        "history_figure": figure_json(history),
         "snapshots": snapshots[:20],
         "batches": batches,
         "check_ins": list(kpi.check_ins.select_related("author")[:10]),

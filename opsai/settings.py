@@ -245,6 +245,14 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+# A file whose URL changes whenever its content does is cached for a year and more
+# ("immutable"), in development too: a vendored library sits in a folder named with its
+# version (static/vendor/plotly-basic-3.1.0/, see scripts/vendor-js), and in production
+# the manifest storage puts a 12-hex content hash in every name (opsai.3f2a1b4c5d6e.css).
+# Setting this replaces whitenoise's own test for the hashed names, hence the second half.
+WHITENOISE_IMMUTABLE_FILE_TEST = (
+    rf"^/{STATIC_URL.strip('/')}/vendor/[\w.-]+-\d+\.\d+\.\d+/|\.[0-9a-f]{{12}}\.\w+$"
+)
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
 

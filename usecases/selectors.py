@@ -33,10 +33,10 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Greatest
-from django.urls import reverse
 from django.utils import timezone
 
-from usecases import scoring
+from opsai.charts import figure_json
+from usecases import charts, scoring
 from usecases.choices import Stage
 from usecases.models import Score, ScoringModel, StageChange, UseCase
 
@@ -230,59 +230,12 @@ def usecase_flags(row: UseCase, model: ScoringModel) -> list[scoring.Flag]:
 
 
 def portfolio_chart(rows: list[UseCase]) -> dict[str, Any]:
-    """Plotly figure: value (y) vs feasibility (x) consensus, bubble size = estimated value.
+    """The portfolio's bubble chart (value vs feasibility, area = estimated value) as JSON.
 
-    Colour is the stage; each point carries its use-case URL so a click opens it.
-    Unscored use cases have no position and are left out (the table lists them).
+    ``rows`` come from :func:`usecase_portfolio`; unscored use cases are left out
+    (the table lists them), so a selection with none scored has no traces.
     """
-    by_stage: dict[str, list[UseCase]] = {}
-    for row in rows:
-        if row.mean_value is not None:
-            by_stage.setdefault(row.stage, []).append(row)
-    largest = max((float(r.est_cost or 0) for rs in by_stage.values() for r in rs), default=0.0)
-    traces = []
-    for stage in Stage:
-        points = by_stage.get(stage.value, [])
-        if not points:
-            continue
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "name": stage.label,
-                "x": [round(r.mean_feasibility, 2) for r in points],
-                "y": [round(r.mean_value, 2) for r in points],
-                "text": [r.title for r in points],
-                "customdata": [reverse("usecases:detail", args=[r.pk]) for r in points],
-                "hovertemplate": "%{text}<br>Feasibility %{x}<br>Value %{y}"
-                "<br>Estimated value £%{marker.size:.0f}<extra></extra>",
-                "marker": {
-                    "size": [float(r.est_cost or 0) for r in points],
-                    "sizemode": "area",
-                    "sizeref": (2.0 * largest / (60.0**2)) if largest else 1,
-                    "sizemin": 6,
-                },
-            }
-        )
-    return {
-        "data": traces,
-        "layout": {
-            "xaxis": {"title": {"text": "Feasibility (consensus, 1–5)"}, "range": [0.5, 5.5]},
-            "yaxis": {"title": {"text": "Value (consensus, 1–5)"}, "range": [0.5, 5.5]},
-            "legend": {"title": {"text": "Stage"}},
-            "margin": {"t": 20, "r": 20},
-            "annotations": [
-                {
-                    "text": "Bubble size: estimated annual value (estimate)",
-                    "xref": "paper",
-                    "yref": "paper",
-                    "x": 0,
-                    "y": 1.05,
-                    "showarrow": False,
-                }
-            ],
-        },
-    }
+    return figure_json(charts.portfolio_figure(rows))
 
 
 def portfolio_value_by_bucket(rows: list[UseCase]) -> list[dict[str, Any]]:
@@ -337,46 +290,8 @@ def usecase_consensus(*, sheets: list[Score], model: ScoringModel) -> scoring.Co
 
 
 def score_history_chart(sheets: list[Score]) -> dict[str, Any]:
-    """How the use case's score moved: each scorer's sheets and the running consensus.
-
-    The consensus line is the mean of the current sheets' recorded weighted scores
-    after each submission (each under the scoring-model version that produced it).
-    """
-    by_scorer: dict[str, list[Score]] = {}
-    current: dict[int, Decimal] = {}
-    times, consensus = [], []
-    for sheet in sorted(sheets, key=lambda s: (s.submitted_at, s.pk)):
-        by_scorer.setdefault(sheet.scorer.get_username(), []).append(sheet)
-        current[sheet.scorer_id] = sheet.weighted_score
-        times.append(sheet.submitted_at.isoformat())
-        consensus.append(round(float(sum(current.values()) / len(current)), 2))
-    traces: list[dict[str, Any]] = [
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": "Consensus",
-            "x": times,
-            "y": consensus,
-            "line": {"width": 3},
-        }
-    ]
-    for name, rows in by_scorer.items():
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "name": name,
-                "x": [s.submitted_at.isoformat() for s in rows],
-                "y": [float(s.weighted_score) for s in rows],
-            }
-        )
-    return {
-        "data": traces,
-        "layout": {
-            "yaxis": {"title": {"text": "Weighted score (1–5)"}, "range": [0.5, 5.5]},
-            "margin": {"t": 20, "r": 20},
-        },
-    }
+    """How the use case's score moved, as JSON: each scorer's sheets and the running consensus."""
+    return figure_json(charts.score_history_figure(sheets))
 
 
 @dataclass(frozen=True)
