@@ -268,6 +268,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # One error shape (see opsai/api.py): {field: [messages], "errors": [messages]}.
+    "EXCEPTION_HANDLER": "opsai.api.exception_handler",
+    "NON_FIELD_ERRORS_KEY": "errors",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "opsai API",

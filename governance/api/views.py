@@ -1,11 +1,14 @@
-"""Governance API: every write goes through a service; permissions through ``opsai.permissions``."""
+"""Governance API: every write goes through a service; permissions through ``opsai.permissions``.
+
+Services raise Django's ``ValidationError``; ``opsai.api.exception_handler`` answers it
+as a 400 in the API's one error shape.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -25,18 +28,6 @@ from governance.choices import SignOffRole
 from governance.models import AIWorker, Incident, LaneAssignment, Release
 from opsai.permissions import HasRole, has_any_role, require
 from usecases.models import UseCase
-
-
-def _drf_error(error: DjangoValidationError) -> exceptions.ValidationError:
-    detail = error.message_dict if hasattr(error, "message_dict") else {"detail": error.messages}
-    return exceptions.ValidationError(detail)
-
-
-def _call(fn: Any, **kwargs: Any) -> Any:
-    try:
-        return fn(**kwargs)
-    except DjangoValidationError as error:
-        raise _drf_error(error) from error
 
 
 class LaneViewSet(viewsets.ReadOnlyModelViewSet):
@@ -70,8 +61,8 @@ class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
             raise exceptions.ValidationError(
                 {"role": [f"This review needs no {SignOffRole(role).label} sign-off."]}
             )
-        _call(
-            services.review_sign_off, sign_off=sign_off, actor=request.user,
+        services.review_sign_off(
+            sign_off=sign_off, actor=request.user,
             decision=data.validated_data["decision"], comment=data.validated_data["comment"],
         )  # fmt: skip
         return Response(s.ReviewSerializer(self.get_queryset().get(pk=review.pk)).data)
@@ -84,9 +75,7 @@ class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         review = self.get_object()
         item = get_object_or_404(review.checklist.all(), key=data.validated_data.pop("key"))
-        _call(
-            services.review_checklist_update, item=item, actor=request.user, **data.validated_data
-        )
+        services.review_checklist_update(item=item, actor=request.user, **data.validated_data)
         return Response(s.ReviewSerializer(self.get_queryset().get(pk=review.pk)).data)
 
 
@@ -149,7 +138,7 @@ class AIWorkerViewSet(
         fields = dict(data.validated_data)
         use_case = fields.pop("use_case")
         require(request.user, "governance.change_worker", use_case)
-        worker = _call(services.aiworker_create, use_case=use_case, actor=request.user, data=fields)
+        worker = services.aiworker_create(use_case=use_case, actor=request.user, data=fields)
         body = {**s.AIWorkerSerializer(worker).data, "runtime_token": worker.runtime_token}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -160,7 +149,7 @@ class AIWorkerViewSet(
         data = self.get_serializer(worker, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         fields = {k: v for k, v in data.validated_data.items() if k != "use_case"}
-        worker = _call(services.aiworker_update, worker=worker, actor=request.user, data=fields)
+        worker = services.aiworker_update(worker=worker, actor=request.user, data=fields)
         return Response(s.AIWorkerSerializer(worker).data)
 
     @extend_schema(request=s.ReasonSerializer, responses=s.WorkerStatusSerializer)
@@ -170,11 +159,8 @@ class AIWorkerViewSet(
         require(request.user, "governance.pause_worker", worker)
         data = s.ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        worker = _call(
-            services.aiworker_pause,
-            worker=worker,
-            actor=request.user,
-            reason=data.validated_data["reason"],
+        worker = services.aiworker_pause(
+            worker=worker, actor=request.user, reason=data.validated_data["reason"]
         )
         return Response(selectors.worker_status(worker))
 
@@ -183,11 +169,8 @@ class AIWorkerViewSet(
     def resume(self, request: Request, pk: str) -> Response:
         worker = self.get_object()
         require(request.user, "governance.resume_worker", worker)
-        worker = _call(
-            services.aiworker_resume,
-            worker=worker,
-            actor=request.user,
-            note=str(request.data.get("note", "")),
+        worker = services.aiworker_resume(
+            worker=worker, actor=request.user, note=str(request.data.get("note", ""))
         )
         return Response(selectors.worker_status(worker))
 
@@ -221,8 +204,8 @@ class ReleaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         require(request.user, "governance.change_worker", data.validated_data["worker"])
-        release = _call(
-            services.release_create, worker=data.validated_data["worker"], actor=request.user,
+        release = services.release_create(
+            worker=data.validated_data["worker"], actor=request.user,
             version=data.validated_data["version"], notes=data.validated_data.get("notes", ""),
             deployed_at=data.validated_data.get("deployed_at"),
         )  # fmt: skip
@@ -234,8 +217,8 @@ class ReleaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         require(request.user, "governance.manage_worker")
         release = self.get_object()
         require(request.user, "governance.change_worker", release)
-        rollback = _call(
-            services.release_rollback, release=release, actor=request.user,
+        rollback = services.release_rollback(
+            release=release, actor=request.user,
             notes=str(request.data.get("note", request.data.get("notes", ""))),
         )  # fmt: skip
         return Response(s.ReleaseSerializer(rollback).data, status=status.HTTP_201_CREATED)
@@ -256,7 +239,7 @@ class IncidentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         use_case: UseCase = fields.pop("use_case")
-        incident = _call(services.incident_open, use_case=use_case, actor=request.user, **fields)
+        incident = services.incident_open(use_case=use_case, actor=request.user, **fields)
         return Response(s.IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.IncidentStepInputSerializer, responses=s.IncidentSerializer)
@@ -268,14 +251,14 @@ class IncidentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         step = get_object_or_404(incident.steps.all(), kind=fields.pop("kind"))
-        _call(services.incident_step_update, step=step, actor=request.user, **fields)
+        services.incident_step_update(step=step, actor=request.user, **fields)
         return Response(s.IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data)
 
     @extend_schema(request=None, responses=s.IncidentSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request: Request, pk: str) -> Response:
         require(request.user, "governance.manage_incident")
-        incident = _call(services.incident_close, incident=self.get_object(), actor=request.user)
+        incident = services.incident_close(incident=self.get_object(), actor=request.user)
         return Response(s.IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data)
 
 

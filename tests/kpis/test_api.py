@@ -194,3 +194,46 @@ def test_it_refuses_a_check_in_for_a_future_week(api: APIClient, ops_lead: Any) 
     assert response.status_code == 400 and "week" in response.data
     body["week"] = timezone.localdate().isoformat()
     assert api.post("/api/checkins/", body, format="json").status_code == 201
+
+
+def test_the_filters_name_a_bad_id_or_state_and_match_nothing_for_an_unknown_id(
+    api: APIClient, ops_lead: Any
+) -> None:
+    kpi = KPIFactory()
+    api.force_authenticate(ops_lead)
+    for url, name in (
+        ("/api/kpis/?use_case=abc", "use_case"),
+        ("/api/measurements/?kpi=abc", "kpi"),
+        ("/api/snapshots/?kpi=1;drop", "kpi"),
+        ("/api/checkins/?kpi=x", "kpi"),
+        ("/api/annotations/?use_case=x", "use_case"),
+        ("/api/alerts/?state=burning", "state"),
+    ):
+        response = api.get(url)
+        assert response.status_code == 400, url
+        assert list(response.data) == [name], url
+    assert api.get(f"/api/kpis/?use_case={kpi.use_case_id}").data["count"] == 1
+    assert api.get("/api/kpis/?use_case=999999").data["count"] == 0
+    assert api.get("/api/kpis/?use_case=").data["count"] == 1
+
+
+def test_a_since_date_means_utc_midnight_and_an_offset_is_respected(
+    api: APIClient, ops_lead: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    kpi = KPIFactory()
+    for day, hour in ((1, 23), (2, 0), (2, 1)):
+        Measurement.objects.create(
+            kpi=kpi, timestamp=datetime(2026, 1, day, hour, tzinfo=UTC), value=hour
+        )
+    api.force_authenticate(ops_lead)
+
+    def values(since: str) -> list[float]:
+        response = api.get("/api/measurements/", {"kpi": kpi.pk, "since": since})
+        assert response.status_code == 200, response.data
+        return [row["value"] for row in response.data["results"]]
+
+    assert values("2026-01-02") == [0.0, 1.0]
+    assert values("2026-01-02T01:00:00+01:00") == [0.0, 1.0]
+    assert values("2026-01-02T00:30:00Z") == [1.0]

@@ -1,14 +1,14 @@
 """The use-case API: list/filter/retrieve/create/update, submit, scores, stage moves.
 
 Same permissions as the pages: ``HasRole`` (a role; executives read only) plus the
-object rules of ``usecases/rules.py`` checked with ``require``.
+object rules of ``usecases/rules.py`` checked with ``require``. Services raise Django's
+``ValidationError``; ``opsai.api.exception_handler`` answers it as a 400.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -41,10 +41,6 @@ from usecases.services import (
     usecase_submit,
     usecase_update,
 )
-
-
-def _drf_error(error: DjangoValidationError) -> ValidationError:
-    return ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages)
 
 
 class UseCaseViewSet(
@@ -83,12 +79,9 @@ class UseCaseViewSet(
         template_key = data.pop("template_key", "")
         submit = data.pop("submit", False)
         data.setdefault("owner", request.user)
-        try:
-            use_case = usecase_create(
-                actor=request.user, data=data, template_key=template_key, submit=submit
-            )
-        except DjangoValidationError as error:
-            raise _drf_error(error) from error
+        use_case = usecase_create(
+            actor=request.user, data=data, template_key=template_key, submit=submit
+        )
         return Response(self._ranked(use_case.pk), status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -100,17 +93,15 @@ class UseCaseViewSet(
         data = dict(serializer.validated_data)
         data.pop("template_key", None)
         submit = data.pop("submit", False)
-        try:
-            usecase_update(use_case=use_case, actor=request.user, data=data, submit=submit)
-        except DjangoValidationError as error:
-            raise _drf_error(error) from error
+        usecase_update(use_case=use_case, actor=request.user, data=data, submit=submit)
         return Response(self._ranked(use_case.pk))
 
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
     def import_file(self, request: Request) -> Response:
         """Create or update many use cases from a CSV or .xlsx ``file``: every row or none.
 
-        A 400 lists each bad row as "Line N: reason"; nothing is saved then.
+        A 400 lists each bad row as "Line N: reason" under ``errors`` (the API's error
+        shape, see ``opsai.api``); nothing is saved then.
         """
         require(request.user, "usecases.add_usecase")
         upload = request.FILES.get("file")
@@ -118,17 +109,14 @@ class UseCaseViewSet(
             raise ValidationError({"file": ["Upload a .csv or .xlsx file as 'file'."]})
         report = usecase_import(actor=request.user, name=upload.name, content=upload.read())
         if not report.ok:
-            return Response({"errors": report.errors}, status=status.HTTP_400_BAD_REQUEST)
+            raise ValidationError(report.errors)
         return Response({"created": report.created, "updated": report.updated})
 
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str) -> Response:
         """Submit a draft; a 400 names every missing field."""
         use_case = self._object(pk, "usecases.change_usecase")
-        try:
-            usecase_submit(use_case=use_case, actor=request.user)
-        except DjangoValidationError as error:
-            raise _drf_error(error) from error
+        usecase_submit(use_case=use_case, actor=request.user)
         return Response(self._ranked(use_case.pk))
 
     @action(detail=True, methods=["get", "post"], serializer_class=ScoreSerializer)
@@ -150,15 +138,12 @@ class UseCaseViewSet(
         serializer = ScoreSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            sheet = score_submit(
-                use_case=use_case,
-                scorer=request.user,
-                values={key: data[key] for key in CRITERION_KEYS},
-                rationales={key: data[f"{key}_rationale"] for key in CRITERION_KEYS},
-            )
-        except DjangoValidationError as error:
-            raise _drf_error(error) from error
+        sheet = score_submit(
+            use_case=use_case,
+            scorer=request.user,
+            values={key: data[key] for key in CRITERION_KEYS},
+            rationales={key: data[f"{key}_rationale"] for key in CRITERION_KEYS},
+        )
         return Response(ScoreSerializer(sheet).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["post"], serializer_class=StageMoveSerializer)
@@ -167,13 +152,10 @@ class UseCaseViewSet(
         use_case = self._object(pk, "usecases.move_stage")
         serializer = StageMoveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            usecase_move_stage(
-                use_case=use_case,
-                to_stage=serializer.validated_data["to_stage"],
-                actor=request.user,
-                note=serializer.validated_data["note"],
-            )
-        except DjangoValidationError as error:
-            raise _drf_error(error) from error
+        usecase_move_stage(
+            use_case=use_case,
+            to_stage=serializer.validated_data["to_stage"],
+            actor=request.user,
+            note=serializer.validated_data["note"],
+        )
         return Response(self._ranked(use_case.pk))
