@@ -26,6 +26,7 @@ from governance.services import (
     review_sign_off,
     vendor_save,
 )
+from usecases.choices import Stage
 from usecases.models import UseCase
 from usecases.services import usecase_move_stage
 
@@ -71,7 +72,7 @@ def load(users: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def _walk_to(use_case: UseCase, stages: list[str], actor: Any) -> None:
+def _walk_to(use_case: UseCase, stages: list[Stage], actor: Any) -> None:
     for stage in stages:
         use_case.refresh_from_db()
         if use_case.stage == stage or use_case.stage in stages[stages.index(stage) + 1 :]:
@@ -81,7 +82,7 @@ def _walk_to(use_case: UseCase, stages: list[str], actor: Any) -> None:
 
 def _approved_with_worker(use_case: UseCase, users: dict[str, Any], vendor: Vendor) -> str:
     """Collections outreach is Allowed: it goes straight from review to approved, then pilot."""
-    _walk_to(use_case, ["scoring", "review", "approved", "pilot"], users["ops"])
+    _walk_to(use_case, [Stage.SCORING, Stage.REVIEW, Stage.APPROVED, Stage.PILOT], users["ops"])
     worker = AIWorker.objects.filter(use_case=use_case, name="Collections drafter").first()
     if worker is not None:
         return worker.name
@@ -139,7 +140,7 @@ def _open_review(use_case: UseCase, users: dict[str, Any]) -> str:
     """Support triage is customer-facing: it waits in review with some sign-offs given."""
     if use_case.reviews.exists():
         return "exists"
-    _walk_to(use_case, ["scoring", "review"], users["ops"])
+    _walk_to(use_case, [Stage.SCORING, Stage.REVIEW], users["ops"])
     review = Review.objects.filter(use_case=use_case, status=ReviewStatus.OPEN).first()
     if review is None:
         return "none"
