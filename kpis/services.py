@@ -22,6 +22,7 @@ from audit.services import audit_record
 from kpis.choices import AnnotationKind, BatchSource, BatchStatus
 from kpis.models import KPI, Annotation, CheckIn, IngestBatch, Measurement
 from kpis.selectors import BUSINESS_KPI_RULE, business_kpi_count
+from opsai import tabular
 from opsai.jobs import enqueue_on_commit
 from opsai.permissions import acting_user
 from usecases.catalog import USE_CASE_TEMPLATES
@@ -281,13 +282,8 @@ def _parse_timestamp(raw: str) -> datetime:
 
 
 def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip()
+    """A record's value as stripped text: files arrive as text, JSON may send numbers or null."""
+    return "" if value is None else str(value).strip()
 
 
 def _parse_value(raw: str) -> float:
@@ -397,50 +393,36 @@ def measurements_parse(
     return parsed
 
 
-def csv_records(text: str) -> list[tuple[int, dict[str, Any]]]:
+def csv_records(text: str) -> list[tuple[int, dict[str, str]]]:
     """Read CSV text with a header row (kpi, timestamp, value); the header is line 1."""
-    reader = csv.DictReader(io.StringIO(text))
-    fieldnames = [name.strip().lower() for name in (reader.fieldnames or [])]
-    if "timestamp" not in fieldnames or "value" not in fieldnames:
+    try:
+        table = tabular.read_csv(text)
+    except tabular.TabularError as error:
+        where = f"Line {error.line}: not" if error.line else "Not"
+        raise ValidationError({"file": f"{where} readable as CSV ({error.detail})."}) from error
+    _check_measurement_header(table.header, csv_text=text)
+    return table.rows
+
+
+def excel_records(content: bytes) -> list[tuple[int, dict[str, str]]]:
+    """Read the first sheet of an .xlsx workbook with the same columns as the CSV."""
+    try:
+        table = tabular.read_excel(content)
+    except tabular.TabularError as error:
+        raise ValidationError({"file": f"Could not read the Excel file: {error.detail}"}) from error
+    _check_measurement_header(table.header)
+    return table.rows
+
+
+def _check_measurement_header(header: list[str], *, csv_text: str = "") -> None:
+    """Refuse a file whose first row does not name the timestamp and value columns."""
+    if "timestamp" not in header or "value" not in header:
         message = "The first row must name the columns: kpi, timestamp, value."
-        first = text.split("\n", 1)[0]
+        first = csv_text.split("\n", 1)[0]
         if ";" in first or "\t" in first:
             # Excel in many European locales saves "CSV" with semicolons.
             message += " Separate the columns with commas, not semicolons or tabs."
         raise ValidationError({"file": message})
-    reader.fieldnames = fieldnames
-    # line_num counts physical lines, so a quoted field with a line break keeps numbers right.
-    records: list[tuple[int, dict[str, Any]]] = []
-    try:
-        for row in reader:
-            records.append((reader.line_num, row))
-    except csv.Error as error:  # e.g. a field over the csv module's size limit
-        # The reader has not yet counted the line it failed on.
-        raise ValidationError(
-            {"file": f"Line {reader.line_num + 1}: not readable as CSV ({error})."}
-        ) from error
-    return records
-
-
-def excel_records(content: bytes) -> list[tuple[int, dict[str, Any]]]:
-    """Read the first sheet of an .xlsx workbook with the same columns as the CSV."""
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many types for a file that is not xlsx
-        raise ValidationError({"file": f"Could not read the Excel file: {error}"}) from error
-    rows = workbook.active.iter_rows(values_only=True)
-    header = [str(cell or "").strip().lower() for cell in next(rows, [])]
-    if "timestamp" not in header or "value" not in header:
-        raise ValidationError(
-            {"file": "The first row must name the columns: kpi, timestamp, value."}
-        )
-    return [
-        (index + 2, dict(zip(header, row, strict=False)))
-        for index, row in enumerate(rows)
-        if any(cell is not None for cell in row)
-    ]
 
 
 def _write_measurements(rows: list[tuple[int, datetime, float]], *, batch: IngestBatch) -> None:
@@ -572,7 +554,7 @@ def measurements_upload(
     *, actor: Any, filename: str, content: bytes, default_kpi: KPI | None = None
 ) -> IngestBatch:
     """Ingest an uploaded CSV or Excel file; over 10,000 rows it runs in the background."""
-    is_excel = filename.lower().endswith((".xlsx", ".xlsm"))
+    is_excel = tabular.is_excel(filename)
     if is_excel:
         records = excel_records(content)
         source = BatchSource.EXCEL

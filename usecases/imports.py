@@ -11,8 +11,6 @@ reason, and a file with any bad row saves nothing.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from opsai import tabular
 from usecases.catalog import USE_CASE_TEMPLATES
 from usecases.forms import UseCaseForm
 from usecases.models import Team, UseCase
@@ -49,33 +48,13 @@ class _Rollback(Exception):
 
 def read_rows(*, name: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
     """(line number, column → text) for each non-empty data row of a CSV or .xlsx file."""
-    if name.lower().endswith(".xlsx"):
-        import openpyxl
-
-        try:
-            book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except Exception as error:  # openpyxl raises many kinds on a broken file
-            raise ValidationError(f"Could not read the Excel file: {error}") from error
-        sheet = book.worksheets[0]
-        raw = [
-            ["" if cell is None else str(cell) for cell in row]
-            for row in sheet.iter_rows(values_only=True)
-        ]
-    else:
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise ValidationError("The CSV file is not UTF-8 text.") from error
-        reader = csv.reader(io.StringIO(text))
-        try:
-            raw = list(reader)
-        except csv.Error as error:  # e.g. a cell over csv's field size limit
-            raise ValidationError(
-                f"Line {reader.line_num}: could not read the CSV file ({error})."
-            ) from error
-    if not raw:
+    try:
+        table = tabular.read_table(content, filename=name)
+    except tabular.TabularError as error:
+        raise ValidationError(_unreadable(error)) from error
+    if not table.header:
         raise ValidationError("The file is empty.")
-    header = [column.strip().lower() for column in raw[0]]
+    header = table.header
     unknown = [c for c in header if c and c not in INTAKE_FIELDS and c not in EXTRA_COLUMNS]
     if unknown:
         raise ValidationError(f"Line 1: unknown columns: {', '.join(unknown)}.")
@@ -84,21 +63,18 @@ def read_rows(*, name: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
         raise ValidationError(f"Line 1: columns named twice: {', '.join(twice)}.")
     if "title" not in header and "id" not in header:
         raise ValidationError("Line 1: a 'title' column (or an 'id' column to update) is needed.")
-    rows = []
-    for number, values in enumerate(raw[1:], start=2):
-        if not any(v.strip() for v in values):
-            continue
-        rows.append(
-            (
-                number,
-                {
-                    c: (values[i].strip() if i < len(values) else "")
-                    for i, c in enumerate(header)
-                    if c
-                },
-            )
-        )
-    return rows
+    return table.rows
+
+
+def _unreadable(error: tabular.TabularError) -> str:
+    """Why the file could not be read, in this importer's words."""
+    if error.kind == tabular.TabularError.NOT_UTF8:
+        return "The CSV file is not UTF-8 text."
+    if error.kind == tabular.TabularError.BAD_EXCEL:
+        return f"Could not read the Excel file: {error.detail}"
+    if error.line:
+        return f"Line {error.line}: could not read the CSV file ({error.detail})."
+    return f"Could not read the CSV file ({error.detail})."
 
 
 def _row_id(row: dict[str, str]) -> int | None:

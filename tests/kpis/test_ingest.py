@@ -46,6 +46,22 @@ def test_it_saves_nothing_from_a_csv_with_a_bad_row_and_names_the_row(ops_lead) 
     ).exists()
 
 
+def test_it_numbers_rows_by_the_line_they_start_on_after_a_cell_with_a_line_break(
+    ops_lead,
+) -> None:
+    kpi = KPIFactory()
+    text = (
+        "kpi,timestamp,value\n"
+        '"Cash\ncollected",2026-01-01,1\n'  # lines 2-3
+        f"{kpi.pk},2026-01-02,x\n"  # line 4
+    )
+    batch = measurements_upload(actor=ops_lead, filename="values.csv", content=text.encode())
+    assert batch.errors == [
+        {"line": 2, "reason": "unknown KPI 'Cash\\ncollected'"},
+        {"line": 4, "reason": "value 'x' is not a number"},
+    ]
+
+
 def test_it_updates_a_re_sent_value_instead_of_duplicating_it(ops_lead) -> None:
     kpi = KPIFactory()
     first = measurements_upload(

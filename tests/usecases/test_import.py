@@ -80,6 +80,19 @@ def test_a_bad_csv_saves_nothing_and_names_each_bad_row(ops_lead):
         assert reason in by_line["Line 5"], by_line["Line 5"]
 
 
+def test_a_cell_with_a_line_break_keeps_the_line_numbers_of_later_rows(ops_lead):
+    report = usecase_import(
+        actor=ops_lead,
+        name="cases.csv",
+        content=csv_bytes(
+            'Good one,Finance,ops,"Outcome over\ntwo lines",cost,erp,400,0.2,2,no',  # lines 2-3
+            "Bad team,Legal,ops,Outcome,cost,erp,400,0.2,2,no",  # line 4
+        ),
+    )
+    assert [error.split(":")[0] for error in report.errors] == ["Line 4"]
+    assert "team: unknown team 'Legal'" in report.errors[0]
+
+
 def test_a_bad_excel_file_saves_nothing_and_names_each_bad_row(ops_lead):
     content = xlsx_bytes(
         [
