@@ -1,7 +1,4 @@
-"""Writes for KPIs: definitions, template stacks, check-ins, annotations and measurement ingest.
-
-Every state change records an audit event inside its transaction.
-"""
+"""Measurement ingest: parse rows (each bad one named by line), upsert, and refresh the touched stacks; large uploads go to a background job with progress."""
 
 from __future__ import annotations
 
@@ -11,7 +8,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC as dt_utc
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,16 +16,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from kpis.choices import AnnotationKind, BatchSource, BatchStatus
-from kpis.models import KPI, Annotation, CheckIn, IngestBatch, Measurement
-from kpis.selectors import BUSINESS_KPI_RULE, business_kpi_count
+from kpis.choices import BatchSource, BatchStatus
+from kpis.models import KPI, IngestBatch, Measurement
 from opsai import tabular
 from opsai.jobs import enqueue_on_commit
 from opsai.permissions import acting_user
-from usecases.catalog import USE_CASE_TEMPLATES
-from usecases.choices import Stage
-from usecases.lifecycle import CLOSED_STAGES
-from usecases.models import UseCase
 
 # Uploads with more rows than this are processed by a background job with progress.
 BACKGROUND_INGEST_ROWS = 10_000
@@ -36,230 +28,6 @@ BACKGROUND_INGEST_ROWS = 10_000
 MAX_ABS_VALUE = 1e15
 # "1,234,567.5": commas only as thousands separators. "12,5" is a decimal comma, not 125.
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
-KPI_DEFINITION_FIELDS = [
-    "name",
-    "level",
-    "parent_id",
-    "unit",
-    "direction",
-    "baseline_value",
-    "baseline_start",
-    "baseline_end",
-    "target_value",
-    "target_type",
-    "target_date",
-    "owner_id",
-    "cadence",
-    "source",
-    "guardrail_threshold",
-    "value_per_unit",
-    "alert_after_snapshots",
-]
-
-
-def _definition(kpi: KPI) -> dict[str, Any]:
-    """The KPI's definition as JSON-safe values, for audit before/after."""
-    definition: dict[str, Any] = {}
-    for name in KPI_DEFINITION_FIELDS:
-        value = getattr(kpi, name)
-        plain = value is None or isinstance(value, bool | int | float | str)
-        definition[name] = value if plain else str(value)
-    return definition
-
-
-# --- KPI definitions ---------------------------------------------------------------------
-
-
-def _check_business_kpi_rule(use_case: UseCase) -> None:
-    """Past the idea stage a use case keeps exactly one business KPI at the top of its stack."""
-    stage = UseCase.objects.filter(pk=use_case.pk).values_list("stage", flat=True).first()
-    if stage in (Stage.IDEA, *CLOSED_STAGES):
-        return
-    count = business_kpi_count(use_case.pk)
-    if count != 1:
-        raise ValidationError(
-            {"level": f"{BUSINESS_KPI_RULE}; this change would leave it with {count}."}
-        )
-
-
-@transaction.atomic
-def kpi_create(*, actor: Any, use_case: UseCase, **fields: Any) -> KPI:
-    """Add a KPI to ``use_case``'s stack after validating it."""
-    kpi = KPI(use_case=use_case, **fields)
-    kpi.full_clean()
-    kpi.save()
-    _check_business_kpi_rule(use_case)
-    audit_record(actor=actor, action="kpi.created", target=kpi, after=_definition(kpi))
-    return kpi
-
-
-@transaction.atomic
-def kpi_update(*, actor: Any, kpi: KPI, **fields: Any) -> KPI:
-    """Change a KPI's definition (target, baseline, owner…), recording before and after."""
-    kpi = KPI.objects.select_for_update().get(pk=kpi.pk)
-    before = _definition(kpi)
-    for name, value in fields.items():
-        setattr(kpi, name, value)
-    kpi.full_clean()
-    kpi.save()
-    _check_business_kpi_rule(kpi.use_case)
-    after = _definition(kpi)
-    changed = {k: v for k, v in after.items() if before.get(k) != v}
-    if changed:
-        audit_record(
-            actor=actor,
-            action="kpi.updated",
-            target=kpi,
-            before={k: before[k] for k in changed},
-            after=changed,
-        )
-    return kpi
-
-
-@transaction.atomic
-def kpi_stack_create_from_template(*, use_case: UseCase, actor: Any = None) -> list[KPI]:
-    """Create the KPI stack of ``use_case.template_key`` (KPIs that already exist are kept)."""
-    template = USE_CASE_TEMPLATES.get(use_case.template_key)
-    if not template:
-        return []
-    existing = {kpi.name: kpi for kpi in KPI.objects.filter(use_case=use_case)}
-    created: list[KPI] = []
-    for spec in template["kpis"]:
-        if spec["name"] in existing:
-            continue
-        parent = existing.get(spec["parent"]) if spec["parent"] else None
-        kpi = kpi_create(
-            actor=actor,
-            use_case=use_case,
-            name=spec["name"],
-            level=spec["level"],
-            unit=spec["unit"],
-            direction=spec["direction"],
-            parent=parent,
-            owner=use_case.owner,
-        )
-        existing[kpi.name] = kpi
-        created.append(kpi)
-    return created
-
-
-# --- Check-ins and annotations -----------------------------------------------------------
-
-
-def week_start(day: date) -> date:
-    """The Monday of ``day``'s week."""
-    return day - timedelta(days=day.weekday())
-
-
-@transaction.atomic
-def checkin_record(
-    *, actor: Any, kpi: KPI, confidence: str, analysis: str, week: date | None = None
-) -> CheckIn:
-    """Record (or replace) the owner's check-in on ``kpi`` for ``week`` (this week by default)."""
-    week = week_start(week or timezone.localdate())
-    if week > week_start(timezone.localdate()):
-        # A check-in is a judgement on what has happened; next week's has not.
-        raise ValidationError({"week": "A check-in is for this week or a past one."})
-    check_in = CheckIn.objects.filter(kpi=kpi, week=week).first() or CheckIn(kpi=kpi, week=week)
-    before = (
-        {"confidence": check_in.confidence, "analysis": check_in.analysis} if check_in.pk else None
-    )
-    check_in.confidence = confidence
-    check_in.analysis = analysis.strip()
-    check_in.author = actor
-    check_in.created_at = timezone.now()
-    check_in.full_clean()
-    check_in.save()
-    audit_record(
-        actor=actor,
-        action="kpi.checked_in",
-        target=check_in,
-        before=before,
-        after={"kpi": kpi.pk, "week": week.isoformat(), "confidence": confidence},
-    )
-    return check_in
-
-
-@transaction.atomic
-def annotation_create(
-    *,
-    actor: Any,
-    kind: str,
-    text: str,
-    starts_at: datetime,
-    ends_at: datetime | None = None,
-    use_case: UseCase | None = None,
-    kpi: KPI | None = None,
-) -> Annotation:
-    """Put a dated marker on KPI charts: a release, incident, pause or note.
-
-    Scoped to ``kpi``, to ``use_case``, or (both ``None``) to the whole portfolio.
-    Given only a KPI, the annotation is also attached to the KPI's use case.
-    """
-    if kind not in AnnotationKind.values:
-        raise ValidationError(
-            {"kind": f"Unknown kind {kind!r}; use one of {AnnotationKind.values}."}
-        )
-    if kpi is not None and use_case is None:
-        use_case = kpi.use_case
-    if kpi is not None and use_case is not None and kpi.use_case_id != use_case.pk:
-        raise ValidationError({"kpi": f"KPI {kpi.pk} does not belong to use case {use_case.pk}."})
-    annotation = Annotation(
-        kind=kind,
-        text=text.strip(),
-        starts_at=starts_at,
-        ends_at=ends_at,
-        use_case=use_case,
-        kpi=kpi,
-        created_by=acting_user(actor),
-    )
-    annotation.full_clean()
-    annotation.save()
-    audit_record(
-        actor=actor,
-        action="annotation.created",
-        target=annotation,
-        after={
-            "kind": kind,
-            "text": annotation.text,
-            "starts_at": starts_at.isoformat(),
-            "ends_at": ends_at.isoformat() if ends_at else None,
-            "use_case": use_case.pk if use_case else None,
-            "kpi": kpi.pk if kpi else None,
-        },
-    )
-    return annotation
-
-
-@transaction.atomic
-def annotation_end_open_range(
-    *, actor: Any, kind: str, use_case_id: int, starts_at: datetime, ends_at: datetime
-) -> Annotation | None:
-    """Turn the open marker of ``kind`` that started at ``starts_at`` into a range ending now.
-
-    Matched on the start instant, not the text, so a renamed worker still closes its
-    pause marker; ``None`` when there is no such marker (made before markers existed,
-    or removed).
-    """
-    marker = (
-        Annotation.objects.select_for_update()
-        .filter(kind=kind, use_case_id=use_case_id, starts_at=starts_at, ends_at__isnull=True)
-        .order_by("-pk")
-        .first()
-    )
-    if marker is None:
-        return None
-    marker.ends_at = ends_at
-    marker.full_clean()
-    marker.save(update_fields=["ends_at"])
-    audit_record(
-        actor=actor, action="annotation.ended", target=marker,
-        before={"ends_at": None}, after={"ends_at": ends_at.isoformat()},
-    )  # fmt: skip
-    return marker
-
-
-# --- Measurement ingest ------------------------------------------------------------------
 
 
 @dataclass
@@ -321,43 +89,57 @@ def measurements_parse(
     batch is parsed in chunks.
     """
     parsed = ParsedRows()
-    seen = {} if seen is None else seen
     now = timezone.now() + timedelta(minutes=5)  # clock skew of the sender
     pending: list[tuple[int, str, datetime, float]] = []
     for line, record in records:
         parsed.total += 1
-        raw_kpi = _cell(record.get("kpi")) or (str(default_kpi.pk) if default_kpi else "")
-        raw_ts = _cell(record.get("timestamp"))
-        raw_value = _cell(record.get("value"))
-        missing = [
-            name
-            for name, raw in (("kpi", raw_kpi), ("timestamp", raw_ts), ("value", raw_value))
-            if not raw
-        ]
-        if missing:
-            parsed.errors.append({"line": line, "reason": f"missing {', '.join(missing)}"})
-            continue
-        if "\x00" in raw_kpi + raw_ts + raw_value:
-            # PostgreSQL cannot even compare such text; a NUL usually means a binary file.
-            parsed.errors.append({"line": line, "reason": "contains a NUL byte (not text)"})
-            continue
-        try:
-            timestamp = _parse_timestamp(raw_ts)
-        except (ValueError, OverflowError):
-            parsed.errors.append(
-                {"line": line, "reason": f"timestamp {raw_ts!r} is not a date (use YYYY-MM-DD)"}
-            )
-            continue
-        if timestamp > now:
-            parsed.errors.append({"line": line, "reason": f"timestamp {raw_ts} is in the future"})
-            continue
-        try:
-            value = _parse_value(raw_value)
-        except ValueError as error:
-            parsed.errors.append({"line": line, "reason": str(error)})
-            continue
-        pending.append((line, raw_kpi, timestamp, value))
+        row = _measurement_row(record, default_kpi=default_kpi, latest=now)
+        if isinstance(row, str):
+            parsed.errors.append({"line": line, "reason": row})
+        else:
+            pending.append((line, *row))
+    _resolve_kpis(pending, parsed, seen={} if seen is None else seen)
+    parsed.errors.sort(key=lambda error: error["line"])
+    return parsed
 
+
+def _measurement_row(
+    record: dict[str, Any], *, default_kpi: KPI | None, latest: datetime
+) -> tuple[str, datetime, float] | str:
+    """(raw KPI, timestamp, value) of one record, or why it is not a measurement."""
+    raw_kpi = _cell(record.get("kpi")) or (str(default_kpi.pk) if default_kpi else "")
+    raw_ts = _cell(record.get("timestamp"))
+    raw_value = _cell(record.get("value"))
+    missing = [
+        name
+        for name, raw in (("kpi", raw_kpi), ("timestamp", raw_ts), ("value", raw_value))
+        if not raw
+    ]
+    if missing:
+        return f"missing {', '.join(missing)}"
+    if "\x00" in raw_kpi + raw_ts + raw_value:
+        # PostgreSQL cannot even compare such text; a NUL usually means a binary file.
+        return "contains a NUL byte (not text)"
+    try:
+        timestamp = _parse_timestamp(raw_ts)
+    except (ValueError, OverflowError):
+        return f"timestamp {raw_ts!r} is not a date (use YYYY-MM-DD)"
+    if timestamp > latest:
+        return f"timestamp {raw_ts} is in the future"
+    try:
+        value = _parse_value(raw_value)
+    except ValueError as error:
+        return str(error)
+    return raw_kpi, timestamp, value
+
+
+def _resolve_kpis(
+    pending: list[tuple[int, str, datetime, float]],
+    parsed: ParsedRows,
+    *,
+    seen: dict[tuple[int, datetime], int],
+) -> None:
+    """Match each row's KPI (id, or a unique name) in two queries; refuse doubled rows."""
     # Ids longer than a bigint are not ids at all: treat them as (unknown) names.
     ids = {raw for _, raw, _, _ in pending if raw.isdigit() and len(raw) < 19}
     names = {raw for _, raw, _, _ in pending if raw not in ids}
@@ -389,8 +171,6 @@ def measurements_parse(
             )
             continue
         parsed.rows.append((kpi_id, timestamp, value))
-    parsed.errors.sort(key=lambda error: error["line"])
-    return parsed
 
 
 def csv_records(text: str) -> list[tuple[int, dict[str, str]]]:
