@@ -4,9 +4,11 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from audit.services import audit_record
-from governance.models import AIWorker, Incident, LanePolicy
+from governance.models import AIWorker, Incident, LaneAssignment, LanePolicy
 from governance.services import incident_open
+from tests.factories import UseCaseFactory
 from tests.governance.factories import use_case_like, worker_for
 
 pytestmark = pytest.mark.django_db
@@ -375,3 +377,17 @@ def test_a_product_owner_of_another_team_cannot_change_this_teams_workers(
     client.force_login(owner_po)
     client.post(reverse("governance:release_new", args=[worker.pk]), {"version": "1.1"})
     assert Release.objects.filter(version="1.1").exists()
+
+
+def test_opening_a_use_case_page_never_writes(client, owner_po):
+    """GIVEN a use case the lane policy has not placed yet
+    WHEN its governance page is opened
+    THEN the page shows the lane the policy would give it, and nothing is written."""
+    use_case = UseCaseFactory(title="Unplaced", exports_data=True)
+    events = AuditEvent.objects.count()
+    client.force_login(owner_po)
+    response = client.get(reverse("governance:usecase", args=[use_case.pk]))
+    assert response.status_code == 200
+    assert "Prohibited" in response.content.decode()
+    assert not LaneAssignment.objects.filter(use_case=use_case).exists()
+    assert AuditEvent.objects.count() == events
