@@ -4,6 +4,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 OPSAI_VAR_DIR=/app/var
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY opsai ./opsai
+COPY audit ./audit
 COPY usecases ./usecases
 COPY kpis ./kpis
 COPY governance ./governance

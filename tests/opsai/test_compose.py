@@ -53,3 +53,13 @@ def test_the_web_service_runs_gunicorn_on_the_wsgi_module():
     command = compose()["services"]["web"]["command"]
     assert "gunicorn opsai.wsgi" in command
     assert (ROOT / "Dockerfile").exists()
+
+
+def test_the_image_copies_every_package_it_installs():
+    """The Dockerfile installs the packages before copying the rest (a cached layer): a new
+    app missing from its COPY lines would build an image that cannot start."""
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    include = re.search(r"include = \[([^\]]*)\]", pyproject).group(1)
+    packages = {name.rstrip("*") for name in re.findall(r'"([^"]+)"', include)}
+    copied = set(re.findall(r"^COPY (\w+) \./\1$", (ROOT / "Dockerfile").read_text(), re.M))
+    assert packages == copied
