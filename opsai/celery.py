@@ -13,7 +13,9 @@ from opsai.startup import verify_database
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsai.settings")
 
-app = Celery("opsai")
+# Every task closes its outbox row when it finishes (see opsai.outbox); a string, so
+# the class is imported only once Django is set up.
+app = Celery("opsai", task_cls="opsai.outbox:OutboxTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -1,9 +1,11 @@
-"""The one helper through which opsai enqueues background jobs.
+"""The one helper through which opsai enqueues background jobs: a transactional outbox.
 
-Jobs are sent only after the surrounding transaction commits, so a worker never
-sees an id whose row is not there yet, and a rolled-back change sends nothing.
-A transactional outbox can later replace the body of :func:`enqueue_on_commit`
-without touching any caller.
+The job is written as an :class:`~opsai.models.OutboxJob` row in the caller's
+transaction, so a rolled-back change records nothing and a committed one always has
+its job. After the commit it is handed to Celery with a short broker timeout; if the
+broker does not take it, the row stays pending and the relay (``opsai.outbox``)
+publishes it later. A request never waits on the broker for more than
+``OUTBOX_PUBLISH_TIMEOUT`` seconds.
 """
 
 from __future__ import annotations
@@ -11,30 +13,31 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import Task, current_app
+from celery import Task
 from django.db import transaction
+
+from opsai.models import OutboxJob
+from opsai.outbox import BrokerUnavailable, outbox_publish
 
 logger = logging.getLogger(__name__)
 
 
 def enqueue_on_commit(task: Task | str, *args: Any, **kwargs: Any) -> None:
-    """Send ``task`` with ``args``/``kwargs`` once the current transaction commits.
+    """Record ``task`` with ``args``/``kwargs`` now; send it once the transaction commits.
 
     ``task`` is a task or its registered name: a service names the job its own app's
     ``tasks`` module runs, so the tasks (which call the services) and the services
     (which enqueue the tasks) need not import each other. Outside a transaction the
-    job is sent at once. Arguments must be JSON (ids, not model instances).
+    job is recorded and sent at once. Arguments must be JSON (ids, not model instances).
     """
     name = task if isinstance(task, str) else task.name
-    # A signature by name: the web process need not have imported the task to send it.
-    job = current_app.signature(name, args=args, kwargs=kwargs)
+    job = OutboxJob.objects.create(task_name=name, args=list(args), kwargs=kwargs)
 
     def send() -> None:
         try:
-            job.apply_async()
-        except Exception:
-            # The change itself is committed; losing the job must not turn the
-            # user's request into an error. The outbox will close this gap.
-            logger.exception("could not enqueue %s", name)
+            outbox_publish(job.pk)
+        except BrokerUnavailable as error:
+            # The change and its job are committed; the relay will publish it.
+            logger.warning("outbox job %s (%s) left for the relay: %s", job.pk, name, error)
 
     transaction.on_commit(send)

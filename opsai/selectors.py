@@ -1,4 +1,4 @@
-"""Reads shared by opsai's own pages: health."""
+"""Reads shared by opsai's own pages: health and the outbox backlog."""
 
 from __future__ import annotations
 
@@ -8,19 +8,26 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Count, Min
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from opsai.celery import app as celery_app
+from opsai.models import OutboxJob
+from opsai.outbox import publish_connection
 from opsai.tasks import WORKER_HEARTBEAT_KEY
 
 
 def health_report() -> dict[str, Any]:
-    """Check the database, the broker and the worker heartbeat; ``ok`` if all are."""
+    """Check the database, the broker, the worker heartbeat and the outbox backlog.
+
+    ``ok`` if all are. The broker is asked with the outbox's short publish timeout, so
+    the report answers within a second whether Redis is up, stopped or frozen.
+    """
     report: dict[str, Any] = {
         "database": _check_database(),
         "broker": _check_broker(),
         "worker": _check_worker(),
+        "outbox": outbox_backlog(),
     }
     report["ok"] = all(part["ok"] for part in report.values())
     return report
@@ -37,8 +44,8 @@ def _check_database() -> dict[str, Any]:
 
 def _check_broker() -> dict[str, Any]:
     try:
-        with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=3)
+        with publish_connection() as conn:
+            conn.ensure_connection(max_retries=0, timeout=settings.OUTBOX_PUBLISH_TIMEOUT)
             transport = conn.transport_cls
         return {"ok": True, "transport": str(transport)}
     except Exception as error:
@@ -62,4 +69,28 @@ def _check_worker() -> dict[str, Any]:
     }
     if not ok:
         result["error"] = "worker heartbeat is stale"
+    return result
+
+
+def outbox_backlog() -> dict[str, Any]:
+    """How many outbox jobs wait to be published, and the age of the oldest.
+
+    Not ``ok`` when the oldest is older than ``OUTBOX_BACKLOG_MAX_AGE``: the broker or
+    the relay has been away long enough that background work is delayed.
+    """
+    try:
+        backlog = OutboxJob.objects.filter(state=OutboxJob.State.PENDING).aggregate(
+            pending=Count("pk"), oldest=Min("created_at")
+        )
+    except Exception as error:
+        return {"ok": False, "error": str(error).strip().splitlines()[0][:200]}
+    oldest: datetime | None = backlog["oldest"]
+    age = (timezone.now() - oldest).total_seconds() if oldest else 0.0
+    result: dict[str, Any] = {
+        "ok": age <= settings.OUTBOX_BACKLOG_MAX_AGE.total_seconds(),
+        "pending": backlog["pending"],
+        "oldest_pending_age_seconds": int(age),
+    }
+    if not result["ok"]:
+        result["error"] = "background jobs are waiting for the broker"
     return result

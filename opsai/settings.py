@@ -174,7 +174,10 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_timeout": 10,
         "socket_connect_timeout": 5,
-        "visibility_timeout": 60 * 60,
+        # A message taken by a worker that then dies whole (SIGKILL, lost host) is
+        # redelivered after this long. It must exceed the longest task (the hard time
+        # limit, 15 minutes by default) or a task still running would be delivered twice.
+        "visibility_timeout": CELERY_TASK_TIME_LIMIT + 5 * 60,
         "health_check_interval": 30,
     }
 else:
@@ -190,6 +193,12 @@ _MONDAY_7AM = crontab(minute=0, hour=7, day_of_week="mon")
 # Each app adds its periodic jobs here, one line each.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "opsai.tasks.worker_heartbeat", "schedule": timedelta(seconds=30)},
+    # Expires: while the workers are busy, relays queued behind a long job are dropped.
+    "outbox-relay": {
+        "task": "opsai.tasks.relay_outbox",
+        "schedule": timedelta(seconds=5),
+        "options": {"expires": 5},
+    },
     "kpis-refresh": {"task": "kpis.tasks.refresh_snapshots", "schedule": timedelta(hours=1)},
     "kpis-weekly-review": {"task": "kpis.tasks.send_weekly_review", "schedule": _MONDAY_7AM},
     "governance-guardrail-sweep": {
@@ -198,6 +207,20 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=120)
+
+# --- Outbox (opsai/outbox.py) ------------------------------------------------------------
+
+# The longest a request (or a relay, or /healthz) waits on the broker, in seconds: a
+# stopped or frozen Redis leaves the job pending for the relay instead of holding a save.
+OUTBOX_PUBLISH_TIMEOUT = env.float("OUTBOX_PUBLISH_TIMEOUT", default=0.5)
+# The relay publishes jobs pending at least this long (younger ones are being published
+# by their own on-commit hook) ...
+OUTBOX_RELAY_AFTER = timedelta(seconds=env.int("OUTBOX_RELAY_AFTER", default=5))
+# ... and re-sends a job sent but not finished after this long (its message was lost
+# with a Redis that restarted empty): longer than a task may run, so never a live one.
+OUTBOX_RESEND_AFTER = timedelta(seconds=CELERY_TASK_TIME_LIMIT + 10 * 60)
+# /healthz turns 503 when the oldest pending job is older than this.
+OUTBOX_BACKLOG_MAX_AGE = timedelta(seconds=env.int("OUTBOX_BACKLOG_MAX_AGE", default=60))
 
 # --- Auth --------------------------------------------------------------------------------
 

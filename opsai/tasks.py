@@ -6,6 +6,8 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
+from opsai.outbox import outbox_relay
+
 WORKER_HEARTBEAT_KEY = "opsai:worker-heartbeat"
 
 
@@ -15,3 +17,9 @@ def worker_heartbeat() -> str:
     now = timezone.now().isoformat()
     cache.set(WORKER_HEARTBEAT_KEY, now, timeout=None)
     return now
+
+
+@shared_task(name="opsai.tasks.relay_outbox")
+def relay_outbox() -> int:
+    """Publish the outbox jobs their on-commit publish missed (run by beat)."""
+    return outbox_relay()
