@@ -101,6 +101,13 @@ def outbox_relay(*, older_than: timedelta | None = None, limit: int = 500) -> in
     return published
 
 
+def outbox_prune() -> int:
+    """Delete done jobs finished more than ``OUTBOX_KEEP_DONE`` ago; failed ones stay."""
+    cutoff = timezone.now() - settings.OUTBOX_KEEP_DONE
+    deleted, _ = OutboxJob.objects.filter(state=State.DONE, finished_at__lt=cutoff).delete()
+    return deleted
+
+
 def _due(older_than: timedelta) -> Q:
     now = timezone.now()
     pending = Q(state=State.PENDING, created_at__lte=now - older_than)

@@ -212,7 +212,7 @@ WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=120)
 
 # The longest a request (or a relay, or /healthz) waits on the broker, in seconds: a
 # stopped or frozen Redis leaves the job pending for the relay instead of holding a save.
-OUTBOX_PUBLISH_TIMEOUT = env.float("OUTBOX_PUBLISH_TIMEOUT", default=0.5)
+OUTBOX_PUBLISH_TIMEOUT = env.float("OUTBOX_PUBLISH_TIMEOUT", default=0.3)
 # The relay publishes jobs pending at least this long (younger ones are being published
 # by their own on-commit hook) ...
 OUTBOX_RELAY_AFTER = timedelta(seconds=env.int("OUTBOX_RELAY_AFTER", default=5))
@@ -221,6 +221,16 @@ OUTBOX_RELAY_AFTER = timedelta(seconds=env.int("OUTBOX_RELAY_AFTER", default=5))
 OUTBOX_RESEND_AFTER = timedelta(seconds=CELERY_TASK_TIME_LIMIT + 10 * 60)
 # /healthz turns 503 when the oldest pending job is older than this.
 OUTBOX_BACKLOG_MAX_AGE = timedelta(seconds=env.int("OUTBOX_BACKLOG_MAX_AGE", default=60))
+# Done jobs are deleted by the relay this long after they finished (failed ones stay).
+OUTBOX_KEEP_DONE = timedelta(days=env.int("OUTBOX_KEEP_DONE_DAYS", default=7))
+# /healthz reads the worker heartbeat through this alias: the default cache's keys, but
+# a frozen Redis (the cache's server too) answers within the publish timeout, not 5 s.
+CACHES["health"] = {**CACHES["default"]}
+if REDIS_URL:
+    CACHES["health"]["OPTIONS"] = {
+        "socket_connect_timeout": OUTBOX_PUBLISH_TIMEOUT,
+        "socket_timeout": OUTBOX_PUBLISH_TIMEOUT,
+    }
 
 # --- Auth --------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
-from opsai.outbox import outbox_relay
+from opsai.outbox import outbox_prune, outbox_relay
 
 WORKER_HEARTBEAT_KEY = "opsai:worker-heartbeat"
 
@@ -21,5 +21,6 @@ def worker_heartbeat() -> str:
 
 @shared_task(name="opsai.tasks.relay_outbox")
 def relay_outbox() -> int:
-    """Publish the outbox jobs their on-commit publish missed (run by beat)."""
+    """Publish the outbox jobs their on-commit publish missed, prune old done ones (beat)."""
+    outbox_prune()
     return outbox_relay()

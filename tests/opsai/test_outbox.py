@@ -32,6 +32,7 @@ from opsai.celery import app as celery_app
 from opsai.jobs import enqueue_on_commit
 from opsai.models import OutboxJob
 from opsai.outbox import outbox_relay, publish_connection
+from opsai.tasks import relay_outbox
 from tests.kpis.factories import KPIFactory
 
 State = OutboxJob.State
@@ -284,6 +285,19 @@ def test_the_relay_command_publishes_by_hand(
     assert sorted(_queued_outbox_ids(own_redis)) == sorted(ids)
 
 
+@pytest.mark.django_db
+def test_the_relay_task_prunes_done_jobs_after_a_week_and_keeps_failed_ones() -> None:
+    old_done, recent_done, old_failed = _pending_jobs(3)
+    long_ago = timezone.now() - timedelta(days=8)
+    OutboxJob.objects.filter(pk__in=[old_done, old_failed]).update(finished_at=long_ago)
+    OutboxJob.objects.filter(pk__in=[old_done, recent_done]).update(state=State.DONE)
+    OutboxJob.objects.filter(pk=recent_done).update(finished_at=timezone.now())
+    OutboxJob.objects.filter(pk=old_failed).update(state=State.FAILED)
+
+    assert relay_outbox() == 0
+    assert set(OutboxJob.objects.values_list("pk", flat=True)) == {recent_done, old_failed}
+
+
 # --- /healthz -----------------------------------------------------------------------------
 
 
@@ -306,15 +320,23 @@ def test_healthz_calls_a_young_backlog_ok(client: Any) -> None:
 
 @pytest.mark.django_db
 def test_healthz_answers_within_a_second_with_a_dead_broker(
-    client: Any, broken_broker: str, monkeypatch: pytest.MonkeyPatch
+    client: Any, broken_broker: str, monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
+    client.get("/healthz")  # the first request of a process also loads the URLconf
+    # In production one Redis is the broker and the cache that holds the heartbeat.
     _point_publish_at(monkeypatch, broken_broker)
+    settings.CACHES = {
+        **settings.CACHES,
+        "health": {**settings.CACHES["health"], "LOCATION": broken_broker},
+    }
     started = time.monotonic()
     response = client.get("/healthz")
     elapsed = time.monotonic() - started
     assert elapsed < 1.0, f"/healthz took {elapsed:.2f} s"
     assert response.status_code == 503
-    assert response.json()["broker"]["ok"] is False
+    body = response.json()
+    assert body["broker"]["ok"] is False
+    assert body["worker"]["error"].startswith("cache unavailable")
 
 
 def test_a_killed_worker_hands_its_job_back_within_the_longest_task(settings: Any) -> None:
