@@ -10,8 +10,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from audit.models import AuditEvent
+from opsai import bounds
 
 
 def _start_of(day: date) -> datetime:
@@ -28,6 +30,52 @@ class AuditEventFilterForm(forms.Form):
         return data
 
 
+class InstantField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date-time converted to UTC within ``opsai.bounds``' window.
+
+    PostgreSQL refuses offsets past ±15:59 (``+21:36``) and Python cannot convert year 1
+    with a positive offset; both are a 400 naming the parameter, not a 500.
+    """
+
+    def to_python(self, value: Any) -> datetime | None:
+        # The parent converts to the server's time zone, losing the offset sent: check it first.
+        try:
+            sent = parse_datetime(value) if isinstance(value, str) else None
+        except ValueError:
+            sent = None
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            if sent is not None:
+                bounds.instant_utc(sent)
+            return bounds.instant_utc(parsed)
+        except ValueError as error:
+            raise ValidationError(f"This date-time {error}.", code="range") from None
+
+
+class DayField(forms.DateField):
+    """A calendar day within ``opsai.bounds``' window (9999-12-31 has no day after it)."""
+
+    def validate(self, value: date | None) -> None:
+        super().validate(value)
+        problem = bounds.day_problem(value) if value else ""
+        if problem:
+            raise ValidationError(problem, code="range")
+
+
+class DayFilter(django_filters.DateFilter):
+    """``DateFilter`` reading its value with :class:`DayField`."""
+
+    field_class = DayField
+
+
+class InstantFilter(django_filters.IsoDateTimeFilter):
+    """``IsoDateTimeFilter`` reading its value with :class:`InstantField`."""
+
+    field_class = InstantField
+
+
 class AuditEventFilterSet(django_filters.FilterSet):
     """Filter audit events by object, actor, action and time (whole days or exact instants)."""
 
@@ -36,14 +84,10 @@ class AuditEventFilterSet(django_filters.FilterSet):
     actor = django_filters.CharFilter(field_name="actor_name", label="Actor (username)")
     actor_name = django_filters.CharFilter(label="Actor (username)")
     action = django_filters.CharFilter()
-    date_from = django_filters.DateFilter(
-        method="filter_date_from", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = django_filters.DateFilter(
-        method="filter_date_to", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    date_from = DayFilter(method="filter_date_from", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = DayFilter(method="filter_date_to", widget=forms.DateInput(attrs={"type": "date"}))
+    occurred_after = InstantFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = InstantFilter(field_name="occurred_at", lookup_expr="lt")
 
     # The page shows the filters people use; the API accepts all of them.
     PAGE_FIELDS = ("object_type", "object_id", "actor", "date_from", "date_to")

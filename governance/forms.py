@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from governance.choices import Lane, SignOffDecision
 from governance.models import AIWorker, Incident, Vendor
 from governance.policy import format_conditions, parse_conditions
+from opsai.forms import BoundedInputMixin
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -34,7 +35,7 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
 
 
-class ChecklistItemForm(forms.Form):
+class ChecklistItemForm(BoundedInputMixin, forms.Form):
     answer = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=True)
     evidence_text = forms.CharField(
         label="Evidence", widget=forms.Textarea(attrs={"rows": 2}), required=False
@@ -54,7 +55,7 @@ class ChecklistItemForm(forms.Form):
         ]
 
 
-class SignOffForm(forms.Form):
+class SignOffForm(BoundedInputMixin, forms.Form):
     decision = forms.ChoiceField(
         choices=[c for c in SignOffDecision.choices if c[0] != SignOffDecision.PENDING],
         widget=forms.RadioSelect,
@@ -70,7 +71,7 @@ class NoteForm(forms.Form):
     note = forms.CharField(max_length=300, required=False)
 
 
-class AIWorkerForm(forms.ModelForm):
+class AIWorkerForm(BoundedInputMixin, forms.ModelForm):
     escalation_contacts = forms.CharField(
         label="Escalation contacts (emails, one per line)",
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -106,12 +107,12 @@ class AIWorkerForm(forms.ModelForm):
         return _lines(self.cleaned_data["escalation_contacts"])
 
 
-class ReleaseForm(forms.Form):
+class ReleaseForm(BoundedInputMixin, forms.Form):
     version = forms.CharField(max_length=60)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
 
-class IncidentForm(forms.ModelForm):
+class IncidentForm(BoundedInputMixin, forms.ModelForm):
     class Meta:
         model = Incident
         fields = ["worker", "title", "severity", "what_happened", "affected", "affected_count"]
@@ -125,7 +126,7 @@ class IncidentForm(forms.ModelForm):
         self.fields["worker"].queryset = AIWorker.objects.filter(use_case=use_case)
 
 
-class IncidentStepForm(forms.Form):
+class IncidentStepForm(BoundedInputMixin, forms.Form):
     owner = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     done = forms.BooleanField(required=False, label="Done")
@@ -146,7 +147,7 @@ class IncidentStepForm(forms.Form):
         )
 
 
-class VendorForm(forms.ModelForm):
+class VendorForm(BoundedInputMixin, forms.ModelForm):
     class Meta:
         model = Vendor
         fields = [
@@ -165,7 +166,7 @@ class VendorForm(forms.ModelForm):
         }
 
 
-class LaneRuleForm(forms.Form):
+class LaneRuleForm(BoundedInputMixin, forms.Form):
     name = forms.CharField(max_length=120)
     lane = forms.ChoiceField(choices=Lane.choices)
     conditions = forms.CharField(
@@ -191,5 +192,5 @@ class LaneRuleForm(forms.Form):
 LaneRuleFormSet = forms.formset_factory(LaneRuleForm, extra=1, can_delete=True)
 
 
-class PolicyNoteForm(forms.Form):
+class PolicyNoteForm(BoundedInputMixin, forms.Form):
     note = forms.CharField(max_length=300, label="What changed and why")

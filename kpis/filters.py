@@ -7,26 +7,28 @@ parameter filters nothing.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from kpis.choices import AlertState
 from kpis.models import KPI, Alert, Annotation, CheckIn, Measurement, Snapshot
+from opsai import bounds
 
 
 class InstantField(forms.Field):
     """An ISO 8601 date or date-time as an aware datetime.
 
     A date means its midnight; a date-time without an offset means UTC, not the server's
-    time zone, so an API client gets the same rows wherever opsai runs.
+    time zone, so an API client gets the same rows wherever opsai runs. The instant is
+    converted to UTC and must lie within ``opsai.bounds``' window (an offset such as
+    ``+14:00`` on year 1 cannot even be converted).
     """
 
     default_error_messages = {"invalid": "Use an ISO 8601 date or date-time."}
@@ -42,7 +44,10 @@ class InstantField(forms.Field):
             raise ValidationError(self.error_messages["invalid"], code="invalid")
         if not isinstance(parsed, datetime):
             parsed = datetime.combine(parsed, time.min)
-        return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
+        try:
+            return bounds.instant_utc(parsed)
+        except ValueError as error:
+            raise ValidationError(f"This date-time {error}.", code="range") from None
 
 
 class IsoDateField(forms.Field):

@@ -9,9 +9,10 @@ from django.contrib.auth import get_user_model
 
 from kpis.choices import AnnotationKind, Confidence
 from kpis.models import KPI
+from opsai.forms import BoundedInputMixin
 
 
-class KPIForm(forms.ModelForm):
+class KPIForm(BoundedInputMixin, forms.ModelForm):
     """A KPI's definition; the parent must be in the same use case."""
 
     class Meta:
@@ -39,7 +40,7 @@ class KPIForm(forms.ModelForm):
         self.instance.use_case = use_case
 
 
-class MeasurementForm(forms.Form):
+class MeasurementForm(BoundedInputMixin, forms.Form):
     """Enter one value for one KPI."""
 
     kpi = forms.ModelChoiceField(

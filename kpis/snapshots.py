@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Avg, Max, OuterRef, Subquery
 from django.utils import timezone
 
@@ -273,7 +273,7 @@ def snapshots_refresh(*, kpi_ids: list[int] | None = None, as_of: date | None = 
     run.kpis_refreshed = refreshed
     run.alerts_fired = len(fired)
     run.finished_at = timezone.now()
-    run.save(update_fields=["kpis_refreshed", "alerts_fired", "finished_at"])
+    run.save(update_fields=["kpis_refreshed", "alerts_fired", "finished_at", "error"])
     return run
 
 
@@ -288,8 +288,9 @@ def _refresh(kpi_ids: list[int] | None, as_of: date, run: RefreshRun) -> tuple[i
     kpis = {kpi.pk: kpi for kpi in kpis_qs.select_for_update(of=("self",)).order_by("pk")}
     if not kpis:
         return 0, []
-    figures = figures_compute(list(kpis), as_of)
-    snapshots = [snapshot_build(kpis[f.kpi_id], f, as_of, run.pk) for f in figures]
+    snapshots, failed = _snapshots_each(kpis, as_of, run.pk)
+    if failed:
+        run.error = "; ".join(f"KPI {pk} not refreshed: {why}" for pk, why in failed.items())[:2000]
     rolled = calc.roll_up(
         {kpi.pk: kpi.parent_id for kpi in kpis.values()},
         {snapshot.kpi_id: snapshot.status for snapshot in snapshots},
@@ -300,6 +301,34 @@ def _refresh(kpi_ids: list[int] | None, as_of: date, run: RefreshRun) -> tuple[i
     _point_kpis_at_latest_snapshot(list(kpis), as_of)
     fired = _advance_alerts(kpis, snapshots, as_of)
     return len(snapshots), fired
+
+
+def _snapshots_each(
+    kpis: dict[int, KPI], as_of: date, run_id: int
+) -> tuple[list[SnapshotRow], dict[int, str]]:
+    """The snapshot rows of ``kpis`` and, by id, why each KPI that could not be computed failed.
+
+    All KPIs are computed in one statement; if that fails (one stored row the maths
+    cannot hold, e.g. a timestamp before year 1 in UTC), each is computed alone in its
+    own savepoint, so one bad KPI is logged and skipped while the rest refresh.
+    """
+    try:
+        with transaction.atomic():
+            figures = figures_compute(list(kpis), as_of)
+            return [snapshot_build(kpis[f.kpi_id], f, as_of, run_id) for f in figures], {}
+    except (DatabaseError, ArithmeticError, ValueError, TypeError):
+        logger.warning("refresh run %s: computing KPIs one by one", run_id, exc_info=True)
+    snapshots: list[SnapshotRow] = []
+    failed: dict[int, str] = {}
+    for kpi_id, kpi in kpis.items():
+        try:
+            with transaction.atomic():
+                (figures,) = figures_compute([kpi_id], as_of)
+                snapshots.append(snapshot_build(kpi, figures, as_of, run_id))
+        except (DatabaseError, ArithmeticError, ValueError, TypeError) as error:
+            logger.exception("refresh run %s: KPI %s not refreshed", run_id, kpi_id)
+            failed[kpi_id] = f"{type(error).__name__}: {error}"
+    return snapshots, failed
 
 
 def _point_kpis_at_latest_snapshot(kpi_ids: list[int], as_of: date) -> None:

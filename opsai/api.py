@@ -17,15 +17,20 @@ list field nests the same shape under its name. Every other error (401, 403, 404
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions
+from django.db import models
+from rest_framework import exceptions, serializers
 from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from opsai import bounds
 
 
 def validation_error_body(detail: Any) -> dict[str, Any]:
@@ -56,3 +61,65 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is not None and isinstance(exc, exceptions.ValidationError):
         response.data = validation_error_body(response.data)
     return response
+
+
+class IntRouter(SimpleRouter):
+    """A router whose detail routes match only whole numbers: ``/usecases/null/`` is a 404.
+
+    DRF's default lookup matches any text, which then reaches the database as an id
+    (``int("null")`` — a 500). A viewset may still set its own ``lookup_value_regex``.
+    """
+
+    def get_lookup_regex(self, viewset: Any, lookup_prefix: str = "") -> str:
+        if getattr(viewset, "lookup_value_regex", None) is None:
+            viewset.lookup_value_regex = r"\d+"
+        return super().get_lookup_regex(viewset, lookup_prefix)
+
+
+class BoundedFloatField(serializers.FloatField):
+    """A float that is finite and within ``bounds.MAX_ABS_VALUE`` (``1e400`` is infinity in JSON)."""
+
+    def to_internal_value(self, data: Any) -> float:
+        value = super().to_internal_value(data)
+        problem = bounds.number_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem, code="out_of_range")
+        return value
+
+
+class BoundedDateTimeField(serializers.DateTimeField):
+    """An instant within ``bounds.EARLIEST_INSTANT`` … ``bounds.LATEST_INSTANT``, kept in UTC."""
+
+    def to_internal_value(self, value: Any) -> datetime:
+        parsed = super().to_internal_value(value)
+        try:
+            return bounds.instant_utc(parsed)
+        except ValueError as error:
+            raise serializers.ValidationError(f"This date-time {error}.", code="range") from None
+
+
+def long_text_field(**kwargs: Any) -> serializers.CharField:
+    """A free-text field capped at ``bounds.LONG_TEXT_MAX`` characters (unless told otherwise)."""
+    kwargs.setdefault("max_length", bounds.LONG_TEXT_MAX)
+    return serializers.CharField(**kwargs)
+
+
+class BoundedModelSerializer(serializers.ModelSerializer):
+    """A model serializer whose floats, instants and texts are bounded (see ``opsai.bounds``).
+
+    Model text fields without a ``max_length`` get ``LONG_TEXT_MAX``; DRF's CharField
+    already refuses NUL characters.
+    """
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.FloatField: BoundedFloatField,
+        models.DateTimeField: BoundedDateTimeField,
+    }
+
+    def build_standard_field(self, field_name: str, model_field: Any) -> tuple[Any, dict]:
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        free_text = isinstance(model_field, models.TextField) and "choices" not in kwargs
+        if free_text and "max_length" not in kwargs and "read_only" not in kwargs:
+            kwargs["max_length"] = bounds.LONG_TEXT_MAX
+        return field_class, kwargs

@@ -1,4 +1,4 @@
-"""The one way pages show a service's refusal: on the form, or as a message in words."""
+"""The one way pages show a service's refusal (on the form, or as a message in words), and text caps."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.http import HttpRequest
+
+from opsai.bounds import LONG_TEXT_MAX, MAX_ABS_VALUE
 
 
 def form_add_errors(form: forms.BaseForm, error: ValidationError) -> None:
@@ -36,3 +39,28 @@ def attempt(request: HttpRequest, action: Callable[[], Any], success: str) -> bo
         return False
     messages.success(request, success)
     return True
+
+
+class BoundedInputMixin:
+    """Bounds a form's fields that have no limit of their own (see ``opsai.bounds``).
+
+    Text fields without ``max_length`` get ``LONG_TEXT_MAX`` (model text fields have no
+    limit: a 1M-character paste would be stored and shown on every page); float fields
+    without ``max_value`` get ``±MAX_ABS_VALUE`` (the snapshot maths overflows beyond).
+    Applied when the form is cleaned, so fields a form adds in its ``__init__`` count too.
+    """
+
+    fields: dict[str, forms.Field]
+
+    def full_clean(self) -> None:
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField) and field.max_length is None:
+                field.max_length = LONG_TEXT_MAX
+                field.validators.append(MaxLengthValidator(LONG_TEXT_MAX))
+            elif isinstance(field, forms.FloatField) and field.max_value is None:
+                field.max_value, field.min_value = MAX_ABS_VALUE, -MAX_ABS_VALUE
+                field.validators += [
+                    MaxValueValidator(MAX_ABS_VALUE),
+                    MinValueValidator(-MAX_ABS_VALUE),
+                ]
+        super().full_clean()  # type: ignore[misc]

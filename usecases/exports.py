@@ -9,6 +9,7 @@ from typing import Any
 from django.http import HttpResponse
 from django.utils import timezone
 
+from opsai.exports import export_row
 from usecases.models import ScoringModel, UseCase
 
 COLUMNS = [
@@ -67,9 +68,9 @@ def _score_cells(row: UseCase) -> list[Any]:
 
 
 def portfolio_export(rows: list[UseCase], *, model: ScoringModel, kind: str) -> HttpResponse:
-    """The rows as a CSV or .xlsx download."""
+    """The rows as a CSV or .xlsx download; formula-like text is escaped (``opsai.exports``)."""
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    cells = portfolio_rows(rows, model=model)
+    cells = [export_row(row) for row in portfolio_rows(rows, model=model)]
     if kind == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)

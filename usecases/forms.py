@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
+from opsai.forms import BoundedInputMixin
 from usecases import lifecycle, scoring
 from usecases.choices import System
 from usecases.models import ScoringModel, Team, UseCase
@@ -57,7 +58,7 @@ def _nullable_boolean(label: str, help_text: str = "") -> forms.TypedChoiceField
     )
 
 
-class UseCaseForm(forms.ModelForm):
+class UseCaseForm(BoundedInputMixin, forms.ModelForm):
     """Intake: every field optional for a draft; ``require_complete`` for submitting.
 
     On submit each missing field gets its own error naming it, and nothing is saved.
@@ -127,7 +128,7 @@ class UseCaseForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in INTAKE_FIELDS}
 
 
-class ScoreForm(forms.Form):
+class ScoreForm(BoundedInputMixin, forms.Form):
     """One scorer's sheet: each criterion 1–5 with a rationale."""
 
     def __init__(self, *args: Any, suggested: dict[str, int] | None = None, **kwargs: Any) -> None:

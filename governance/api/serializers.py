@@ -20,6 +20,7 @@ from governance.models import (
     SignOff,
 )
 from governance.selectors import worker_current_release
+from opsai.api import BoundedModelSerializer, long_text_field
 
 
 class LaneSerializer(serializers.ModelSerializer):
@@ -90,21 +91,21 @@ class SignOffInputSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(
         choices=[c for c in SignOffDecision.choices if c[0] != SignOffDecision.PENDING]
     )
-    comment = serializers.CharField()
+    comment = long_text_field()
 
 
 class ChecklistInputSerializer(serializers.Serializer):
     key = serializers.ChoiceField(
         choices=[k for k, _ in ChecklistItem._meta.get_field("key").choices]
     )
-    answer = serializers.CharField()
-    evidence_text = serializers.CharField(required=False, allow_blank=True, default="")
+    answer = long_text_field()
+    evidence_text = long_text_field(required=False, allow_blank=True, default="")
     evidence_links = serializers.ListField(
-        child=serializers.CharField(), required=False, default=list
+        child=serializers.CharField(max_length=2000), required=False, default=list, max_length=100
     )
 
 
-class AIWorkerSerializer(serializers.ModelSerializer):
+class AIWorkerSerializer(BoundedModelSerializer):
     current_version = serializers.SerializerMethodField()
 
     class Meta:
@@ -123,7 +124,7 @@ class AIWorkerSerializer(serializers.ModelSerializer):
         return release.version if release else None
 
 
-class ReleaseSerializer(serializers.ModelSerializer):
+class ReleaseSerializer(BoundedModelSerializer):
     deployed_by = serializers.StringRelatedField()
 
     class Meta:
@@ -141,7 +142,7 @@ class IncidentStepSerializer(serializers.ModelSerializer):
         fields = ["kind", "position", "owner", "notes", "done_at", "done_by"]
 
 
-class IncidentSerializer(serializers.ModelSerializer):
+class IncidentSerializer(BoundedModelSerializer):
     steps = IncidentStepSerializer(many=True, read_only=True)
 
     class Meta:
@@ -162,9 +163,9 @@ class IncidentStepInputSerializer(serializers.Serializer):
         allow_null=True,
         default=None,
     )
-    notes = serializers.CharField(required=False, allow_blank=True, default=None)
+    notes = long_text_field(required=False, allow_blank=True, default=None)
     done = serializers.BooleanField(required=False, default=False)
-    rule_change = serializers.CharField(required=False, allow_blank=True, default="")
+    rule_change = long_text_field(required=False, allow_blank=True, default="")
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -172,7 +173,14 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class NoteSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class RollbackSerializer(serializers.Serializer):
+    """Why a release is rolled back: ``note`` (or ``notes``, the release's own field name)."""
+
+    note = long_text_field(required=False, allow_blank=True, default="")
+    notes = long_text_field(required=False, allow_blank=True, default="")
 
 
 class WorkerStatusSerializer(serializers.Serializer):

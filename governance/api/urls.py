@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
 from governance.api import views
+from opsai.api import IntRouter
 
-router = SimpleRouter()
+router = IntRouter()
 router.register("lanes", views.LaneViewSet, basename="lane")
 router.register("reviews", views.ReviewViewSet, basename="review")
 router.register("workers", views.AIWorkerViewSet, basename="aiworker")

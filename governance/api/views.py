@@ -169,8 +169,10 @@ class AIWorkerViewSet(
     def resume(self, request: Request, pk: str) -> Response:
         worker = self.get_object()
         require(request.user, "governance.resume_worker", worker)
+        data = s.NoteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
         worker = services.aiworker_resume(
-            worker=worker, actor=request.user, note=str(request.data.get("note", ""))
+            worker=worker, actor=request.user, note=data.validated_data["note"]
         )
         return Response(selectors.worker_status(worker))
 
@@ -211,15 +213,17 @@ class ReleaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         )  # fmt: skip
         return Response(s.ReleaseSerializer(release).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.NoteSerializer, responses=s.ReleaseSerializer)
+    @extend_schema(request=s.RollbackSerializer, responses=s.ReleaseSerializer)
     @action(detail=True, methods=["post"])
     def rollback(self, request: Request, pk: str) -> Response:
         require(request.user, "governance.manage_worker")
         release = self.get_object()
         require(request.user, "governance.change_worker", release)
+        data = s.RollbackSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
         rollback = services.release_rollback(
             release=release, actor=request.user,
-            notes=str(request.data.get("note", request.data.get("notes", ""))),
+            notes=data.validated_data["note"] or data.validated_data["notes"],
         )  # fmt: skip
         return Response(s.ReleaseSerializer(rollback).data, status=status.HTTP_201_CREATED)
 

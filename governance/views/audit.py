@@ -16,6 +16,7 @@ from django.views.decorators.http import require_safe
 
 from audit.filters import AuditEventFilterSet
 from audit.selectors import audit_event_list
+from opsai.exports import export_row
 from opsai.permissions import permission_required
 
 AUDIT_COLUMNS = ["occurred_at", "actor_name", "action", "object_type", "object_id", "object_repr",
@@ -36,11 +37,12 @@ def audit(request: HttpRequest) -> HttpResponse:
     events = filterset.qs if form.is_valid() else audit_event_list()
     if request.GET.get("export") == "csv" and (not request.GET or form.is_valid()):
         writer = csv.writer(_Echo())
+        # Actor names, object titles and tickets are typed by people: escape formulas.
         rows = (
-            [
+            export_row(
                 getattr(e, c).isoformat() if c == "occurred_at" else getattr(e, c)
                 for c in AUDIT_COLUMNS
-            ]
+            )
             for e in events.iterator(chunk_size=2000)
         )
         response = StreamingHttpResponse(

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from kpis.models import KPI, Alert, Annotation, CheckIn, IngestBatch, Measurement, Snapshot
 from kpis.selectors import VANITY
+from opsai.api import BoundedModelSerializer
 
 
 class SnapshotSerializer(serializers.ModelSerializer):
@@ -18,7 +19,7 @@ class SnapshotSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class KPISerializer(serializers.ModelSerializer):
+class KPISerializer(BoundedModelSerializer):
     current_snapshot = SnapshotSerializer(read_only=True)
     vanity = serializers.SerializerMethodField(
         help_text="A model metric with no business KPI above it (never shown alone to executives)."
@@ -56,7 +57,7 @@ class IngestBatchSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class CheckInSerializer(serializers.ModelSerializer):
+class CheckInSerializer(BoundedModelSerializer):
     author = serializers.StringRelatedField()
 
     class Meta:
@@ -67,7 +68,7 @@ class CheckInSerializer(serializers.ModelSerializer):
         extra_kwargs = {"week": {"required": False}}
 
 
-class AnnotationSerializer(serializers.ModelSerializer):
+class AnnotationSerializer(BoundedModelSerializer):
     created_by = serializers.StringRelatedField()
 
     class Meta:

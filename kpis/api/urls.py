@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
 from kpis.api import views
+from opsai.api import IntRouter
 
-router = SimpleRouter()
+router = IntRouter()
 router.register("kpis", views.KPIViewSet, basename="api-kpi")
 router.register("measurements", views.MeasurementViewSet, basename="api-measurement")
 router.register("snapshots", views.SnapshotViewSet, basename="api-snapshot")

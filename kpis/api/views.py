@@ -10,8 +10,8 @@ from typing import Any
 
 from django.db.models import Case, Value, When
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -43,6 +43,7 @@ from kpis.services import (
     kpi_update,
     measurements_ingest,
 )
+from opsai.parsers import BoundedJSONParser
 from opsai.permissions import require
 
 
@@ -57,12 +58,18 @@ def _records(payload: Any) -> list[tuple[int, dict[str, Any]]]:
 
 
 class CSVTextParser(BaseParser):
-    """Hands a ``text/csv`` body to the view as text."""
+    """Hands a ``text/csv`` body to the view as text; a body that is not UTF-8 is a 400."""
 
     media_type = "text/csv"
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> str:
-        return stream.read().decode("utf-8-sig")
+        try:
+            return stream.read().decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise ParseError(
+                f"The CSV body is not UTF-8 text ({error.reason} at byte {error.start}): "
+                "save it as UTF-8 (e.g. not latin-1 or UTF-16) and send it again."
+            ) from None
 
 
 class KPIViewSet(
@@ -105,7 +112,7 @@ class MeasurementViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     serializer_class = MeasurementSerializer
     filterset_class = MeasurementFilterSet
-    parser_classes = [JSONParser, CSVTextParser]
+    parser_classes = [BoundedJSONParser, CSVTextParser]
     queryset = Measurement.objects.order_by("kpi_id", "timestamp")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

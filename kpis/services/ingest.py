@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC as dt_utc
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,14 +18,14 @@ from django.utils import timezone
 from audit.services import audit_record
 from kpis.choices import BatchSource, BatchStatus
 from kpis.models import KPI, IngestBatch, Measurement
-from opsai import tabular
+from opsai import bounds, tabular
 from opsai.jobs import enqueue_on_commit
 from opsai.permissions import acting_user
 
 # Uploads with more rows than this are processed by a background job with progress.
 BACKGROUND_INGEST_ROWS = 10_000
-# No business measure needs more; beyond it the snapshot sums and money values overflow.
-MAX_ABS_VALUE = 1e15
+# The bound every number that comes in shares (see opsai.bounds, its one owner).
+MAX_ABS_VALUE = bounds.MAX_ABS_VALUE
 # "1,234,567.5": commas only as thousands separators. "12,5" is a decimal comma, not 125.
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 
@@ -40,6 +40,7 @@ class ParsedRows:
 
 
 def _parse_timestamp(raw: str) -> datetime:
+    """An ISO 8601 date or date-time as an aware datetime; naive ones are UTC."""
     text = raw.strip()
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
@@ -89,7 +90,7 @@ def measurements_parse(
     batch is parsed in chunks.
     """
     parsed = ParsedRows()
-    now = timezone.now() + timedelta(minutes=5)  # clock skew of the sender
+    now = timezone.now() + bounds.FUTURE_SKEW  # clock skew of the sender
     pending: list[tuple[int, str, datetime, float]] = []
     for line, record in records:
         parsed.total += 1
@@ -124,8 +125,12 @@ def _measurement_row(
         timestamp = _parse_timestamp(raw_ts)
     except (ValueError, OverflowError):
         return f"timestamp {raw_ts!r} is not a date (use YYYY-MM-DD)"
-    if timestamp > latest:
-        return f"timestamp {raw_ts} is in the future"
+    try:
+        # In UTC from here on, and within 1970 … now + skew: a row dated 0001-01-01 once
+        # broke its KPI's pages and every snapshot refresh (pandas cannot hold it).
+        timestamp = bounds.instant_utc(timestamp, latest=latest)
+    except ValueError as error:
+        return f"timestamp {raw_ts} {error}"
     try:
         value = _parse_value(raw_value)
     except ValueError as error:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.db import connection
 
 from kpis.models import Alert, RefreshRun, Snapshot
 from kpis.signals import kpi_alert_fired
@@ -276,3 +277,25 @@ def test_a_back_filled_day_dates_its_alert_on_that_day() -> None:
     assert alert.state == "firing"
     assert alert.fired_at.astimezone(UTC).date() == AS_OF
     assert alert.started_at.astimezone(UTC).date() == AS_OF
+
+
+def test_a_kpi_it_cannot_compute_is_recorded_and_the_rest_refresh() -> None:
+    """GIVEN a measurement dated before year 1 in UTC, written by SQL past every edge check
+    WHEN the full refresh runs
+    THEN that KPI is named in the run's error, and every other KPI still gets its snapshot.
+    """
+    good, bad, other = KPIFactory(), KPIFactory(), KPIFactory()
+    series(good, {0: 5.0})
+    series(other, {1: 7.0})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO kpis_measurement (kpi_id, timestamp, value, source)"
+            " VALUES (%s, '0001-01-01 00:00:00+14', 1.0, 'api')",
+            [bad.pk],
+        )
+    run = snapshots_refresh(as_of=AS_OF)
+    assert run.finished_at is not None and run.kpis_refreshed == 2
+    assert run.error.startswith(f"KPI {bad.pk} not refreshed: ")
+    assert RefreshRun.objects.get(pk=run.pk).error == run.error
+    snapshots = dict(Snapshot.objects.filter(as_of=AS_OF).values_list("kpi_id", "latest_value"))
+    assert snapshots == {good.pk: 5.0, other.pk: 7.0}

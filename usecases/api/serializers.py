@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from opsai.api import BoundedModelSerializer
 from usecases import scoring
 from usecases.catalog import USE_CASE_TEMPLATES
 from usecases.choices import Stage, System
@@ -100,7 +101,7 @@ class UseCaseSerializer(serializers.ModelSerializer):
         }
 
 
-class UseCaseWriteSerializer(serializers.ModelSerializer):
+class UseCaseWriteSerializer(BoundedModelSerializer):
     """Intake through the API: team by name, owner by username; ``submit`` validates all."""
 
     team = serializers.SlugRelatedField(slug_field="name", queryset=Team.objects.all())
@@ -123,7 +124,7 @@ class UseCaseWriteSerializer(serializers.ModelSerializer):
         fields = [*INTAKE_FIELDS, "template_key", "submit"]
 
 
-class ScoreSerializer(serializers.ModelSerializer):
+class ScoreSerializer(BoundedModelSerializer):
     """One scorer's sheet: five 1–5 values, each with a rationale."""
 
     scorer = serializers.StringRelatedField()

@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
+from opsai.api import IntRouter
 from usecases.api.views import UseCaseViewSet
 
-router = SimpleRouter()
+router = IntRouter()
 router.register("usecases", UseCaseViewSet, basename="api-usecase")
 
 urlpatterns = router.urls
