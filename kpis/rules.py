@@ -1,25 +1,41 @@
 """Permissions for KPIs, built from the predicates in ``opsai.permissions``.
 
-Everyone with a role reads dashboards; ops leads, product owners and admins define
-KPIs and send measurements; a check-in belongs to the KPI's owner (or an ops lead/admin).
+Everyone with a role reads dashboards. Ops leads, product owners and admins define
+KPIs and send measurements (``kpis.manage_kpis``, the forms and the data page); which
+KPI they may change, send measurements into or check in on is the object rule below,
+the one place it lives: the KPI's owner, the people of its use case's team
+(``opsai.permissions.is_team_member``: the team's named product owner and the owners
+and submitters of its use cases) and admins. Executives only read.
 """
 
 from typing import Any
 
 import rules
 
-from opsai.permissions import can_write, has_any_role, is_admin, is_ops_lead, is_product_owner
+from opsai.permissions import (
+    can_write,
+    has_any_role,
+    is_admin,
+    is_ops_lead,
+    is_product_owner,
+    is_team_member,
+)
 
 
 @rules.predicate
 def is_kpi_owner(user: Any, kpi: Any) -> bool:
-    return kpi is not None and kpi.owner_id is not None and kpi.owner_id == user.pk
+    owner_id = getattr(kpi, "owner_id", None)
+    return owner_id is not None and owner_id == user.pk
 
 
 manages_kpis = is_ops_lead | is_product_owner | is_admin
+# ``obj`` is a KPI, or the use case a new KPI goes into; without one only admins pass,
+# so a view that forgets to name the object refuses instead of opening every KPI.
+writes_kpi = is_admin | (can_write & (is_kpi_owner | is_team_member))
 
 rules.add_perm("kpis.view_kpi", has_any_role)
-rules.add_perm("kpis.change_kpi", manages_kpis)
-rules.add_perm("kpis.ingest", manages_kpis)
-rules.add_perm("kpis.check_in", can_write & (is_kpi_owner | is_ops_lead | is_admin))
+rules.add_perm("kpis.manage_kpis", manages_kpis)
+rules.add_perm("kpis.change_kpi", is_admin | (manages_kpis & writes_kpi))
+rules.add_perm("kpis.ingest", is_admin | (manages_kpis & writes_kpi))
+rules.add_perm("kpis.check_in", writes_kpi)
 rules.add_perm("kpis.add_annotation", can_write)

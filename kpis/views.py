@@ -66,7 +66,7 @@ def usecase(request: HttpRequest, pk: int) -> HttpResponse:
 def kpi(request: HttpRequest, pk: int) -> HttpResponse:
     """One KPI: full series, snapshot history, batches, check-ins (and the check-in form)."""
     kpi = get_object_or_404(
-        KPI.objects.select_related("use_case", "owner", "current_snapshot"), pk=pk
+        KPI.objects.select_related("use_case__team", "owner", "current_snapshot"), pk=pk
     )
     form = CheckInForm(request.POST or None)
     if request.method == "POST":
@@ -83,7 +83,7 @@ def kpi(request: HttpRequest, pk: int) -> HttpResponse:
     context.update(
         form=form,
         can_check_in=request.user.has_perm("kpis.check_in", kpi),
-        can_change=request.user.has_perm("kpis.change_kpi"),
+        can_change=request.user.has_perm("kpis.change_kpi", kpi),
         can_annotate=request.user.has_perm("kpis.add_annotation"),
         annotation_form=AnnotationForm(),
         this_week=week_start(timezone.localdate()),
@@ -91,10 +91,11 @@ def kpi(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "kpis/kpi.html", context)
 
 
-@permission_required("kpis.change_kpi")
+@permission_required("kpis.manage_kpis")
 def kpi_add(request: HttpRequest, use_case_pk: int) -> HttpResponse:
-    """Add a KPI to a use case's stack."""
-    use_case = get_object_or_404(UseCase, pk=use_case_pk)
+    """Add a KPI to a use case's stack (the use case's team's, or an admin)."""
+    use_case = get_object_or_404(UseCase.objects.select_related("team"), pk=use_case_pk)
+    require(request.user, "kpis.change_kpi", use_case)
     form = KPIForm(request.POST or None, use_case=use_case)
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
@@ -108,10 +109,11 @@ def kpi_add(request: HttpRequest, use_case_pk: int) -> HttpResponse:
     return render(request, "kpis/kpi_form.html", {"form": form, "use_case": use_case, "kpi": None})
 
 
-@permission_required("kpis.change_kpi")
+@permission_required("kpis.manage_kpis")
 def kpi_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Change a KPI's definition (recorded in the audit trail)."""
-    kpi = get_object_or_404(KPI.objects.select_related("use_case"), pk=pk)
+    kpi = get_object_or_404(KPI.objects.select_related("use_case__team"), pk=pk)
+    require(request.user, "kpis.change_kpi", kpi)
     form = KPIForm(request.POST or None, instance=kpi, use_case=kpi.use_case)
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
@@ -175,7 +177,7 @@ def data(request: HttpRequest) -> HttpResponse:
     )
     batch: IngestBatch | None = None
     if request.method == "POST":
-        require(request.user, "kpis.ingest")
+        require(request.user, "kpis.manage_kpis")  # each row's KPI: the ingest service
         try:
             if measure_form.is_bound and measure_form.is_valid():
                 batch = measurement_record(actor=request.user, **measure_form.cleaned_data)
@@ -205,7 +207,7 @@ def data(request: HttpRequest) -> HttpResponse:
             "batch": shown,
             "batches": selectors.batch_list(),
             "runs": selectors.last_refresh_runs(),
-            "can_ingest": request.user.has_perm("kpis.ingest"),
+            "can_ingest": request.user.has_perm("kpis.manage_kpis"),
         },
     )
 

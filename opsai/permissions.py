@@ -82,6 +82,33 @@ def is_team_product_owner(user: Any, obj: Any) -> bool:
     return owner_id is None or owner_id == user.pk
 
 
+def _led_team_ids(user: Any) -> set[int]:
+    """Teams whose use cases the user owns or submitted (cached on the request's user)."""
+    if not hasattr(user, "_led_team_ids_cache"):
+        owned = user.owned_use_cases.values_list("team_id", flat=True)
+        submitted = user.submitted_use_cases.values_list("team_id", flat=True)
+        user._led_team_ids_cache = set(owned) | set(submitted)
+    return user._led_team_ids_cache
+
+
+@rules.predicate
+def is_team_member(user: Any, obj: Any) -> bool:
+    """Someone of the team of ``obj``: its named product owner, or the owner or submitter
+    of one of its use cases (opsai records no other team membership).
+
+    Unlike :func:`is_team_product_owner` there is no stand-in: a team without a named
+    product owner is not open to every product owner here.
+    """
+    if obj is None or not (user and user.is_authenticated):
+        return False
+    team = team_of(obj)
+    if team is None:
+        return False
+    if getattr(team, "product_owner_id", None) == user.pk and is_product_owner(user):
+        return True
+    return team.pk in _led_team_ids(user)
+
+
 rules.add_perm("opsai.view_site", has_any_role)
 rules.add_perm("opsai.write", can_write)
 

@@ -12,6 +12,7 @@ from django.db.models import Case, Value, When
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import BaseParser
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -84,19 +85,30 @@ class KPIViewSet(
     serializer_class = KPISerializer
     filterset_class = KPIFilterSet
     queryset = (
-        KPI.objects.select_related("current_snapshot")
+        KPI.objects.select_related("current_snapshot", "use_case__team")
         .annotate(vanity=Case(When(VANITY, then=Value(True)), default=Value(False)))
         .order_by("pk")
     )
 
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        require(request.user, "kpis.manage_kpis")  # the role first; the use case's team below
+        return super().create(request, *args, **kwargs)
+
     def perform_create(self, serializer: KPISerializer) -> None:
-        require(self.request.user, "kpis.change_kpi")
+        require(self.request.user, "kpis.change_kpi", serializer.validated_data["use_case"])
         data = dict(serializer.validated_data)
         data.pop("current_snapshot", None)
         serializer.instance = kpi_create(actor=self.request.user, **data)
 
+    def get_object(self) -> KPI:
+        """The KPI; a change is refused (403) before its body is read unless the user may make it."""
+        kpi = super().get_object()
+        if self.request.method not in SAFE_METHODS:
+            require(self.request.user, "kpis.change_kpi", kpi)
+        return kpi
+
     def perform_update(self, serializer: KPISerializer) -> None:
-        require(self.request.user, "kpis.change_kpi")
+        require(self.request.user, "kpis.change_kpi", serializer.instance)
         data = dict(serializer.validated_data)
         data.pop("use_case", None)  # a KPI does not move between use cases
         serializer.instance = kpi_update(actor=self.request.user, kpi=serializer.instance, **data)
@@ -116,7 +128,7 @@ class MeasurementViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Measurement.objects.order_by("kpi_id", "timestamp")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        require(request.user, "kpis.ingest")
+        require(request.user, "kpis.manage_kpis")  # each row's KPI: measurements_ingest
         records = _records(request.data)
         batch = measurements_ingest(actor=request.user, source=BatchSource.API, records=records)
         body = IngestBatchSerializer(batch).data

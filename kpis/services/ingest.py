@@ -266,7 +266,9 @@ def measurements_ingest(
     transaction commits. The batch itself is always recorded, with an audit event.
     """
     if parsed is None:
-        parsed = measurements_parse(records, default_kpi=default_kpi)
+        seen: dict[tuple[int, datetime], int] = {}
+        parsed = measurements_parse(records, default_kpi=default_kpi, seen=seen)
+        parsed.errors = sorted(parsed.errors + ingest_refusals(actor, seen), key=_line)
     with transaction.atomic():
         if batch is None:
             batch = IngestBatch(source=source, filename=filename[:255])
@@ -303,6 +305,35 @@ def measurements_ingest(
             },
         )
     return batch
+
+
+def ingest_refusals(actor: Any, seen: dict[tuple[int, datetime], int]) -> list[dict[str, Any]]:
+    """One error per KPI of the batch the actor may not send measurements into (the
+    ``kpis.ingest`` rule: not its owner, not of its team, not an admin), at its first line.
+
+    ``seen`` maps each parsed row's (KPI id, timestamp) to its line. A job acting for
+    nobody (``actor`` not a signed-in user) is not refused here.
+    """
+    user = acting_user(actor)
+    if user is None:
+        return []
+    first_line: dict[int, int] = {}
+    for (kpi_id, _), line in seen.items():
+        first_line[kpi_id] = min(line, first_line.get(kpi_id, line))
+    kpis = KPI.objects.filter(pk__in=first_line).select_related("use_case__team")
+    return [
+        {
+            "line": first_line[kpi.pk],
+            "reason": f"you may not send measurements into KPI {kpi.pk} “{kpi.name}”: "
+            "only its owner, its use case's team and admins may",
+        }
+        for kpi in kpis
+        if not user.has_perm("kpis.ingest", kpi)
+    ]
+
+
+def _line(error: dict[str, Any]) -> int:
+    return error["line"]
 
 
 def _enqueue_refresh(kpi_ids: list[int]) -> None:
@@ -404,6 +435,7 @@ def ingest_batch_process(*, batch_id: int) -> IngestBatch:
             parsed.errors.extend(chunk.errors)
             parsed.total += chunk.total
             IngestBatch.objects.filter(pk=batch_id).update(rows_processed=parsed.total)
+        parsed.errors = sorted(parsed.errors + ingest_refusals(batch.created_by, seen), key=_line)
         return measurements_ingest(
             actor=batch.created_by,
             source=batch.source,

@@ -61,8 +61,8 @@ def test_an_ops_lead_uploads_a_csv_with_a_bad_row_and_is_told_which(
     from kpis.models import Measurement
     from tests.kpis.factories import KPIFactory
 
-    make_user("Ops lead", username="olivia")
-    kpi = KPIFactory(name="Cash collected")
+    olivia = make_user("Ops lead", username="olivia")
+    kpi = KPIFactory(name="Cash collected", use_case__owner=olivia)  # her team's KPI
     upload = tmp_path / "values.csv"
     upload.write_text(f"kpi,timestamp,value\n{kpi.pk},2026-01-01,10\n{kpi.pk},2026-01-02,ten\n")
     sign_in(page, "olivia")
@@ -84,8 +84,8 @@ def test_a_large_upload_shows_its_progress_until_the_worker_saves_it(
 
     from tests.kpis.factories import KPIFactory
 
-    make_user("Ops lead", username="olivia")
-    kpi = KPIFactory()
+    olivia = make_user("Ops lead", username="olivia")
+    kpi = KPIFactory(use_case__owner=olivia)  # her team's KPI
     start = datetime(2020, 1, 1, tzinfo=UTC)
     upload = tmp_path / "big.csv"
     upload.write_text(
