@@ -68,7 +68,7 @@ class CheckInForm(forms.Form):
     analysis = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
 
-class AnnotationForm(forms.Form):
+class AnnotationForm(BoundedInputMixin, forms.Form):
     """A marker on the charts of one KPI, one use case or the whole portfolio."""
 
     kind = forms.ChoiceField(choices=AnnotationKind.choices)

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.http import HttpRequest
 
+from opsai import bounds
 from opsai.bounds import LONG_TEXT_MAX, MAX_ABS_VALUE
 
 
@@ -46,7 +47,8 @@ class BoundedInputMixin:
 
     Text fields without ``max_length`` get ``LONG_TEXT_MAX`` (model text fields have no
     limit: a 1M-character paste would be stored and shown on every page); float fields
-    without ``max_value`` get ``±MAX_ABS_VALUE`` (the snapshot maths overflows beyond).
+    without ``max_value`` get ``±MAX_ABS_VALUE`` (the snapshot maths overflows beyond);
+    date-times must lie in ``bounds``' window (charts cannot draw year 1).
     Applied when the form is cleaned, so fields a form adds in its ``__init__`` count too.
     """
 
@@ -63,4 +65,14 @@ class BoundedInputMixin:
                     MaxValueValidator(MAX_ABS_VALUE),
                     MinValueValidator(-MAX_ABS_VALUE),
                 ]
+            elif isinstance(field, forms.DateTimeField):
+                field.validators.append(instant_in_window)
         super().full_clean()  # type: ignore[misc]
+
+
+def instant_in_window(value: Any) -> None:
+    """Refuse a date-time outside ``opsai.bounds``' window, saying which end it passed."""
+    try:
+        bounds.instant_utc(value)
+    except ValueError as error:
+        raise ValidationError(f"This date-time {error}.", code="range") from None

@@ -16,7 +16,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from governance.forms import SignOffForm
-from kpis.forms import KPIForm
+from kpis.forms import AnnotationForm, KPIForm
 from kpis.models import Measurement
 from opsai.bounds import LONG_TEXT_MAX
 from tests.factories import TeamFactory
@@ -310,3 +310,11 @@ def test_uploads_that_are_not_utf8_name_the_encoding(admin_user: Any, encoding: 
     response = api.post("/api/usecases/import/", {"file": upload}, format="multipart")
     assert response.status_code == 400
     assert "UTF-8" in str(response.json())
+
+
+@pytest.mark.parametrize(("starts_at", "why"), [("0001-01-01 00:00", "before 1970-01-01"),
+                                                ("2300-01-01 00:00", "too far ahead")])  # fmt: skip
+def test_a_page_form_refuses_a_date_time_outside_the_window(starts_at: str, why: str) -> None:
+    form = AnnotationForm(data={"kind": "release", "text": "v1", "starts_at": starts_at})
+    assert not form.is_valid()
+    assert form.errors["starts_at"] == [f"This date-time is {why}."]
