@@ -185,4 +185,4 @@ class OutboxTask(Task):
         """Mark the outbox job failed, with the error."""
         job_id = _outbox_id(self)
         if job_id is not None:
-            outbox_finish(job_id, error=f"{type(exc).__name__}: {exc}" or "failed")
+            outbox_finish(job_id, error=f"{type(exc).__name__}: {exc}")

@@ -206,6 +206,17 @@ def test_a_save_with_the_broker_down_answers_at_once_and_runs_once_when_it_is_ba
     assert RefreshRun.objects.count() == 1
 
 
+@pytest.mark.celery
+def test_a_task_that_fails_marks_its_job_failed_with_the_error(wait_for: Any) -> None:
+    with transaction.atomic():
+        enqueue_on_commit(REFRESH, as_of="not-a-date")
+    job = OutboxJob.objects.get()
+    wait_for(lambda: OutboxJob.objects.get(pk=job.pk).state == State.FAILED, what="job failed")
+    job.refresh_from_db()
+    assert job.last_error.startswith("ValueError: Invalid isoformat string")
+    assert job.finished_at is not None and not RefreshRun.objects.exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_frozen_broker_leaves_the_relay_and_the_job_pending_within_a_second(
     own_redis: OwnRedis, monkeypatch: pytest.MonkeyPatch
