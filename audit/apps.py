@@ -6,3 +6,9 @@ class AuditConfig(AppConfig):
 
     name = "audit"
     verbose_name = "Audit trail"
+
+    def ready(self) -> None:
+        """Put sign-ins, failed sign-ins and sign-outs on the trail."""
+        from audit import receivers
+
+        receivers.connect()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 from opsai.config import ConfigurationError, validate_database_url, validate_redis_url
 
@@ -244,7 +245,6 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
 
 # --- Email -------------------------------------------------------------------------------
 
@@ -328,4 +328,84 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Security: sign-in lockout, session limits, headers ----------------------------------
+# ASVS level-2 basics. Every number here can be changed from the environment (see the
+# README's Configuration table).
+
+
+def _positive(name: str, default: int) -> int:
+    """An environment integer that must be at least 1, refused with one clear line if not."""
+    try:
+        value = env.int(name, default=default)
+    except ValueError:
+        raise ConfigurationError(name, f"must be a whole number, got {env.str(name)!r}") from None
+    if value < 1:
+        raise ConfigurationError(name, f"must be a whole number of at least 1, got {value}")
+    return value
+
+
+INSTALLED_APPS += ["axes", "csp"]
+# django-axes counts failed sign-ins per username *and* address: a guesser is locked out
+# without letting anyone lock a colleague out from elsewhere. The backend must come
+# first, so a locked-out pair is refused before the password is even checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]
+AXES_FAILURE_LIMIT = _positive("SIGNIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=_positive("SIGNIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The lock lasts the cool-off from the last counted failure, as the page says; a retry
+# during it does not start the clock again.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "opsai.security.client_ip"
+AXES_USERNAME_CALLABLE = "opsai.security.signin_username"
+AXES_LOCKOUT_CALLABLE = "opsai.security.signin_locked_out"
+# Without this axes logs a banner as it starts, and a configuration error must stay the one
+# line on stderr (tests/opsai/test_config.py).
+AXES_VERBOSE = False
+
+# A session ends after this long without a request, and after this long in any case.
+SESSION_IDLE_TIMEOUT = timedelta(minutes=_positive("SESSION_IDLE_MINUTES", 30))
+SESSION_ABSOLUTE_LIFETIME = timedelta(hours=_positive("SESSION_MAX_HOURS", 12))
+SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_LIFETIME.total_seconds())
+# Right after the user is known, before anything asks for a signed-in user.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "opsai.middleware.SessionLimitsMiddleware",
+)
+MIDDLEWARE += ["csp.middleware.CSPMiddleware", "axes.middleware.AxesMiddleware"]
+
+# Behind a TLS-terminating proxy (production's usual set-up) the proxy's
+# X-Forwarded-Proto says whether the visitor used https, and its X-Forwarded-For names them.
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=PRODUCTION)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the container's health check speaks plain http
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
+
+# No inline script anywhere: JavaScript comes from static/js and static/vendor only, and
+# figures travel as json_script blocks (type="application/json", which browsers do not run).
+# Inline styles are allowed because plotly.js and htmx set them as they draw.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# The deploy check (`check --deploy`) also generates the API schema and warns when two
+# choice sets would share a name; these name each one once.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "KPIStatusEnum": "kpis.choices.Status",
+    "PlaybookStepEnum": "governance.choices.PlaybookStep",
 }

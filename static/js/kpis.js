@@ -12,4 +12,8 @@
   }
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
   document.addEventListener("htmx:afterSwap", function (event) { draw(event.target); });
+  // The weekly review's Print button (no inline onclick: the CSP refuses inline script).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) window.print();
+  });
 })();

@@ -287,8 +287,9 @@ def test_the_queue_shows_what_waits_on_each_reviewer_and_for_how_long(
     import time_machine
     from django.utils import timezone
 
-    client.force_login(legal_reviewer)
     with time_machine.travel(timezone.now() + timezone.timedelta(days=3)):
+        # Signed in then, not three days before: a session ends after 12 hours.
+        client.force_login(legal_reviewer)
         body = client.get(reverse("governance:queue")).content.decode()
     assert "Marketing content operations" in body and "Legal &amp; compliance" in body
     assert "3\xa0days" in body
@@ -384,8 +385,8 @@ def test_opening_a_use_case_page_never_writes(client, owner_po):
     WHEN its governance page is opened
     THEN the page shows the lane the policy would give it, and nothing is written."""
     use_case = UseCaseFactory(title="Unplaced", exports_data=True)
+    client.force_login(owner_po)  # a sign-in, which is on the audit trail
     events = AuditEvent.objects.count()
-    client.force_login(owner_po)
     response = client.get(reverse("governance:usecase", args=[use_case.pk]))
     assert response.status_code == 200
     assert "Prohibited" in response.content.decode()
