@@ -173,7 +173,7 @@ def test_a_save_with_the_broker_down_answers_at_once_and_runs_once_when_it_is_ba
     WHEN the broker is back and the relay runs
     THEN a real worker runs the refresh exactly once and marks the job done, and a
     second delivery of the same message is skipped."""
-    kpi = KPIFactory()
+    kpi = KPIFactory(owner=ops_lead)  # only who may write a KPI sends measurements into it
     _point_publish_at(monkeypatch, broken_broker)
     started = time.monotonic()
     batch = measurements_ingest(
