@@ -82,7 +82,7 @@ def test_the_lockout_page_has_the_policy_too(client, ops_lead):
     assert assert_strict_policy("lockout", response) == []
 
 
-def tests_database_url() -> str:
+def _test_database_url() -> str:
     """The URL of the test database, for a subprocess."""
     settings_dict = connection.settings_dict
     return (
@@ -96,7 +96,7 @@ def test_the_deploy_check_passes_with_production_settings(db):
     migrated test database (the check also builds the API schema from it)."""
     result = run(
         ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        DATABASE_URL=tests_database_url(),
+        DATABASE_URL=_test_database_url(),
         **PRODUCTION,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -130,7 +130,7 @@ def test_production_redirects_to_https_and_sends_hsts_and_secure_cookies(db):
     result = run(
         ["-c", PROBE],
         DJANGO_SETTINGS_MODULE="opsai.settings",
-        DATABASE_URL=tests_database_url(),
+        DATABASE_URL=_test_database_url(),
         **PRODUCTION,
     )
     assert result.returncode == 0, result.stderr
