@@ -28,6 +28,13 @@ from opsai.permissions import permission_required, require
 from usecases.models import UseCase
 
 
+def _get_worker(request: HttpRequest, pk: int, permission: str) -> AIWorker:
+    """The AI worker ``pk`` if the user holds ``permission`` on it (404 / 403 otherwise)."""
+    worker = get_object_or_404(AIWorker.objects.select_related("use_case__team"), pk=pk)
+    require(request.user, permission, worker)
+    return worker
+
+
 @require_safe
 @permission_required("governance.view")
 def workers(request: HttpRequest) -> HttpResponse:
@@ -82,8 +89,7 @@ def worker_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required("governance.manage_worker")
 def worker_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    worker = get_object_or_404(AIWorker.objects.select_related("use_case__team"), pk=pk)
-    require(request.user, "governance.change_worker", worker)
+    worker = _get_worker(request, pk, "governance.change_worker")
     form = AIWorkerForm(request.POST or None, instance=AIWorker.objects.get(pk=pk))
     if request.method == "POST" and form.is_valid():
         try:
@@ -104,8 +110,7 @@ def worker_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("governance.manage_worker")
 def worker_token(request: HttpRequest, pk: int) -> HttpResponse:
     """Issue a new runtime token (the old one stops working); shown once on the worker page."""
-    worker = get_object_or_404(AIWorker.objects.select_related("use_case__team"), pk=pk)
-    require(request.user, "governance.change_worker", worker)
+    worker = _get_worker(request, pk, "governance.change_worker")
     token = services.aiworker_rotate_token(worker=worker, actor=request.user)
     request.session[f"worker-token-{worker.pk}"] = token
     return redirect(worker)
@@ -115,8 +120,7 @@ def worker_token(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("governance.view")
 def worker_pause(request: HttpRequest, pk: int) -> HttpResponse:
     """The kill switch: one click and a reason."""
-    worker = get_object_or_404(AIWorker.objects.select_related("use_case__team"), pk=pk)
-    require(request.user, "governance.pause_worker", worker)
+    worker = _get_worker(request, pk, "governance.pause_worker")
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Reason: say why the worker is paused.")
@@ -134,8 +138,7 @@ def worker_pause(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required("governance.view")
 def worker_resume(request: HttpRequest, pk: int) -> HttpResponse:
-    worker = get_object_or_404(AIWorker.objects.select_related("use_case__team"), pk=pk)
-    require(request.user, "governance.resume_worker", worker)
+    worker = _get_worker(request, pk, "governance.resume_worker")
     form = NoteForm(request.POST)
     form.is_valid()
     attempt(
@@ -151,8 +154,7 @@ def worker_resume(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required("governance.manage_worker")
 def release_new(request: HttpRequest, pk: int) -> HttpResponse:
-    worker = get_object_or_404(AIWorker.objects.select_related("use_case__team"), pk=pk)
-    require(request.user, "governance.change_worker", worker)
+    worker = _get_worker(request, pk, "governance.change_worker")
     form = ReleaseForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Version: give the version released.")
