@@ -7,7 +7,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.template.loader import render_to_string
@@ -18,6 +17,7 @@ from kpis.choices import AlertState, Level, Status
 from kpis.models import KPI, Alert, ReviewDigest, Snapshot
 from kpis.selectors import VANITY
 from kpis.services import week_start
+from opsai.mail import mail_on_commit
 from opsai.roles import Role
 from usecases.models import StageChange
 
@@ -162,14 +162,13 @@ def weekly_review_send(*, week: date | None = None) -> int:
         context["site_url"] = settings.SITE_URL
         body = render_to_string("kpis/review_email.txt", context)
         html = render_to_string("kpis/review_email.html", context)
-        if recipients:
-            send_mail(
-                subject=f"[opsai] Weekly review, week of {start:%d %b %Y}",
-                message=body,
-                from_email=None,
-                recipient_list=recipients,
-                html_message=html,
-            )
+        # One job with the digest row: committed together, sent by a worker, retried.
+        mail_on_commit(
+            subject=f"[opsai] Weekly review, week of {start:%d %b %Y}",
+            body=body,
+            recipients=recipients,
+            html=html,
+        )
         digest.recipients = len(recipients)
         digest.save(update_fields=["recipients"])
     return len(recipients)

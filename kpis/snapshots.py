@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Avg, Max, OuterRef, Subquery
 from django.utils import timezone
@@ -24,6 +23,7 @@ from kpis import calculations as calc
 from kpis.choices import AlertReason, AlertState
 from kpis.models import KPI, Alert, Measurement, RefreshRun, Snapshot
 from kpis.signals import kpi_alert_fired
+from opsai.mail import mail_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -400,9 +400,8 @@ def _advance_alerts(kpis: dict[int, KPI], snapshots: list[SnapshotRow], as_of: d
             )
             if advanced is not None:
                 fired.append(advanced)
-    if fired:
-        ids = [alert.pk for alert in fired]
-        transaction.on_commit(lambda: _notify_owners(ids))
+    for alert in fired:
+        _notify_owner(alert)
     return fired
 
 
@@ -449,26 +448,19 @@ def _alert_advance(
     return alert
 
 
-def _notify_owners(alert_ids: list[int]) -> None:
-    """Email each fired alert's KPI owner (after commit, so a rollback sends nothing)."""
-    for alert in Alert.objects.filter(pk__in=alert_ids).select_related(
-        "kpi__owner", "kpi__use_case"
-    ):
-        owner = alert.kpi.owner
-        if not owner or not owner.email:
-            continue
-        try:
-            send_mail(
-                subject=f"[opsai] {alert.kpi.name} is {alert.get_reason_display().lower()}",
-                message=(
-                    f"{alert.kpi.name} ({alert.kpi.use_case}) has been "
-                    f"{alert.get_reason_display().lower()} for {alert.consecutive} consecutive "
-                    f"snapshot(s), as of {alert.last_as_of}.\n\n"
-                    # An email has no page to be relative to: the link must be absolute.
-                    f"{settings.SITE_URL}{alert.kpi.get_absolute_url()}"
-                ),
-                from_email=None,
-                recipient_list=[owner.email],
-            )
-        except Exception:
-            logger.exception("could not email the owner of KPI %s", alert.kpi_id)
+def _notify_owner(alert: Alert) -> None:
+    """Email the fired alert's KPI owner, through the outbox (a rollback sends nothing)."""
+    kpi = alert.kpi
+    if not kpi.owner_id or not kpi.owner.email:
+        return
+    reason = alert.get_reason_display().lower()
+    mail_on_commit(
+        subject=f"[opsai] {kpi.name} is {reason}",
+        body=(
+            f"{kpi.name} ({kpi.use_case}) has been {reason} for {alert.consecutive} "
+            f"consecutive snapshot(s), as of {alert.last_as_of}.\n\n"
+            # An email has no page to be relative to: the link must be absolute.
+            f"{settings.SITE_URL}{kpi.get_absolute_url()}"
+        ),
+        recipients=[kpi.owner.email],
+    )

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from opsai.permissions import role_names
+from opsai.selectors import background_delay
 
 # (label, url name). An entry whose url does not exist yet is left out, so an app
 # appears in the navigation the moment it registers its page.
@@ -36,3 +37,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if matching:
         max(matching, key=lambda entry: len(entry["url"]))["active"] = True
     return {"navigation": entries, "user_roles": role_names(request.user)}
+
+
+def background_status(request: HttpRequest) -> dict[str, Any]:
+    """``background_delay`` for signed-in pages: the banner that says work is waiting."""
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    return {"background_delay": background_delay()}

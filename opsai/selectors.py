@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Count, Min
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -95,3 +96,63 @@ def outbox_backlog() -> dict[str, Any]:
     if not result["ok"]:
         result["error"] = "background jobs are waiting for the broker"
     return result
+
+
+# Pages ask at most this often per process: the banner may lag by seconds, never cost
+# every page a query (or, with a frozen Redis, a cache timeout).
+_DELAY_CHECK_EVERY = 10.0
+_delay_memo: dict[str, Any] = {"at": 0.0, "value": None}
+
+
+def background_delay() -> dict[str, Any] | None:
+    """Why background work is late, for the banner every page shows, or ``None``.
+
+    Late means an outbox job waits longer than ``OUTBOX_BACKLOG_MAX_AGE`` to reach the
+    broker, or a job handed to the broker that long ago is unfinished while no worker
+    has reported in (a long job with a live worker is not late). Saves are kept
+    either way; the banner says their follow-up work (refreshes, imports, emails) waits.
+    """
+    now = time.monotonic()
+    if now - _delay_memo["at"] < _DELAY_CHECK_EVERY:
+        return _delay_memo["value"]
+    value = _background_delay_now()
+    _delay_memo.update(at=now, value=value)
+    return value
+
+
+def _background_delay_now() -> dict[str, Any] | None:
+    cutoff = timezone.now() - settings.OUTBOX_BACKLOG_MAX_AGE
+    State = OutboxJob.State
+    try:
+        waiting = OutboxJob.objects.filter(state=State.PENDING, created_at__lte=cutoff).aggregate(
+            count=Count("pk"), oldest=Min("created_at")
+        )
+        if waiting["count"]:
+            return _delay("waiting for the job broker", waiting["count"], waiting["oldest"])
+        unfinished = OutboxJob.objects.filter(state=State.SENT, sent_at__lte=cutoff).aggregate(
+            count=Count("pk"), oldest=Min("created_at")
+        )
+    except DatabaseError:
+        return None  # the page itself will say the database is away
+    if unfinished["count"] and not _check_worker()["ok"]:
+        return _delay("waiting for a worker", unfinished["count"], unfinished["oldest"])
+    return None
+
+
+def _delay(reason: str, count: int, oldest: datetime) -> dict[str, Any]:
+    return {
+        "reason": reason,
+        "jobs": count,
+        "minutes": max(1, int((timezone.now() - oldest).total_seconds() // 60)),
+    }
+
+
+def background_delay_remember(value: dict[str, Any] | None = None) -> None:
+    """Set the remembered answer as if just checked (tests pin it, so that a page's
+    query count does not depend on when the last check ran)."""
+    _delay_memo.update(at=time.monotonic(), value=value)
+
+
+def background_delay_forget() -> None:
+    """Drop the remembered answer: the next page checks again."""
+    _delay_memo.update(at=0.0, value=None)

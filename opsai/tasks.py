@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import smtplib
+
 from celery import shared_task
 from django.core.cache import cache
+from django.core.mail import send_mail
 from django.utils import timezone
 
 from opsai.outbox import outbox_prune, outbox_relay
@@ -24,3 +27,16 @@ def relay_outbox() -> int:
     """Publish the outbox jobs their on-commit publish missed, prune old done ones (beat)."""
     outbox_prune()
     return outbox_relay()
+
+
+@shared_task(
+    name="opsai.tasks.email_send",
+    # A mail server that is down or refusing for now: try again later, not never.
+    autoretry_for=(OSError, smtplib.SMTPException),
+    retry_backoff=30,
+    retry_backoff_max=15 * 60,
+    max_retries=10,
+)
+def email_send(*, subject: str, body: str, recipients: list[str], html: str | None = None) -> int:
+    """Send one email recorded by ``opsai.mail.mail_on_commit``; returns messages sent."""
+    return send_mail(subject, body, None, recipients, html_message=html)

@@ -31,6 +31,16 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 
 
+@pytest.fixture(autouse=True)
+def _no_background_delay_check() -> None:
+    """Pages check the outbox for the delay banner at most every 10 s per process; pin
+    the answer to "not delayed, just checked" so query counts do not depend on timing
+    (tests/opsai/test_delay_banner.py forgets it to check for real)."""
+    from opsai.selectors import background_delay_remember
+
+    background_delay_remember(None)
+
+
 @pytest.fixture
 def make_user(db: None) -> Callable[..., Any]:
     """Build a user holding a role (or none): ``make_user("Ops lead", username="ops")``."""
@@ -125,6 +135,29 @@ def wait_for(celery_worker: Path) -> Callable[..., None]:
         _wait_for(condition, timeout=timeout, what=what, log=celery_worker)
 
     return waiter
+
+
+@pytest.fixture
+def run_outbox(db: None) -> Callable[[str], int]:
+    """``run_outbox("opsai.tasks.email_send")`` runs the recorded, unfinished outbox jobs
+    of that task here, in order, and marks them done — what a worker does, without one
+    (tests that need the real worker use ``celery_worker``). Returns how many ran."""
+    from opsai.celery import app
+    from opsai.models import OutboxJob
+    from opsai.outbox import outbox_finish
+
+    app.loader.import_default_modules()  # every app's tasks module, as a worker loads them
+
+    def run(task_name: str) -> int:
+        jobs = list(
+            OutboxJob.objects.filter(task_name=task_name).exclude(state="done").order_by("pk")
+        )
+        for job in jobs:
+            app.tasks[job.task_name].apply(args=job.args, kwargs=job.kwargs, throw=True)
+            outbox_finish(job.pk)
+        return len(jobs)
+
+    return run
 
 
 # --- The real Chromium through Playwright -------------------------------------------------

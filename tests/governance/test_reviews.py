@@ -10,6 +10,8 @@ from governance.services import aiworker_update, review_checklist_update, review
 from tests.governance.factories import CHECKLIST_ANSWERS, use_case_like, worker_for
 from usecases.services import usecase_move_stage, usecase_update
 
+EMAIL = "opsai.tasks.email_send"
+
 pytestmark = pytest.mark.django_db
 
 
@@ -52,11 +54,10 @@ def test_required_sign_offs_follow_the_use_case(submitter, reviewers):
     }  # no legal: internal, no personal data
 
 
-def test_each_sign_off_is_assigned_and_its_reviewer_emailed(
-    submitter, reviewers, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        _, review = _in_review(submitter)
+def test_each_sign_off_is_assigned_and_its_reviewer_emailed(submitter, reviewers, run_outbox):
+    _, review = _in_review(submitter)
+    assert mail.outbox == []  # recorded with the change; a worker sends it
+    assert run_outbox(EMAIL) == len(reviewers)
     assignees = {s.role: s.assignee for s in review.sign_offs.all()}
     assert assignees == reviewers  # the team's product owner, never the submitter
     recipients = sorted(m.to[0] for m in mail.outbox)
@@ -65,11 +66,11 @@ def test_each_sign_off_is_assigned_and_its_reviewer_emailed(
 
 
 def test_the_assignment_email_links_to_the_review_on_the_site(
-    submitter, reviewers, settings, django_capture_on_commit_callbacks
+    submitter, reviewers, settings, run_outbox
 ):
     settings.SITE_URL = "https://opsai.example.com"
-    with django_capture_on_commit_callbacks(execute=True):
-        _, review = _in_review(submitter)
+    _, review = _in_review(submitter)
+    run_outbox(EMAIL)
     link = f"https://opsai.example.com/governance/reviews/{review.pk}/"
     assert mail.outbox and all(link in message.body for message in mail.outbox)
 

@@ -21,6 +21,8 @@ from kpis.signals import kpi_alert_fired
 from opsai.jobs import enqueue_on_commit
 from tests.governance.factories import use_case_like, worker_for
 
+EMAIL = "opsai.tasks.email_send"
+
 pytestmark = pytest.mark.django_db
 
 
@@ -63,15 +65,13 @@ def test_the_current_version_is_the_latest_release_not_rolled_back(worker, owner
     assert AuditEvent.objects.get(action="release.rolled_back").after["current_version"] == "1.0"
 
 
-def test_the_kill_switch_pauses_at_once_and_tells_everyone(
-    worker, owner_po, django_capture_on_commit_callbacks
-):
+def test_the_kill_switch_pauses_at_once_and_tells_everyone(worker, owner_po, run_outbox):
     """GIVEN an active worker polled by its runtime WHEN its product owner pauses it with a reason
     THEN the runtime reads paused, contacts are emailed, it is audited and marked on KPI charts."""
     token = worker.runtime_token
     assert _status(worker, token).json()["status"] == "active"
-    with django_capture_on_commit_callbacks(execute=True):
-        aiworker_pause(worker=worker, actor=owner_po, reason="Wrong refund emails")
+    aiworker_pause(worker=worker, actor=owner_po, reason="Wrong refund emails")
+    run_outbox(EMAIL)
     body = _status(worker, token).json()
     assert (body["status"], body["paused"], body["pause_reason"]) == (
         "paused",
@@ -90,12 +90,10 @@ def test_the_kill_switch_pauses_at_once_and_tells_everyone(
     assert Annotation.objects.filter(kind="pause", use_case=worker.use_case).exists()
 
 
-def test_the_pause_email_links_to_the_worker_on_the_site(
-    worker, owner_po, settings, django_capture_on_commit_callbacks
-):
+def test_the_pause_email_links_to_the_worker_on_the_site(worker, owner_po, settings, run_outbox):
     settings.SITE_URL = "https://opsai.example.com"
-    with django_capture_on_commit_callbacks(execute=True):
-        aiworker_pause(worker=worker, actor=owner_po, reason="Drift")
+    aiworker_pause(worker=worker, actor=owner_po, reason="Drift")
+    run_outbox(EMAIL)
     assert f"https://opsai.example.com/governance/workers/{worker.pk}/" in mail.outbox[0].body
 
 
@@ -114,12 +112,12 @@ def test_resuming_turns_the_pause_marker_into_a_range(worker, owner_po, it_revie
     assert AuditEvent.objects.filter(action="annotation.ended", object_id=str(marker.pk)).exists()
 
 
-def test_resuming_tells_the_escalation_contacts(
-    worker, owner_po, it_reviewer, django_capture_on_commit_callbacks
-):
+def test_resuming_tells_the_escalation_contacts(worker, owner_po, it_reviewer, run_outbox):
     aiworker_pause(worker=worker, actor=it_reviewer, reason="Drift")
-    with django_capture_on_commit_callbacks(execute=True):
-        aiworker_resume(worker=worker, actor=owner_po, note="Fixed the prompt")
+    run_outbox(EMAIL)
+    mail.outbox.clear()
+    aiworker_resume(worker=worker, actor=owner_po, note="Fixed the prompt")
+    run_outbox(EMAIL)
     (message,) = mail.outbox
     assert message.to == ["oncall@example.com"] and "active again" in message.subject
     assert "Fixed the prompt" in message.body and worker.get_absolute_url() in message.body

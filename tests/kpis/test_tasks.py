@@ -68,10 +68,11 @@ def test_a_large_upload_runs_as_a_background_job_with_progress(
 
 @pytest.mark.django_db
 def test_the_weekly_review_is_emailed_to_executives_once_a_week(
-    executive: Any, ops_lead: Any
+    executive: Any, ops_lead: Any, run_outbox: Any
 ) -> None:
     sent = weekly_review_send(week=date(2026, 3, 2))
     again = weekly_review_send(week=date(2026, 3, 4))
+    run_outbox("opsai.tasks.email_send")
 
     assert sent == 1 and again == 0
     assert len(mail.outbox) == 1
@@ -83,7 +84,7 @@ def test_the_weekly_review_is_emailed_to_executives_once_a_week(
 
 @pytest.mark.django_db
 def test_the_weekly_review_email_links_absolutely_to_the_review_and_each_kpi(
-    executive: Any, settings: Any
+    executive: Any, settings: Any, run_outbox: Any
 ) -> None:
     settings.SITE_URL = "https://opsai.example.com"
     kpi = KPIFactory(name="Cash collected")
@@ -92,6 +93,7 @@ def test_the_weekly_review_email_links_absolutely_to_the_review_and_each_kpi(
                          fired_at=fired)  # fmt: skip
 
     assert weekly_review_send(week=date(2026, 3, 2)) == 1
+    run_outbox("opsai.tasks.email_send")
 
     message = mail.outbox[0]
     review_url = "https://opsai.example.com/kpis/review/2026-03-02/"
