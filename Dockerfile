@@ -5,6 +5,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY opsai ./opsai
 COPY audit ./audit
+COPY accounts ./accounts
 COPY usecases ./usecases
 COPY kpis ./kpis
 COPY governance ./governance

@@ -61,12 +61,13 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rules.apps.AutodiscoverRulesConfig",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "django_htmx",
     "opsai",
     "audit",
+    "accounts",
     "usecases",
     "kpis",
     "governance",
@@ -293,9 +294,11 @@ if not PRODUCTION:
 # --- API ---------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
+    # The token first: DRF takes the first class's challenge for its 401, so a bad,
+    # expired or revoked token answers 401 (with "WWW-Authenticate: Token"), not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["opsai.permissions.HasRole"],
     # JSON nested past opsai.parsers.MAX_JSON_DEPTH is a 400, not a RecursionError.
@@ -312,6 +315,23 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "opsai.api.exception_handler",
     "NON_FIELD_ERRORS_KEY": "errors",
 }
+# API tokens are django-rest-knox's: only a digest of each key is stored, and every
+# token expires. accounts.ApiToken adds a name and the time it was last used.
+KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 (a model name, not a secret)
+# knox's own token table is swapped out for that one: without its migrations no empty,
+# unused knox_authtoken table is made.
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    # Clients keep sending "Authorization: Token <key>", as with DRF's tokens before.
+    "AUTH_HEADER_PREFIX": "Token",
+    # A token lives as long as its owner chose (accounts.selectors); using it does not
+    # extend it. TOKEN_TTL only serves knox's own login view, which opsai does not mount.
+    "AUTO_REFRESH": False,
+    "TOKEN_TTL": timedelta(days=30),
+    # How often, at most, a token's last use is written (seconds).
+    "MIN_REFRESH_INTERVAL": 60,
+}
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "opsai API",
     "DESCRIPTION": "Use cases, KPIs and governance of an operations AI portfolio.",
@@ -346,6 +366,10 @@ def _positive(name: str, default: int) -> int:
         raise ConfigurationError(name, f"must be a whole number of at least 1, got {value}")
     return value
 
+
+# The longest lifetime a person may give an API token, in days: the profile offers 7, 30
+# and 90 days up to it, and it.
+TOKEN_MAX_DAYS = _positive("TOKEN_MAX_DAYS", 90)
 
 INSTALLED_APPS += ["axes", "csp"]
 # django-axes counts failed sign-ins per username *and* address: a guesser is locked out

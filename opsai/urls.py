@@ -21,6 +21,7 @@ urlpatterns = [
     ),
     path("logout/", role_not_required(auth_views.LogoutView.as_view()), name="logout"),
     path("admin/", admin.site.urls),
+    path("profile/", include("accounts.urls")),
     path("usecases/", include("usecases.urls")),
     path("kpis/", include("kpis.urls")),
     path("governance/", include("governance.urls")),

@@ -70,10 +70,10 @@ def test_the_api_is_read_only_for_executives(client, executive):
 
 
 def test_the_api_accepts_a_token(client, ops_lead):
-    from rest_framework.authtoken.models import Token
+    from accounts.services import api_token_create
 
-    token = Token.objects.create(user=ops_lead)
-    response = client.get("/api/usecases/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, key = api_token_create(user=ops_lead, name="Script", days=30)
+    response = client.get("/api/usecases/", HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 200
 
 

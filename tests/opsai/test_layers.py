@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("opsai", "audit", "usecases", "kpis", "governance")
+APPS = ("opsai", "audit", "accounts", "usecases", "kpis", "governance")
 # What kpis and governance may import of each other: their public face.
 SIBLING_PUBLIC = {"services", "selectors", "choices", "signals"}
 SIBLINGS = {"kpis": "governance", "governance": "kpis"}

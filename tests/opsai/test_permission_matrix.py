@@ -98,6 +98,10 @@ PAGES: dict[str, dict[str, frozenset[str]]] = {
     "governance:vendor_new": {R: VENDORS, W: VENDORS},
     "governance:vendor_edit": {R: VENDORS, W: VENDORS},
     "governance:audit": {R: EVERYONE, W: NOBODY},
+    # A person's own profile and tokens (whose token: tests/accounts/test_tokens.py).
+    "accounts:profile": {R: EVERYONE, W: NOBODY},
+    "accounts:token_create": {R: NOBODY, W: EVERYONE},
+    "accounts:token_revoke": {R: NOBODY, W: EVERYONE},
 }
 
 # API route name -> {method: roles that may}; the methods are the route's DRF actions.
