@@ -46,6 +46,10 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 MEDIA = "media"
 DUMP_NAMES = {"postgresql": "database.dump", "sqlite": "database.sqlite3"}
+ENGINES = {
+    "django.db.backends.postgresql": "postgresql",
+    "django.db.backends.sqlite3": "sqlite",
+}
 ENGINE_LABELS = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}
 CHUNK = 1 << 20
 
@@ -77,8 +81,8 @@ class Database:
     @classmethod
     def from_settings(cls) -> Database:
         config = settings.DATABASES["default"]
-        engine = config["ENGINE"].rsplit(".", 1)[-1]
-        if engine not in DUMP_NAMES:
+        engine = ENGINES.get(config["ENGINE"], "")
+        if not engine:
             raise BackupError(
                 f"DATABASE_URL: backups cover PostgreSQL and SQLite, not {config['ENGINE']}"
             )
