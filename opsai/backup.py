@@ -21,6 +21,7 @@ every table and hashes every file again and compares them with the manifest.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -341,17 +342,7 @@ def _add_file(archive: tarfile.TarFile, path: Path, arcname: str) -> dict[str, A
 def _add_bytes(archive: tarfile.TarFile, arcname: str, data: bytes) -> None:
     info = tarfile.TarInfo(arcname)
     info.size, info.mode, info.mtime = len(data), 0o644, int(datetime.now(tz=UTC).timestamp())
-    archive.addfile(info, _HashingReader(_BytesFile(data)))  # type: ignore[arg-type]
-
-
-class _BytesFile:
-    def __init__(self, data: bytes) -> None:
-        self.data, self.offset = data, 0
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self.data) if size < 0 else self.offset + size
-        chunk, self.offset = self.data[self.offset : end], min(end, len(self.data))
-        return chunk
+    archive.addfile(info, io.BytesIO(data))
 
 
 def backup_create(*, output: Path | None = None) -> BackupResult:

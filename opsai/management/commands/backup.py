@@ -43,7 +43,7 @@ class Command(BaseCommand):
             f"{len(manifest['migrations'])} migrations applied"
         )
         self.stdout.write(
-            f"  files:    {len(media)} from MEDIA_ROOT, {sum(e['size'] for e in media):,} bytes"
+            f"  files:    {len(media)} files from MEDIA_ROOT, {sum(e['size'] for e in media):,} bytes"
         )
         if missing := manifest["missing_files"]:
             self.stdout.write(

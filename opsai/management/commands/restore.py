@@ -56,7 +56,7 @@ class Command(BaseCommand):
             f"count matches the manifest"
         )
         self.stdout.write(
-            f"  files:    {len(media)}, {sum(e['size'] for e in media):,} bytes in "
+            f"  files:    {len(media)} files, {sum(e['size'] for e in media):,} bytes in "
             f"{result.media_root} — every SHA-256 matches, every file a row refers to is there"
         )
         if missing := manifest["missing_files"]:
