@@ -12,7 +12,7 @@ TEST_RUN_ID := opsai-test-$(shell date +%s)-$(shell echo $$$$)
 TEST_ENV := DATABASE_URL=$(OPSAI_TEST_DATABASE_URL) REDIS_URL=$(OPSAI_TEST_REDIS_URL) \
 	CELERY_QUEUE=$(TEST_RUN_ID) CACHE_KEY_PREFIX=$(TEST_RUN_ID) OPSAI_VAR_DIR=$(CURDIR)/var/test
 
-.PHONY: run test install install-test lint format bench clean
+.PHONY: run test install install-test lint format bench clean backup restore
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,17 @@ bench: install
 	$(BENCH_ENV) $(BIN)/python scripts/ensure-database.py
 	$(BENCH_ENV) $(BIN)/python manage.py migrate --noinput -v0
 	$(BENCH_ENV) $(BIN)/python manage.py kpi_bench --generate $(BENCH_ARGS)
+
+## make backup: one archive of the database and MEDIA_ROOT (DATABASE_URL as for run) under var/backups/.
+## BACKUP=path.tar (or a directory) chooses where.
+backup: install
+	$(BIN)/python manage.py backup $(if $(BACKUP),--output "$(BACKUP)")
+
+## make restore BACKUP=var/backups/opsai-….tar: restore into an empty database and MEDIA_ROOT, then
+## verify against the archive's manifest. FORCE=1 replaces a database that is not empty.
+restore: install
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=var/backups/opsai-….tar [FORCE=1]" >&2; exit 2; }
+	$(BIN)/python manage.py restore "$(BACKUP)" $(if $(FORCE),--force)
 
 lint: install-test
 	$(BIN)/ruff check .

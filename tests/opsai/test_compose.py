@@ -63,3 +63,22 @@ def test_the_image_copies_every_package_it_installs():
     packages = {name.rstrip("*") for name in re.findall(r'"([^"]+)"', include)}
     copied = set(re.findall(r"^COPY (\w+) \./\1$", (ROOT / "Dockerfile").read_text(), re.M))
     assert packages == copied
+
+
+def test_uploaded_files_live_on_a_named_volume_that_web_and_worker_share():
+    """Evidence uploaded through web is read by the worker and must outlive a container:
+    both mount the named `media` volume where MEDIA_ROOT points."""
+    spec = compose()
+    assert "media" in spec["volumes"]
+    for name in ("web", "worker"):
+        service = spec["services"][name]
+        media_root = service["environment"]["MEDIA_ROOT"]
+        assert f"media:{media_root}" in service["volumes"], name
+
+
+def test_the_image_can_back_up_and_restore():
+    """`manage.py backup`/`restore` call pg_dump/pg_restore, and the media volume starts
+    out owned by the app's user only if the directory exists in the image."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "postgresql-client" in dockerfile
+    assert "mkdir -p /app/var/media" in dockerfile
