@@ -220,7 +220,11 @@ def _finish(batch: IngestBatch, attempt: int, *, rows: int) -> IngestBatch:
             },
         )
         kpi_ids = sorted(
-            Measurement.objects.filter(batch=batch).values_list("kpi_id", flat=True).distinct()
+            # order_by(): the model's ordering would make DISTINCT count each timestamp.
+            Measurement.objects.filter(batch=batch)
+            .order_by()
+            .values_list("kpi_id", flat=True)
+            .distinct()
         )
         if kpi_ids:
             enqueue_on_commit("kpis.tasks.refresh_snapshots", kpi_ids=kpi_ids)
