@@ -255,8 +255,6 @@ def measurements_ingest(
     records: list[tuple[int, dict[str, Any]]],
     default_kpi: KPI | None = None,
     filename: str = "",
-    batch: IngestBatch | None = None,
-    parsed: ParsedRows | None = None,
 ) -> IngestBatch:
     """Validate and save one batch of measurements, all or nothing.
 
@@ -264,15 +262,14 @@ def measurements_ingest(
     line number and reason (status ``rejected``). Otherwise every row is upserted,
     the batch is ``saved`` and the touched KPIs' snapshots are refreshed once the
     transaction commits. The batch itself is always recorded, with an audit event.
+    Large uploads go through ``measurement_batch_queue`` and ``kpis.services.jobs``.
     """
-    if parsed is None:
-        seen: dict[tuple[int, datetime], int] = {}
-        parsed = measurements_parse(records, default_kpi=default_kpi, seen=seen)
-        parsed.errors = sorted(parsed.errors + ingest_refusals(actor, seen), key=_line)
+    seen: dict[tuple[int, datetime], int] = {}
+    parsed = measurements_parse(records, default_kpi=default_kpi, seen=seen)
+    parsed.errors = sorted(parsed.errors + ingest_refusals(actor, seen), key=_line)
     with transaction.atomic():
-        if batch is None:
-            batch = IngestBatch(source=source, filename=filename[:255])
-            batch.created_by = acting_user(actor)
+        batch = IngestBatch(source=source, filename=filename[:255])
+        batch.created_by = acting_user(actor)
         batch.rows_total = parsed.total
         batch.rows_processed = parsed.total
         batch.errors = parsed.errors[:500]  # enough to fix a file; the count says the rest

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, transaction
@@ -146,8 +147,10 @@ def ingest_batch_process(*, batch_id: int) -> IngestBatch:
         return _reject(batch, parsed, attempt)
     except ChunkRefused as error:
         _fail(batch_id, attempt, errors=error.errors)
-    except (OperationalError, InterfaceError):
-        raise  # the database went away: the lease runs out and the sweeper re-queues
+    except (OperationalError, InterfaceError, SoftTimeLimitExceeded):
+        # The database went away, or the time limit came: the chunks saved so far stay,
+        # the lease runs out and the sweeper re-queues the batch to go on from there.
+        raise
     except Exception as error:
         _fail(batch_id, attempt, errors=[{"line": 0, "reason": f"{type(error).__name__}: {error}"}])
         raise
