@@ -449,11 +449,11 @@ def workers(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen[byt
 def test_a_worker_killed_mid_batch_leaves_whole_chunks_and_another_finishes_it(
     ops_lead: Any, settings: Any, workers: Callable[..., tuple[subprocess.Popen[bytes], Path]]
 ) -> None:
-    """GIVEN a real worker saving a 50,000-row upload in chunks of 1,000 under a 2 s lease
+    """GIVEN a real worker saving a 50,000-row upload in chunks of 2,500 under a 2 s lease
     WHEN it is killed with SIGKILL once some rows are saved, a new worker starts and the
     sweeper runs after the lease
     THEN the batch is re-queued, resumed where it stopped and saved: 50,000 rows, once each."""
-    lease = {"JOB_LEASE_SECONDS": "2", "INGEST_CHUNK_ROWS": "1000"}
+    lease = {"JOB_LEASE_SECONDS": "2", "INGEST_CHUNK_ROWS": "2500"}
     first, first_log = workers("first", **lease)
     kpi = KPIFactory()
     rows = 50_000
@@ -472,7 +472,7 @@ def test_a_worker_killed_mid_batch_leaves_whole_chunks_and_another_finishes_it(
     batch.refresh_from_db()
     assert batch.status == "running" and batch.attempts == 1
     assert 0 < batch.rows_saved < rows, "killed in the middle"
-    assert batch.rows_saved % 1_000 == 0
+    assert batch.rows_saved % 2_500 == 0
     assert Measurement.objects.filter(kpi=kpi).count() == batch.rows_saved  # whole chunks only
     killed_at = batch.rows_saved
 
