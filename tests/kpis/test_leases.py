@@ -200,6 +200,32 @@ def test_a_batch_killed_while_checking_is_checked_again_and_saved(
     assert Measurement.objects.filter(kpi=kpi).count() == 3_000
 
 
+def test_a_resumed_batch_whose_kpi_was_deleted_meanwhile_fails_naming_the_rows(
+    ops_lead: Any, settings: Any, die_after_chunks: Callable[[int | None], list[int]]
+) -> None:
+    settings.INGEST_CHUNK_ROWS = 1_000
+    kpi, other = KPIFactory(), KPIFactory()
+    lines = _csv(kpi.pk, 2_000).splitlines()
+    lines.append(f"{other.pk},2020-01-01T00:00:00+00:00,7")  # line 2,002, in the third chunk
+    batch = measurement_batch_queue(
+        actor=ops_lead, source="csv", filename="two.csv", rows=2_001,
+        payload="\n".join(lines) + "\n",
+    )  # fmt: skip
+    die_after_chunks(1)
+    with pytest.raises(WorkerKilled):
+        ingest_batch_process(batch_id=batch.pk)
+    other_id = other.pk
+    other.delete()  # while the batch waited for its lease to run out
+
+    die_after_chunks(None)
+    with _after_lease(settings):
+        done = ingest_batch_process(batch_id=batch.pk)
+
+    assert done.status == "failed" and done.rows_saved == 2_000
+    assert done.errors == [{"line": 2_002, "reason": f"unknown KPI '{other_id}'"}]
+    assert AuditEvent.objects.filter(action="kpi.batch_failed", object_id=str(batch.pk)).exists()
+
+
 def test_a_worker_that_lost_its_lease_writes_nothing_more(
     ops_lead: Any, settings: Any, die_after_chunks: Callable[[int | None], list[int]]
 ) -> None:
