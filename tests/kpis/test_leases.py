@@ -517,3 +517,8 @@ def test_a_worker_killed_mid_batch_leaves_whole_chunks_and_another_finishes_it(
     total = sum(Measurement.objects.filter(kpi=kpi).values_list("value", flat=True))
     assert total == sum(range(rows)), "each row with its own value"
     assert f"attempt 2 resumes after row {killed_at}" in second_log.read_text()
+    # The touched KPI is refreshed once saved (waited for, so no message is left queued).
+    _until(
+        lambda: RefreshRun.objects.filter(status="finished", kpi_ids=[kpi.pk]).exists(), 60,
+        "the refresh of the touched KPI", second_log,
+    )  # fmt: skip
