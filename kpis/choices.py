@@ -80,3 +80,10 @@ class BatchStatus(models.TextChoices):
     SAVED = "saved", "Saved"
     REJECTED = "rejected", "Rejected (nothing saved)"
     FAILED = "failed", "Failed"
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    FAILED = "failed", "Failed"
+    ABANDONED = "abandoned", "Abandoned (its worker stopped)"

@@ -19,6 +19,7 @@ from kpis.choices import (
     Confidence,
     Direction,
     Level,
+    RunStatus,
     Source,
     Status,
     TargetType,
@@ -120,9 +121,12 @@ class KPI(models.Model):
 class IngestBatch(models.Model):
     """One delivery of measurements (form, upload or API): who, when, how many, which errors.
 
-    A batch is all-or-nothing: if any row is bad, no row is saved and ``errors``
-    lists every bad row with its line number. Large uploads keep their raw
-    ``payload`` until a background job has processed it.
+    A batch with a bad row saves nothing: ``errors`` lists every bad row with its line
+    number. Large uploads keep their raw ``payload`` until a background job has
+    processed it: the job validates every row first (``rows_processed``, then
+    ``validated_at``), then saves the rows in chunks, each committed with its progress
+    (``rows_saved``), holding a lease (``leased_until``, renewed after each chunk) that
+    a sweeper takes back when its worker vanishes; ``attempts`` counts the claims.
     """
 
     source = models.CharField(max_length=10, choices=BatchSource.choices)
@@ -141,17 +145,33 @@ class IngestBatch(models.Model):
     rows_rejected = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
     payload = models.TextField(blank=True)
+    validated_at = models.DateTimeField(null=True, blank=True)
+    rows_saved = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name_plural = "ingest batches"
+        indexes = [
+            # The sweeper's look-up of running batches whose lease ran out.
+            models.Index(
+                fields=["leased_until"],
+                condition=models.Q(status="running"),
+                name="ingestbatch_running_lease",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Batch {self.pk} ({self.get_source_display()}, {self.get_status_display()})"
 
     @property
     def progress_percent(self) -> int:
-        return int(100 * self.rows_processed / self.rows_total) if self.rows_total else 0
+        """Checking and saving each count for half of the bar."""
+        if not self.rows_total:
+            return 0
+        return int(50 * (self.rows_processed + self.rows_saved) / self.rows_total)
 
 
 class Measurement(models.Model):
@@ -178,10 +198,18 @@ class Measurement(models.Model):
 
 
 class RefreshRun(models.Model):
-    """One run of the snapshot refresh: when, which KPIs, how many, and any error."""
+    """One run of the snapshot refresh: when, which KPIs, how many, and any error.
+
+    A running run holds a lease (``leased_until``) and, while it computes, a lock on its
+    own row; the sweeper marks a run whose lease ran out and whose row nobody holds
+    *abandoned* (its worker died) and queues a fresh refresh as ``attempt`` + 1.
+    """
 
     started_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    leased_until = models.DateTimeField(null=True, blank=True)
     as_of = models.DateField()
     full = models.BooleanField(default=True)
     kpi_ids = models.JSONField(default=list, blank=True)
@@ -191,6 +219,13 @@ class RefreshRun(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["leased_until"],
+                condition=models.Q(status="running"),
+                name="refreshrun_running_lease",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Refresh {self.pk} as of {self.as_of}"

@@ -16,13 +16,15 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Avg, Max, OuterRef, Subquery
+from django.db.models import Avg, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from audit.services import audit_record
 from kpis import calculations as calc
-from kpis.choices import AlertReason, AlertState
+from kpis.choices import AlertReason, AlertState, RunStatus
 from kpis.models import KPI, Alert, Measurement, RefreshRun, Snapshot
 from kpis.signals import kpi_alert_fired
+from opsai.jobs import enqueue_on_commit
 from opsai.mail import mail_on_commit
 
 logger = logging.getLogger(__name__)
@@ -253,28 +255,98 @@ def snapshots_store(rows: list[SnapshotRow]) -> None:
     )
 
 
-def snapshots_refresh(*, kpi_ids: list[int] | None = None, as_of: date | None = None) -> RefreshRun:
+def snapshots_refresh(
+    *, kpi_ids: list[int] | None = None, as_of: date | None = None, attempt: int = 1
+) -> RefreshRun:
     """Refresh the snapshots of every KPI (``kpi_ids=None``) or of the use cases of ``kpi_ids``.
 
     Safe to run twice or concurrently: the KPI rows are locked in id order, the
     snapshot is upserted on (KPI, day) and a slip alert counts each day once.
-    Records a :class:`RefreshRun` (with the error, if any).
+    Records a :class:`RefreshRun` (with the error, if any). The run is committed
+    *running* with a lease first, then locked by the refresh's own transaction, which
+    also finishes it: a worker killed mid-refresh rolls back every snapshot and leaves
+    a run whose lease runs out with no lock held — what the sweeper calls abandoned
+    (``refresh_runs_sweep``).
     """
     as_of = as_of or timezone.now().astimezone(UTC).date()
-    run = RefreshRun.objects.create(as_of=as_of, full=kpi_ids is None, kpi_ids=kpi_ids or [])
+    run = RefreshRun.objects.create(
+        as_of=as_of,
+        full=kpi_ids is None,
+        kpi_ids=kpi_ids or [],
+        attempt=attempt,
+        leased_until=timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS),
+    )
     try:
         with transaction.atomic():
+            # Held until the commit: a live refresh, however long, is never swept.
+            RefreshRun.objects.select_for_update().get(pk=run.pk)
             refreshed, fired = _refresh(kpi_ids, as_of, run)
+            run.kpis_refreshed = refreshed
+            run.alerts_fired = len(fired)
+            run.finished_at = timezone.now()
+            run.status = RunStatus.FINISHED
+            run.leased_until = None
+            run.save(
+                update_fields=[
+                    "kpis_refreshed",
+                    "alerts_fired",
+                    "finished_at",
+                    "error",
+                    "status",
+                    "leased_until",
+                ]
+            )
     except Exception as error:
         RefreshRun.objects.filter(pk=run.pk).update(
-            finished_at=timezone.now(), error=f"{type(error).__name__}: {error}"[:2000]
+            finished_at=timezone.now(),
+            status=RunStatus.FAILED,
+            leased_until=None,
+            error=f"{type(error).__name__}: {error}"[:2000],
         )
         raise
-    run.kpis_refreshed = refreshed
-    run.alerts_fired = len(fired)
-    run.finished_at = timezone.now()
-    run.save(update_fields=["kpis_refreshed", "alerts_fired", "finished_at", "error"])
     return run
+
+
+def refresh_runs_sweep(*, max_attempts: int) -> list[RefreshRun]:
+    """Mark each run whose worker died *abandoned* and queue a fresh refresh in its place.
+
+    A run is abandoned when it is still running, its lease has run out and no
+    transaction holds its row (``SKIP LOCKED``: a live refresh keeps it locked until it
+    commits). Its replacement refreshes the same KPIs as of the same day, as attempt
+    + 1; after ``max_attempts`` none is queued (the hourly refresh tries again). Each
+    run swept writes an audit event. Returns the runs abandoned.
+    """
+    expired = Q(status=RunStatus.RUNNING) & (
+        Q(leased_until__lt=timezone.now()) | Q(leased_until__isnull=True)
+    )
+    swept: list[RefreshRun] = []
+    with transaction.atomic():
+        for run in RefreshRun.objects.select_for_update(skip_locked=True).filter(expired)[:100]:
+            retry = run.attempt < max_attempts
+            run.status = RunStatus.ABANDONED
+            run.finished_at = timezone.now()
+            run.leased_until = None
+            run.error = (
+                f"abandoned: its worker stopped before it finished (attempt {run.attempt}"
+                f" of {max_attempts}); "
+                + ("a fresh refresh was queued" if retry else "not retried, the hourly one will")
+            )
+            run.save(update_fields=["status", "finished_at", "leased_until", "error"])
+            audit_record(
+                actor=None,
+                action="kpi.refresh_abandoned",
+                target=run,
+                after={"attempt": run.attempt, "requeued": retry, "kpi_ids": run.kpi_ids},
+            )
+            if retry:
+                enqueue_on_commit(
+                    "kpis.tasks.refresh_snapshots",
+                    kpi_ids=None if run.full else run.kpi_ids,
+                    as_of=run.as_of.isoformat(),
+                    attempt=run.attempt + 1,
+                )
+            swept.append(run)
+    return swept
 
 
 def _refresh(kpi_ids: list[int] | None, as_of: date, run: RefreshRun) -> tuple[int, list[Alert]]:

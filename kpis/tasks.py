@@ -11,10 +11,9 @@ from datetime import date
 from celery import shared_task
 from django.db import OperationalError
 
-from kpis.choices import BatchStatus
 from kpis.models import IngestBatch
 from kpis.review import weekly_review_send
-from kpis.services import ingest_batch_process
+from kpis.services import ingest_batch_process, stale_jobs_sweep
 from kpis.snapshots import snapshots_refresh
 
 logger = logging.getLogger(__name__)
@@ -27,22 +26,38 @@ logger = logging.getLogger(__name__)
     retry_jitter=True,
     max_retries=3,
 )
-def refresh_snapshots(kpi_ids: list[int] | None = None, as_of: str | None = None) -> int:
-    """Refresh snapshots of all KPIs (beat) or of the use cases of ``kpi_ids`` (after an ingest)."""
-    run = snapshots_refresh(kpi_ids=kpi_ids, as_of=date.fromisoformat(as_of) if as_of else None)
+def refresh_snapshots(
+    kpi_ids: list[int] | None = None, as_of: str | None = None, attempt: int = 1
+) -> int:
+    """Refresh snapshots of all KPIs (beat) or of the use cases of ``kpi_ids`` (after an ingest).
+
+    ``attempt`` > 1 when the sweeper queued it in place of a run whose worker died.
+    """
+    day = date.fromisoformat(as_of) if as_of else None
+    run = snapshots_refresh(kpi_ids=kpi_ids, as_of=day, attempt=attempt)
     return run.pk
 
 
 @shared_task(name="kpis.tasks.process_ingest_batch")
 def process_ingest_batch(batch_id: int) -> str:
-    """Validate and save a large uploaded batch, reporting progress as it goes."""
-    batch = IngestBatch.objects.filter(pk=batch_id).first()
-    if batch is None:
+    """Validate and save a large uploaded batch in committed chunks, under a lease.
+
+    Running it twice, or while another worker holds the batch, does nothing; a batch
+    whose worker died is resumed from its last committed chunk.
+    """
+    if not IngestBatch.objects.filter(pk=batch_id).exists():
         logger.info("ingest batch %s is gone", batch_id)
         return "gone"
-    if batch.status != BatchStatus.QUEUED:
-        return batch.status  # already processed: running twice does nothing
     return ingest_batch_process(batch_id=batch_id).status
+
+
+@shared_task(name="kpis.tasks.sweep_stale_jobs")
+def sweep_stale_jobs() -> str:
+    """Re-queue ingest batches and refresh runs whose worker vanished (beat, every minute)."""
+    result = stale_jobs_sweep()
+    if result.batches_requeued or result.batches_failed or result.runs_abandoned:
+        logger.warning("stale jobs: %s", result)
+    return str(result)
 
 
 @shared_task(name="kpis.tasks.send_weekly_review")

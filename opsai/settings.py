@@ -208,8 +208,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.tasks.guardrail_sweep",
         "schedule": timedelta(minutes=5),
     },
+    "kpis-sweep-stale-jobs": {
+        "task": "kpis.tasks.sweep_stale_jobs",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 60},
+    },
 }
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=120)
+
+# --- Leases on long jobs (kpis: ingest batches, snapshot refresh runs) -------------------
+
+# A worker holds a job's lease this long and renews it after each chunk; the sweeper
+# (beat, every minute) re-queues a job whose lease ran out (its worker vanished) ...
+JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=60)
+# ... until it has been tried this many times, then marks it failed with the reason.
+JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
+# Rows of a background ingest batch saved (and committed) per transaction: a batch whose
+# worker died resumes after its last committed chunk.
+INGEST_CHUNK_ROWS = env.int("INGEST_CHUNK_ROWS", default=5_000)
 
 # --- Outbox (opsai/outbox.py) ------------------------------------------------------------
 

@@ -9,21 +9,19 @@ from kpis.services.checkins import checkin_record, week_start
 from kpis.services.definitions import kpi_create, kpi_stack_create_from_template, kpi_update
 from kpis.services.ingest import (
     BACKGROUND_INGEST_ROWS,
-    INGEST_CHUNK_ROWS,
     MAX_ABS_VALUE,
     csv_records,
     excel_records,
-    ingest_batch_process,
     measurement_batch_queue,
     measurement_record,
     measurements_ingest,
     measurements_parse,
     measurements_upload,
 )
+from kpis.services.jobs import ingest_batch_process, stale_jobs_sweep
 
 __all__ = [
     "BACKGROUND_INGEST_ROWS",
-    "INGEST_CHUNK_ROWS",
     "MAX_ABS_VALUE",
     "annotation_create",
     "annotation_end_open_range",
@@ -39,5 +37,6 @@ __all__ = [
     "measurements_ingest",
     "measurements_parse",
     "measurements_upload",
+    "stale_jobs_sweep",
     "week_start",
 ]

@@ -210,7 +210,7 @@ def _check_measurement_header(header: list[str], *, csv_text: str = "") -> None:
         raise ValidationError({"file": message})
 
 
-def _write_measurements(rows: list[tuple[int, datetime, float]], *, batch: IngestBatch) -> None:
+def measurements_write(rows: list[tuple[int, datetime, float]], *, batch: IngestBatch) -> None:
     """Upsert rows: one value per KPI per timestamp; a re-sent timestamp updates the value."""
     # measurements_parse refuses two rows for one KPI and timestamp, so keys are unique.
     latest = {(kpi_id, ts): value for kpi_id, ts, value in rows}
@@ -255,8 +255,6 @@ def measurements_ingest(
     records: list[tuple[int, dict[str, Any]]],
     default_kpi: KPI | None = None,
     filename: str = "",
-    batch: IngestBatch | None = None,
-    parsed: ParsedRows | None = None,
 ) -> IngestBatch:
     """Validate and save one batch of measurements, all or nothing.
 
@@ -264,15 +262,14 @@ def measurements_ingest(
     line number and reason (status ``rejected``). Otherwise every row is upserted,
     the batch is ``saved`` and the touched KPIs' snapshots are refreshed once the
     transaction commits. The batch itself is always recorded, with an audit event.
+    Large uploads go through ``measurement_batch_queue`` and ``kpis.services.jobs``.
     """
-    if parsed is None:
-        seen: dict[tuple[int, datetime], int] = {}
-        parsed = measurements_parse(records, default_kpi=default_kpi, seen=seen)
-        parsed.errors = sorted(parsed.errors + ingest_refusals(actor, seen), key=_line)
+    seen: dict[tuple[int, datetime], int] = {}
+    parsed = measurements_parse(records, default_kpi=default_kpi, seen=seen)
+    parsed.errors = sorted(parsed.errors + ingest_refusals(actor, seen), key=_line)
     with transaction.atomic():
-        if batch is None:
-            batch = IngestBatch(source=source, filename=filename[:255])
-            batch.created_by = acting_user(actor)
+        batch = IngestBatch(source=source, filename=filename[:255])
+        batch.created_by = acting_user(actor)
         batch.rows_total = parsed.total
         batch.rows_processed = parsed.total
         batch.errors = parsed.errors[:500]  # enough to fix a file; the count says the rest
@@ -287,10 +284,10 @@ def measurements_ingest(
             batch.save()
         else:
             batch.status = BatchStatus.SAVED
-            batch.rows_accepted = len(parsed.rows)
+            batch.rows_accepted = batch.rows_saved = len(parsed.rows)
             batch.rows_rejected = 0
             batch.save()
-            _write_measurements(parsed.rows, batch=batch)
+            measurements_write(parsed.rows, batch=batch)
             kpi_ids = sorted({kpi_id for kpi_id, _, _ in parsed.rows})
             _enqueue_refresh(kpi_ids)
         audit_record(
@@ -409,52 +406,3 @@ def measurement_record(*, actor: Any, kpi: KPI, timestamp: datetime, value: floa
         source=BatchSource.FORM,
         records=[(1, {"kpi": kpi.pk, "timestamp": timestamp.isoformat(), "value": value})],
     )
-
-
-INGEST_CHUNK_ROWS = 5_000
-
-
-def ingest_batch_process(*, batch_id: int) -> IngestBatch:
-    """Process a queued large upload: validate in chunks (updating progress), then save all or nothing.
-
-    The batch is claimed with a conditional UPDATE, so two workers never process it twice.
-    """
-    claimed = IngestBatch.objects.filter(pk=batch_id, status=BatchStatus.QUEUED).update(
-        status=BatchStatus.RUNNING, rows_processed=0
-    )
-    batch = IngestBatch.objects.get(pk=batch_id)
-    if not claimed:
-        return batch
-    try:
-        records = csv_records(batch.payload)
-        parsed = ParsedRows()
-        seen: dict[tuple[int, datetime], int] = {}
-        for start in range(0, len(records), INGEST_CHUNK_ROWS):
-            chunk = measurements_parse(records[start : start + INGEST_CHUNK_ROWS], seen=seen)
-            parsed.rows.extend(chunk.rows)
-            parsed.errors.extend(chunk.errors)
-            parsed.total += chunk.total
-            IngestBatch.objects.filter(pk=batch_id).update(rows_processed=parsed.total)
-        parsed.errors = sorted(parsed.errors + ingest_refusals(batch.created_by, seen), key=_line)
-        return measurements_ingest(
-            actor=batch.created_by,
-            source=batch.source,
-            records=[],
-            batch=batch,
-            parsed=parsed,
-        )
-    except ValidationError as error:
-        IngestBatch.objects.filter(pk=batch_id).update(
-            status=BatchStatus.REJECTED,
-            finished_at=timezone.now(),
-            errors=[{"line": 1, "reason": "; ".join(error.messages)}],
-            payload="",
-        )
-    except Exception as error:
-        IngestBatch.objects.filter(pk=batch_id).update(
-            status=BatchStatus.FAILED,
-            finished_at=timezone.now(),
-            errors=[{"line": 0, "reason": f"{type(error).__name__}: {error}"}],
-        )
-        raise
-    return IngestBatch.objects.get(pk=batch_id)

@@ -199,7 +199,9 @@ def test_it_refuses_duplicate_rows_in_one_batch_and_names_the_first(ops_lead) ->
 
 
 def test_it_finds_duplicates_across_the_chunks_of_a_background_batch(ops_lead) -> None:
-    from kpis.services import INGEST_CHUNK_ROWS, ingest_batch_process
+    from django.conf import settings
+
+    from kpis.services import ingest_batch_process
 
     kpi = KPIFactory()
     start = datetime(2020, 1, 1, tzinfo=UTC)
@@ -210,7 +212,7 @@ def test_it_finds_duplicates_across_the_chunks_of_a_background_batch(ops_lead) -
     batch = measurements_upload(
         actor=ops_lead, filename="big.csv", content="\n".join(lines).encode()
     )
-    assert INGEST_CHUNK_ROWS < 10_002
+    assert settings.INGEST_CHUNK_ROWS < 10_002
 
     done = ingest_batch_process(batch_id=batch.pk)
     assert done.status == "rejected" and Measurement.objects.count() == 0
