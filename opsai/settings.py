@@ -394,7 +394,8 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
     "opsai.middleware.SessionLimitsMiddleware",
 )
-# Every 401 and 403 on the audit trail; after the session limits, so the user is the one who was refused.
+# Every 401 and 403 on the audit trail; after the session limits, so the user recorded is
+# the one who was refused.
 MIDDLEWARE.insert(
     MIDDLEWARE.index("opsai.middleware.SessionLimitsMiddleware") + 1,
     "audit.middleware.RefusalAuditMiddleware",
