@@ -273,3 +273,22 @@ def test_db_roles_creates_a_missing_role_when_the_owner_may(install):
             [extra, extra],
         ).fetchone()
     assert granted == (True, False)
+
+
+def test_a_malformed_owner_url_is_one_clear_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL"}}
+    env.update(
+        OPSAI_VAR_DIR=str(tmp_path), DATABASE_OWNER_URL="postgress://owner@127.0.0.1:5432/opsai"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(
+        "opsai: configuration error: DATABASE_OWNER_URL: unsupported scheme"
+    ), result.stderr
