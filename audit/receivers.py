@@ -74,8 +74,9 @@ def record_refusal(request: HttpRequest, reason: str) -> None:
     user = getattr(request, "user", None)
     after = {
         "method": request.method,
-        "path": request.path[:REFUSAL_TEXT_MAX],
-        "reason": reason[:REFUSAL_TEXT_MAX],
+        # PostgreSQL's JSON cannot hold a NUL character; a probe's path may carry one.
+        "path": request.path.replace("\x00", "")[:REFUSAL_TEXT_MAX],
+        "reason": reason.replace("\x00", "")[:REFUSAL_TEXT_MAX],
         "ip": _address(request),
     }
     if not getattr(user, "is_authenticated", False):
