@@ -1,15 +1,17 @@
-"""Sign-ins, failed sign-ins and sign-outs on the audit trail, from Django's auth signals.
+"""Sign-ins, failed sign-ins, sign-outs and refused requests on the audit trail.
 
-Connected in ``AuditConfig.ready``. A password never reaches the trail: a failed sign-in
-records only the username tried and the address it came from.
+The sign-in records come from Django's auth signals, connected in ``AuditConfig.ready``;
+refusals (every 401 and 403) from ``audit.middleware.RefusalAuditMiddleware``. A password
+never reaches the trail: a failed sign-in records only the username tried and the address.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest
 
 from audit.services import audit_record
@@ -54,6 +56,36 @@ def record_sign_out(sender: Any, request: HttpRequest | None, user: Any, **kwarg
             target=user,
             after={"reason": reason, "ip": _address(request)},
         )
+
+
+# A refused request's path and reason are cut to this many characters.
+REFUSAL_TEXT_MAX = 300
+
+logger = logging.getLogger(__name__)
+
+
+def record_refusal(request: HttpRequest, reason: str) -> None:
+    """Record a refused request (a 401 or 403): who, which method and path, why, from where.
+
+    One insert, nothing more: a probe that collects hundreds of 403s costs hundreds of
+    small rows, which is what the trail is for. A database that cannot take the row is
+    logged, not raised: the visitor still gets their refusal, not a 500.
+    """
+    user = getattr(request, "user", None)
+    after = {
+        "method": request.method,
+        # PostgreSQL's JSON cannot hold a NUL character; a probe's path may carry one.
+        "path": request.path.replace("\x00", "")[:REFUSAL_TEXT_MAX],
+        "reason": reason.replace("\x00", "")[:REFUSAL_TEXT_MAX],
+        "ip": _address(request),
+    }
+    if not getattr(user, "is_authenticated", False):
+        after["anonymous"] = True
+    try:
+        with transaction.atomic():
+            audit_record(actor=user, action="request.refused", target=None, after=after)
+    except DatabaseError:
+        logger.exception("could not record a refused request: %s", after)
 
 
 def connect() -> None:

@@ -1,12 +1,14 @@
-"""Admin for KPIs: read mostly; measurements and snapshots are written by services and jobs."""
+"""Admin for KPIs: edits are audited; snapshots and refresh runs, computed by jobs, are read-only."""
 
 from django.contrib import admin
 
+from audit.admin import AuditedAdmin
 from kpis.models import KPI, Alert, Annotation, CheckIn, IngestBatch, RefreshRun, Snapshot
+from opsai.admin import ReadOnlyAdmin
 
 
 @admin.register(KPI)
-class KPIAdmin(admin.ModelAdmin):
+class KPIAdmin(AuditedAdmin):
     list_display = ["name", "use_case", "level", "direction", "cadence", "owner"]
     list_filter = ["level", "cadence"]
     search_fields = ["name", "use_case__title"]
@@ -14,7 +16,7 @@ class KPIAdmin(admin.ModelAdmin):
 
 
 @admin.register(IngestBatch)
-class IngestBatchAdmin(admin.ModelAdmin):
+class IngestBatchAdmin(AuditedAdmin):
     list_display = [
         "pk",
         "source",
@@ -28,14 +30,18 @@ class IngestBatchAdmin(admin.ModelAdmin):
 
 
 @admin.register(Snapshot)
-class SnapshotAdmin(admin.ModelAdmin):
+class SnapshotAdmin(ReadOnlyAdmin):
+    """Computed by the refresh job; an edit would be overwritten by the next refresh."""
+
     list_display = ["kpi", "as_of", "latest_value", "status", "rolled_up_status"]
     list_filter = ["status"]
     raw_id_fields = ["kpi", "run"]
 
 
 @admin.register(RefreshRun)
-class RefreshRunAdmin(admin.ModelAdmin):
+class RefreshRunAdmin(ReadOnlyAdmin):
+    """The record of each refresh job, written by the job itself."""
+
     list_display = [
         "pk",
         "started_at",
@@ -47,6 +53,6 @@ class RefreshRunAdmin(admin.ModelAdmin):
     ]
 
 
-admin.site.register(CheckIn)
-admin.site.register(Annotation)
-admin.site.register(Alert)
+admin.site.register(CheckIn, AuditedAdmin)
+admin.site.register(Annotation, AuditedAdmin)
+admin.site.register(Alert, AuditedAdmin)

@@ -123,7 +123,11 @@ class RoleRequiredMiddleware:
         if not getattr(view_func, "role_required", True):
             return None
         if request.user.is_authenticated and not has_any_role(request.user):
-            raise PermissionDenied("Your account has no opsai role yet. Ask an admin for one.")
+            reason = "Your account has no opsai role yet. Ask an admin for one."
+            # For the audit's refusal record: a middleware's exception, unlike a view's,
+            # reaches no process_exception hook.
+            request.refusal_reason = reason
+            raise PermissionDenied(reason)
         return None
 
 

@@ -8,6 +8,7 @@ production do). ``OPSAI_ENV=production`` turns on the production checks.
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -127,6 +128,27 @@ else:
     # SQLite is the try-it-out default; a worker and the web server share the file.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Two PostgreSQL roles (README "Database roles"): DATABASE_URL's, which every process
+# runs as, owns nothing and is no superuser, so it cannot switch off the audit trail's
+# triggers; the owner of the tables changes the schema and the grants. With
+# DATABASE_OWNER_URL set (the same database, as its owner), `manage.py migrate` and
+# `manage.py db_roles` connect with it. Chosen by the command line rather than by a
+# second alias, so every migration, data migrations and post-migrate hooks included,
+# runs on one connection as the owner; a test's call_command("migrate") is never affected.
+DATABASE_OWNER_URL = env.str("DATABASE_OWNER_URL", default="")
+# backup and restore too: pg_dump reads sequences and pg_restore creates tables, which
+# the app role may not.
+OWNER_COMMANDS = {"migrate", "db_roles", "backup", "restore"}
+if DATABASE_OWNER_URL:
+    try:
+        validate_database_url(DATABASE_OWNER_URL)
+    except ConfigurationError as error:
+        raise ConfigurationError("DATABASE_OWNER_URL", error.problem) from None
+    if sys.argv[1:2] and sys.argv[1] in OWNER_COMMANDS:
+        _owner = env.db_url_config(DATABASE_OWNER_URL)
+        DATABASES["default"].setdefault("OPTIONS", {}).update(_owner.pop("OPTIONS", {}))
+        DATABASES["default"].update(_owner)
 
 # --- Redis: cache and Celery broker ------------------------------------------------------
 
@@ -414,6 +436,12 @@ SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_LIFETIME.total_seconds())
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
     "opsai.middleware.SessionLimitsMiddleware",
+)
+# Every 401 and 403 on the audit trail; after the session limits, so the user recorded is
+# the one who was refused.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("opsai.middleware.SessionLimitsMiddleware") + 1,
+    "audit.middleware.RefusalAuditMiddleware",
 )
 MIDDLEWARE += ["csp.middleware.CSPMiddleware", "axes.middleware.AxesMiddleware"]
 

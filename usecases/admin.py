@@ -1,45 +1,43 @@
+"""Teams and use cases are edited here with every change audited; history is read-only."""
+
 from django.contrib import admin
 
+from audit.admin import AuditedAdmin
+from opsai.admin import ReadOnlyAdmin
 from usecases.models import Score, ScoringModel, StageChange, Team, UseCase
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(AuditedAdmin):
     list_display = ["name", "product_owner", "hourly_cost"]
 
 
 @admin.register(UseCase)
-class UseCaseAdmin(admin.ModelAdmin):
+class UseCaseAdmin(AuditedAdmin):
     list_display = ["title", "team", "stage", "owner", "submitted_at"]
     list_filter = ["stage", "team"]
     search_fields = ["title"]
 
 
 @admin.register(StageChange)
-class StageChangeAdmin(admin.ModelAdmin):
+class StageChangeAdmin(ReadOnlyAdmin):
+    """Read-only: the lifecycle's history (when each stage was entered, by whom) is written
+    by ``usecase_move_stage`` alone; editing or deleting a row would rewrite that history."""
+
     list_display = ["use_case", "from_stage", "to_stage", "changed_by", "changed_at"]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Scores and scoring-model versions are history: written by the services, never edited."""
-
-    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(ScoringModel)
 class ScoringModelAdmin(ReadOnlyAdmin):
+    """Scoring-model versions are history: a change is a new version, made on its page."""
+
     list_display = ["version", "note", "created_by", "created_at"]
 
 
 @admin.register(Score)
 class ScoreAdmin(ReadOnlyAdmin):
+    """Score sheets are history: written by the scoring service, never edited."""
+
     list_display = [
         "use_case",
         "scorer",
