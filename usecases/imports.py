@@ -305,7 +305,10 @@ def _check_row(
     problems += more
     form = UseCaseForm(data=data, instance=instance, require_complete=submit)
     if not form.is_valid():
+        named = {problem.split(":", 1)[0] for problem in problems}
         for field_name, messages in form.errors.items():
+            if field_name in named:  # "unknown team 'X'" says more than "required"
+                continue
             problems += [f"{field_name}: {m.rstrip('.')}" for m in messages]
     if problems:
         return f"Line {line}: " + "; ".join(problems) + "."

@@ -420,14 +420,14 @@ def import_file(request: HttpRequest) -> HttpResponse:
                 request, f"Imported: {report.created} created, {report.updated} updated."
             )
             return redirect("usecases:portfolio")
-    status = 400 if report is not None and not report.ok else 200
+    refused = (report is not None and not report.ok) or (form.is_bound and not form.is_valid())
     context = {
         "form": form,
         "report": report,
         "limits": import_limits().describe(),
         "inline_rows": settings.USECASE_IMPORT_INLINE_ROWS,
     }
-    return render(request, "usecases/import.html", context, status=status)
+    return render(request, "usecases/import.html", context, status=400 if refused else 200)
 
 
 def _get_import_job(request: HttpRequest, pk: int) -> ImportJob:

@@ -34,6 +34,26 @@ def xlsx_bytes(rows: list[list[Any]]) -> bytes:
     return buffer.getvalue()
 
 
+HUGE = "HUGE-CELL-PLACEHOLDER"
+
+
+def xlsx_with_huge_cell(rows: list[list[Any]], size: int) -> bytes:
+    """A workbook whose cell holding ``HUGE`` holds ``size`` x's instead.
+
+    openpyxl (like Excel) cuts a cell at 32,767 characters when it writes, so the cell
+    is put into the sheet's XML by hand, as a hostile file would be made.
+    """
+    source = zipfile.ZipFile(io.BytesIO(xlsx_bytes(rows)))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.startswith("xl/"):
+                data = data.replace(HUGE.encode(), b"x" * size)
+            target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
 # --- CSV ---------------------------------------------------------------------------------
 
 
@@ -208,7 +228,6 @@ def test_read_table_picks_the_reader_by_the_file_name() -> None:
     ]
 
 
-
 # --- Limits: checked before pandas parses what it need not -----------------------------------
 
 
@@ -269,11 +288,12 @@ def test_a_huge_column_name_is_refused_with_a_short_message() -> None:
     assert (error.value.kind, error.value.line) == (TabularError.TOO_LARGE, 1)
     assert error.value.detail.startswith("a column name is 10,000,000 characters long")
     assert len(str(error.value)) < 300
-    workbook = xlsx_bytes([["title", huge], ["A", "B"]])
-    assert len(workbook) < 100_000  # a small file …
+    workbook = xlsx_with_huge_cell([["title", HUGE], ["A", "B"]], 10_000_000)
+    assert len(workbook) < 50_000  # a small file …
     with pytest.raises(TabularError) as error:
         read_excel(workbook)
     assert error.value.line == 1 and len(str(error.value)) < 300  # … a small answer
+    assert error.value.detail.startswith("a column name is 10,000,000 characters long")
 
 
 def test_an_excel_cell_over_the_cell_limit_names_its_row() -> None:
@@ -286,11 +306,13 @@ def test_an_excel_cell_over_the_cell_limit_names_its_row() -> None:
 def zip_bomb() -> bytes:
     """A real workbook plus one member of zeros that unpacks past MAX_UNZIPPED_BYTES."""
     buffer = io.BytesIO(xlsx_bytes([["title"], ["A"]]))
-    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("xl/padding.bin", "w", force_zip64=True) as member:
-            chunk = b"\0" * (1024 * 1024)
-            for _ in range(MAX_UNZIPPED_BYTES // len(chunk) + 1):
-                member.write(chunk)
+    chunk = b"\0" * (1024 * 1024)
+    with (
+        zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive,
+        archive.open("xl/padding.bin", "w", force_zip64=True) as member,
+    ):
+        for _ in range(MAX_UNZIPPED_BYTES // len(chunk) + 1):
+            member.write(chunk)
     return buffer.getvalue()
 
 
