@@ -18,6 +18,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def run(rows: int) -> None:
     user.groups.add(role_group("Ops lead"))
     for name in ("Finance", "Support"):
         Team.objects.get_or_create(name=name)
-    log = Path(f"/tmp/{QUEUE}-{rows}.log")
+    log = Path(tempfile.gettempdir()) / f"{QUEUE}-{rows}.log"
     with log.open("w") as out:
         worker = subprocess.Popen(
             ["/usr/bin/time", "-v", sys.executable, "-m", "celery", "-A", "opsai", "worker",
@@ -91,7 +92,9 @@ def run(rows: int) -> None:
     print(
         f"{rows:>6} rows, {len(content) / 1024:,.0f} KiB .xlsx: {state}, {job.created} created, "
         f"{took:.1f} s in the worker ({rows / took:,.0f} rows/s), "
-        f"worker peak RSS {int(peak.group(1)) / 1024:,.0f} MiB" if peak else "peak RSS: not found"
+        f"worker peak RSS {int(peak.group(1)) / 1024:,.0f} MiB"
+        if peak
+        else "peak RSS: not found"
     )
 
 

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 def test_the_upload_page_states_the_limits(client: Any, ops_lead: Any) -> None:
     client.force_login(ops_lead)
     body = client.get(reverse("kpis:data")).content.decode()
-    assert "Up to 10 MB, cells of at most 10,000 characters and column names of at most 200." in body
+    assert (
+        "Up to 10 MB, cells of at most 10,000 characters and column names of at most 200." in body
+    )
     assert "more than 10,000 rows is saved in the background" in body
 
 
@@ -37,7 +39,9 @@ def test_a_file_over_the_byte_limit_is_refused_before_it_is_read(
 
 
 def test_a_huge_column_name_is_refused_with_a_short_message(client: Any, ops_lead: Any) -> None:
-    upload = SimpleUploadedFile("v.csv", b"kpi,timestamp,value," + b"h" * 1_000_000 + b"\n1,2,3,4\n")
+    upload = SimpleUploadedFile(
+        "v.csv", b"kpi,timestamp,value," + b"h" * 1_000_000 + b"\n1,2,3,4\n"
+    )
     client.force_login(ops_lead)
     response = client.post(reverse("kpis:data"), {"action": "upload", "file": upload})
     body = response.content.decode()
