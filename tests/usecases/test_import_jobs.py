@@ -8,6 +8,7 @@ and briefly, whatever the file.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import timedelta
 from time import monotonic, sleep
@@ -320,3 +321,44 @@ def test_the_progress_page_is_the_senders_and_admins_alone(
     assert client.get(url).status_code == 403
     client.force_login(admin_user)
     assert client.get(url).status_code == 200
+
+
+# --- In the browser ---------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.celery
+@pytest.mark.django_db(transaction=True)
+def test_the_browser_follows_the_import_to_done(
+    page: Any,
+    live_server: Any,
+    sign_in: Any,
+    make_user: Any,
+    settings: Any,
+    tmp_path: Any,
+    celery_worker: Any,
+) -> None:
+    """GIVEN a file larger than the request imports itself
+    WHEN an ops lead uploads it in the browser
+    THEN the progress page shows a progress bar that htmx refreshes until it says done."""
+    from playwright.sync_api import expect
+
+    settings.USECASE_IMPORT_INLINE_ROWS = 5
+    make_user("Ops lead", username="olivia")
+    upload = tmp_path / "cases.csv"
+    upload.write_bytes(cases_csv(60))
+    sign_in(page, "olivia")
+    page.goto(f"{live_server.url}{reverse('usecases:import')}")
+    expect(page.get_by_test_id("import-limits")).to_contain_text("at most 10,000 rows")
+    page.get_by_label("File").set_input_files(str(upload))
+    page.get_by_role("button", name="Import").click()
+
+    card = page.get_by_test_id("import-job")
+    expect(card).to_have_attribute("data-state", re.compile("queued|running|done"))
+    expect(card).to_have_attribute("data-state", "done", timeout=90_000)
+    expect(page.get_by_test_id("import-done")).to_have_text(
+        "Imported 60 rows: 60 created, 0 updated."
+    )
+    page.get_by_role("link", name="Go to the portfolio").click()
+    expect(page.get_by_text("Case 61")).to_be_visible()
+    assert UseCase.objects.count() == 60
