@@ -234,7 +234,18 @@ def _check_bytes(size: int, limits: Limits) -> None:
         )
 
 
-def _check_zip(content: bytes, limits: Limits) -> None:
+def excel_unpacked_size(content: bytes, *, limits: Limits | None = None) -> int:
+    """How many bytes an .xlsx's members unpack to, from its zip directory alone.
+
+    Refuses (TabularError) a file over the byte limit, one that is not a zip, and one
+    that would unpack past the limit — without unpacking anything.
+    """
+    limits = limits or upload_limits()
+    _check_bytes(len(content), limits)
+    return _check_zip(content, limits)
+
+
+def _check_zip(content: bytes, limits: Limits) -> int:
     """Refuse a workbook whose zip members would unpack past the limit, before unpacking any."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
@@ -255,6 +266,7 @@ def _check_zip(content: bytes, limits: Limits) -> None:
             f"the workbook unpacks to {size_text(unpacked)}; the limit is "
             f"{size_text(limits.max_unzipped_bytes)}",
         )
+    return unpacked
 
 
 def _records_wanted(limits: Limits, head: int | None) -> int | None:

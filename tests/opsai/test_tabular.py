@@ -17,6 +17,7 @@ from opsai.tabular import (
     Limits,
     Table,
     TabularError,
+    excel_unpacked_size,
     quote,
     read_csv,
     read_excel,
@@ -325,6 +326,11 @@ def test_a_zip_bomb_is_refused_by_its_directory_without_unpacking() -> None:
     assert monotonic() - started < 0.5
     assert error.value.kind == TabularError.TOO_LARGE
     assert error.value.detail == "the workbook unpacks to 101 MB; the limit is 100 MB"
+    with pytest.raises(TabularError, match="unpacks to 101 MB"):
+        excel_unpacked_size(bomb)
+    workbook = xlsx_bytes([["title"], ["A"]])
+    unpacked = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(workbook)).infolist())
+    assert excel_unpacked_size(workbook) == unpacked
 
 
 def test_a_quoted_value_is_cut_so_messages_stay_short() -> None:

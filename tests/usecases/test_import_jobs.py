@@ -233,19 +233,32 @@ def test_a_file_over_the_byte_limit_is_refused_before_it_is_read(
 
 
 @pytest.mark.django_db
-def test_an_xlsx_with_a_10_mb_column_name_is_refused_with_a_small_answer(
-    client: Client, ops_lead: Any
-) -> None:
-    content = xlsx_with_huge_cell([["title", HUGE], ["A", "B"]], 10_000_000)
-    assert len(content) < 50_000
+def test_a_10_mb_column_name_is_refused_with_a_small_answer(client: Client, ops_lead: Any) -> None:
+    """GIVEN an 11 KB .xlsx and a 10 MB CSV whose second column name is 10,000,000 characters
+    THEN the CSV is refused in the request; the workbook, which unpacks past what a request
+    opens, is refused by its job within seconds — each answer a few hundred bytes."""
     client.force_login(ops_lead)
-    page, api, took = post_both(client, "header.xlsx", content)
-    message = "Line 1: a column name is 10,000,000 characters long"
+    message = "Line 1: a column name is 10,000,000 characters long ('xxx"
+    csv = b"title," + b"x" * 10_000_000 + b"\nA,B\n"
+    page, api, took = post_both(client, "header.csv", csv)
     assert page.status_code == 400 and api.status_code == 400
     assert page.context["report"].errors[0].startswith(message)
-    assert len(page.content) < 20_000 and len(api.content) < 1_000
+    assert len(page.content) < 20_000 and len(api.content) < 500
     assert api.json()["errors"][0].startswith(message)
     assert took < 10
+
+    content = xlsx_with_huge_cell([["title", HUGE], ["A", "B"]], 10_000_000)
+    assert len(content) < 50_000
+    page, api, took = post_both(client, "header.xlsx", content)
+    assert (page.status_code, api.status_code) == (302, 202) and took < 2
+    for job in ImportJob.objects.all():
+        started = monotonic()
+        assert usecase_import_run(job_id=job.pk).state == ImportState.FAILED
+        assert monotonic() - started < 10
+    status = client.get(api.json()["url"])
+    assert status.json()["errors"][0].startswith(message) and len(status.content) < 1_000
+    assert len(client.get(page.url).content) < 20_000
+    assert not UseCase.objects.exists()
 
 
 @pytest.mark.django_db
@@ -264,6 +277,37 @@ def test_a_zip_bomb_is_refused_without_being_unpacked(client: Client, ops_lead: 
     assert api.json() == {"errors": [error]}
     assert took < 2
     assert not ImportJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_workbook_too_large_to_peek_at_is_queued_unread_and_the_job_refuses_it(
+    client: Client, ops_lead: Any
+) -> None:
+    """openpyxl parses a workbook's strings before its first row; past 5 MB unpacked the
+    request does not open it at all — the job reads it (and here refuses its cell)."""
+    content = xlsx_with_huge_cell([["title", "problem"], ["A", HUGE]], 6_000_000)
+    client.force_login(ops_lead)
+    started = monotonic()
+    response = client.post(
+        reverse("usecases:import"), {"file": SimpleUploadedFile("w.xlsx", content)}
+    )
+    assert monotonic() - started < 1
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and job.state == ImportState.QUEUED
+    job = usecase_import_run(job_id=job.pk)
+    assert job.state == ImportState.FAILED
+    assert job.errors == ["Line 2: a cell is 6,000,000 characters long; the limit is 10,000."]
+
+
+@pytest.mark.django_db
+def test_a_job_whose_sender_is_gone_fails_and_saves_nothing(ops_lead: Any) -> None:
+    job = usecase_import_queue(actor=ops_lead, name="cases.csv", content=cases_csv(3))
+    ops_lead.is_active = False
+    ops_lead.save()
+    job = usecase_import_run(job_id=job.pk)
+    assert job.state == ImportState.FAILED
+    assert job.errors == ["The person who sent this file can no longer import."]
+    assert not UseCase.objects.exists()
 
 
 @pytest.mark.django_db
