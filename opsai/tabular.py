@@ -16,7 +16,8 @@ then validates the text itself, so its error messages stay its own. The reader:
 * raises :class:`TabularError` for a file it cannot read, naming the line when
   there is one;
 * refuses, before pandas parses anything it need not, a file past its
-  :class:`Limits`: more bytes than ``UPLOAD_MAX_BYTES``; an .xlsx (a zip) whose
+  :class:`Limits`: more bytes than ``UPLOAD_MAX_BYTES`` (a file's bytes; CSV text
+  a caller passes was bounded where it came in); an .xlsx (a zip) whose
   members unpack to more than ``max_unzipped_bytes`` (a zip bomb is refused by its
   directory, never inflated); more rows than ``max_rows`` (pandas is asked for one
   row more than the cap, never for the whole file); a column name longer than
@@ -169,10 +170,16 @@ def read_table(
 def read_csv(
     content: bytes | str, *, limits: Limits | None = None, head: int | None = None
 ) -> Table:
-    """Read CSV bytes (UTF-8, with or without a byte-order mark) or text into a :class:`Table`."""
+    """Read CSV bytes (UTF-8, with or without a byte-order mark) or text into a :class:`Table`.
+
+    ``max_bytes`` is the size of an uploaded file, so it applies to bytes; text is what a
+    caller already holds (a body its parser bounded, a payload a job stored after the
+    upload was checked — an Excel upload re-encoded as CSV may be larger than the file was).
+    """
     limits = limits or upload_limits()
+    if not isinstance(content, str):
+        _check_bytes(len(content), limits)
     data = _utf8(content)
-    _check_bytes(len(data), limits)
     if not data.strip():
         return Table()
     # The C parser ends a cell at a NUL byte, silently dropping the rest; the Python

@@ -240,6 +240,8 @@ def test_a_file_over_the_byte_limit_is_refused_before_it_is_parsed() -> None:
     assert error.value.detail == "the file is 1,206 bytes; the limit is 1,000 bytes"
     with pytest.raises(TabularError):
         read_excel(b"PK" + b"\0" * 2_000, limits=limits)
+    # text is what the caller already holds (bounded where it came in): no byte cap
+    assert len(read_csv("title\n" + "x\n" * 600, limits=limits).rows) == 600
 
 
 def test_the_default_byte_limit_is_the_setting(settings: Any) -> None:
