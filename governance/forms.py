@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from governance.choices import Lane, SignOffDecision
+from governance.evidence import evidence_file_problem, evidence_limits_text
 from governance.models import AIWorker, Incident, Vendor
 from governance.policy import format_conditions, parse_conditions
 from opsai.forms import BoundedInputMixin
@@ -46,6 +47,20 @@ class ChecklistItemForm(BoundedInputMixin, forms.Form):
         required=False,
     )
     files = MultipleFileField(label="Evidence files", required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["files"].help_text = evidence_limits_text()
+        self.fields["files"].widget.attrs["accept"] = (
+            ".pdf,.png,.jpg,.jpeg,.txt,.csv,.xlsx,.docx,.md"
+        )
+
+    def clean_files(self) -> list[Any]:
+        files = self.cleaned_data["files"]
+        problems = [problem for upload in files if (problem := evidence_file_problem(upload))]
+        if problems:
+            raise forms.ValidationError(problems)
+        return files
 
     def clean_evidence_links(self) -> list[str]:
         return [

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from kpis.choices import AnnotationKind, Confidence
 from kpis.models import KPI
+from kpis.services import BACKGROUND_INGEST_ROWS
+from opsai import tabular
 from opsai.forms import BoundedInputMixin
 
 
@@ -59,6 +62,22 @@ class UploadForm(forms.Form):
         required=False,
         help_text="Only for a file about one KPI without a kpi column.",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = (
+            f"CSV or .xlsx with columns kpi, timestamp, value. {tabular.upload_limits().describe()} "
+            f"A file of more than {BACKGROUND_INGEST_ROWS:,} rows is saved in the background."
+        )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        limit = settings.UPLOAD_MAX_BYTES
+        if upload.size > limit:  # refused before a byte of it is read into memory
+            raise forms.ValidationError(
+                f"The file is {tabular.size_text(upload.size)}; the limit is {tabular.size_text(limit)}."
+            )
+        return upload
 
 
 class CheckInForm(forms.Form):

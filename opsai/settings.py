@@ -318,6 +318,19 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+
+# --- Uploads: what one file may hold (opsai/tabular.py, governance/evidence.py) -----------
+# Checked before anything parses the file, so a small file cannot make large work or a
+# large answer. The front proxy's body limit (nginx client_max_body_size) should sit just
+# above the largest: Django itself streams a file upload past
+# FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) to a temporary file, so memory stays bounded.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+# A use-case import: 10,000 use cases is the portfolio opsai is sized for; beyond it an
+# import is a mistake (or a probe), and a job holding its transaction longer.
+USECASE_IMPORT_MAX_ROWS = env.int("USECASE_IMPORT_MAX_ROWS", default=10_000)
+# Imports up to this many rows answer in the request; larger ones run as a background job.
+USECASE_IMPORT_INLINE_ROWS = env.int("USECASE_IMPORT_INLINE_ROWS", default=200)
+EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
 # A file whose URL changes whenever its content does is cached for a year and more
 # ("immutable"), in development too: a vendored library sits in a folder named with its
 # version (static/vendor/plotly-basic-3.1.0/, see scripts/vendor-js), and in production

@@ -68,3 +68,10 @@ class TeamFunction(models.TextChoices):
     MARKETING = "Marketing", "Marketing"
     HR = "HR", "HR"
     IT = "IT", "IT"
+
+
+class ImportState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from opsai import tabular
 from opsai.forms import BoundedInputMixin
 from usecases import lifecycle, scoring
 from usecases.choices import System
@@ -204,9 +206,21 @@ class ImportForm(forms.Form):
     """A CSV or Excel (.xlsx) file of use cases to create or update."""
 
     file = forms.FileField(help_text="CSV (UTF-8) or Excel .xlsx; the first row names the columns.")
+    file.widget.attrs["accept"] = ".csv,.xlsx"
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
         if not upload.name.lower().endswith((".csv", ".xlsx")):
             raise forms.ValidationError("Upload a .csv or .xlsx file.")
+        problem = upload_size_problem(upload.size)
+        if problem:  # refused before a byte of it is read into memory
+            raise forms.ValidationError(problem)
         return upload
+
+
+def upload_size_problem(size: int) -> str:
+    """Why a file of ``size`` bytes is too large to import, or ``""``."""
+    limit = settings.UPLOAD_MAX_BYTES
+    if size > limit:
+        return f"The file is {tabular.size_text(size)}; the limit is {tabular.size_text(limit)}."
+    return ""

@@ -17,6 +17,7 @@ from usecases.choices import (
     Autonomy,
     DataSensitivity,
     Frequency,
+    ImportState,
     Stage,
     System,
     TeamFunction,
@@ -338,3 +339,48 @@ class Score(models.Model):
     def values(self) -> dict[str, int]:
         """Criterion key → this sheet's 1–5 score."""
         return {key: getattr(self, key) for key in CRITERION_KEYS}
+
+
+class ImportJob(models.Model):
+    """One use-case import run in the background: who sent which file, its progress, its outcome.
+
+    The file's bytes wait in ``content`` (in the database, so a worker on another host
+    needs no shared disk) until the job has read them. The import is all or nothing: a
+    ``failed`` job saved no use case and ``errors`` lists the first bad rows ("Line N:
+    field: reason"), ``error_count`` all of them; a ``done`` job created or updated
+    every row.
+    """
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    filename = models.CharField(max_length=255, blank=True)
+    content = models.BinaryField(blank=True, default=b"")
+    state = models.CharField(max_length=10, choices=ImportState.choices, default=ImportState.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_checked = models.PositiveIntegerField(default=0)
+    rows_saved = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} ({self.filename}, {self.get_state_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (ImportState.DONE, ImportState.FAILED)
+
+    @property
+    def progress_percent(self) -> int:
+        """Checking every row is the first half of the work, saving them the second."""
+        if not self.rows_total:
+            return 100 if self.finished else 0
+        return int(50 * (self.rows_checked + self.rows_saved) / self.rows_total)

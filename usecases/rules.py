@@ -42,3 +42,12 @@ rules.add_perm("usecases.move_stage", is_team_product_owner | is_admin)
 rules.add_perm("usecases.add_scoringmodel", is_admin)
 rules.add_perm("usecases.add_team", is_admin)
 rules.add_perm("usecases.change_team", is_admin | is_team_product_owner)
+
+
+@rules.predicate
+def is_import_sender(user: Any, job: Any) -> bool:
+    return job is not None and job.created_by_id is not None and job.created_by_id == user.pk
+
+
+# An import job (its file name, its bad rows) is seen by whoever sent it, and admins.
+rules.add_perm("usecases.view_importjob", (has_any_role & is_import_sender) | is_admin)

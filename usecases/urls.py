@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.portfolio, name="portfolio"),
     path("new/", views.intake, name="intake"),
     path("import/", views.import_file, name="import"),
+    path("imports/<int:pk>/", views.import_job, name="import_job"),
     path("sensitivity/", views.sensitivity, name="sensitivity"),
     path("scoring-models/", views.scoring_models, name="scoring_models"),
     path("teams/", views.teams, name="teams"),

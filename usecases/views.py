@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -36,8 +37,8 @@ from usecases.forms import (
     TeamCostForm,
     UseCaseForm,
 )
-from usecases.imports import usecase_import
-from usecases.models import Team, UseCase
+from usecases.imports import import_limits, usecase_import_submit
+from usecases.models import ImportJob, Team, UseCase
 from usecases.selectors import (
     SCORE_FLAGS,
     portfolio_chart,
@@ -402,19 +403,48 @@ def move_stage(request: HttpRequest, pk: int) -> HttpResponse:
 @write_required
 @permission_required("usecases.add_usecase")
 def import_file(request: HttpRequest) -> HttpResponse:
-    """Create or update many use cases from CSV or Excel: all rows or none."""
+    """Create or update many use cases from CSV or Excel: all rows or none.
+
+    A small file is imported at once; a large one becomes a job whose page shows its progress.
+    """
     report = None
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        report = usecase_import(actor=request.user, name=upload.name, content=upload.read())
+        outcome = usecase_import_submit(actor=request.user, name=upload.name, content=upload.read())
+        if isinstance(outcome, ImportJob):
+            return redirect("usecases:import_job", pk=outcome.pk)
+        report = outcome
         if report.ok:
             messages.success(
                 request, f"Imported: {report.created} created, {report.updated} updated."
             )
             return redirect("usecases:portfolio")
-    status = 400 if report is not None and not report.ok else 200
-    return render(request, "usecases/import.html", {"form": form, "report": report}, status=status)
+    refused = (report is not None and not report.ok) or (form.is_bound and not form.is_valid())
+    context = {
+        "form": form,
+        "report": report,
+        "limits": import_limits().describe(),
+        "inline_rows": settings.USECASE_IMPORT_INLINE_ROWS,
+    }
+    return render(request, "usecases/import.html", context, status=400 if refused else 200)
+
+
+def _get_import_job(request: HttpRequest, pk: int) -> ImportJob:
+    """The import job, if this user sent it (or is an admin); anyone else gets a 404."""
+    job = get_object_or_404(ImportJob.objects.defer("content"), pk=pk)
+    if not request.user.has_perm("usecases.view_importjob", job):
+        raise Http404("No such import.")
+    return job
+
+
+@require_safe
+@permission_required("usecases.add_usecase")
+def import_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """A background import's progress; htmx polls the card every second until it ends."""
+    job = _get_import_job(request, pk)
+    template = "usecases/partials/import_job.html" if request.htmx else "usecases/import_job.html"
+    return render(request, template, {"job": job})
 
 
 @write_required

@@ -18,6 +18,7 @@ from governance.choices import (
     SignOffDecision,
     SignOffRole,
 )
+from governance.evidence import evidence_file_problem
 from governance.models import (
     ChecklistItem,
     EvidenceFile,
@@ -223,6 +224,10 @@ def review_checklist_update(
     item.updated_by, item.updated_at = acting_user(actor), timezone.now()
     item.full_clean()
     item.save()
+    # Every file is checked before any is stored: a refused one leaves no other on disk.
+    problems = [problem for upload in files or [] if (problem := evidence_file_problem(upload))]
+    if problems:
+        raise ValidationError({"files": problems})
     names = []
     for upload in files or []:
         evidence = EvidenceFile(item=item, file=upload, uploaded_by=acting_user(actor))

@@ -86,10 +86,15 @@ def review_checklist(request: HttpRequest, pk: int, item_pk: int) -> HttpRespons
     item = get_object_or_404(ChecklistItem, pk=item_pk, review_id=pk)
     form = ChecklistItemForm(request.POST, request.FILES, prefix=f"item{item.pk}")
     if not form.is_valid():
+        # Each refusal names its field ("Evidence files: 'x.exe' is not a type …").
         messages.error(
             request,
             f"{item.get_key_display()}: "
-            + " ".join(e for errs in form.errors.values() for e in errs),
+            + " ".join(
+                f"{form.fields[name].label if name in form.fields else ''}: {e}".lstrip(": ")
+                for name, errs in form.errors.items()
+                for e in errs
+            ),
         )
     else:
         attempt(

@@ -9,7 +9,8 @@ A cell is one request: GET for reads; POST (PATCH/PUT for the API's detail route
 with an empty body for writes. A role the table lets in must not be refused
 (401/403/404/405) — reaching the view is enough, a 400 for the empty body is fine —
 and every other role must be. Each write is rolled back, so no cell changes what
-the next one sees. Object rules within an allowed role (which KPI, which sign-off)
+the next one sees. Object rules within an allowed role (which KPI, which sign-off,
+whose import job)
 are tested beside each app (``tests/kpis/test_object_rules.py``,
 ``tests/governance/test_separation_of_duties.py``).
 """
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.http import HttpResponse
@@ -52,6 +54,7 @@ PAGES: dict[str, dict[str, frozenset[str]]] = {
     "usecases:portfolio": {R: EVERYONE, W: NOBODY},
     "usecases:intake": {R: OPS, W: OPS},
     "usecases:import": {R: OPS, W: OPS},
+    "usecases:import_job": {R: OPS, W: NOBODY},  # its sender (ops) and admins
     "usecases:sensitivity": {R: EVERYONE, W: NOBODY},
     "usecases:scoring_models": {R: EVERYONE, W: ADMIN},
     "usecases:teams": {R: EVERYONE, W: OWNERS},
@@ -109,6 +112,7 @@ API: dict[str, dict[str, frozenset[str]]] = {
     "api-schema": {R: EVERYONE},
     "api-usecase-list": {R: EVERYONE, W: OPS},
     "api-usecase-import-file": {W: OPS},
+    "api-usecase-import-job-detail": {R: OPS},  # its sender (ops) and admins
     "api-usecase-detail": {R: EVERYONE, "PUT": ADMIN, "PATCH": ADMIN},
     "api-usecase-move": {W: OWNERS},
     "api-usecase-scores": {R: EVERYONE, W: OPS},
@@ -150,6 +154,7 @@ BODIES: dict[str, dict[str, str]] = {"usecases:teams": {"team": "team"}}
 # Which demo object fills each URL argument of a route (see ``demo_objects``).
 ARGUMENTS: dict[str, dict[str, str]] = {
     "usecases:detail": {"pk": "use_case"},
+    "usecases:import_job": {"pk": "import_job"},
     "usecases:edit": {"pk": "use_case"},
     "usecases:score": {"pk": "use_case"},
     "usecases:reveal": {"pk": "use_case"},
@@ -179,6 +184,7 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     "governance:incident_close": {"pk": "incident"},
     "governance:vendor_edit": {"pk": "vendor"},
     "api-usecase-detail": {"pk": "use_case"},
+    "api-usecase-import-job-detail": {"pk": "import_job"},
     "api-usecase-move": {"pk": "use_case"},
     "api-usecase-scores": {"pk": "use_case"},
     "api-usecase-submit": {"pk": "use_case"},
@@ -259,6 +265,7 @@ def demo_objects() -> dict[str, Any]:
     from audit.models import AuditEvent
     from governance.models import AIWorker, EvidenceFile, Incident, Review, Vendor
     from kpis.models import Alert, IngestBatch, Snapshot
+    from usecases.models import ImportJob
 
     worker = AIWorker.objects.select_related("use_case").order_by("pk").first()
     review = Review.objects.order_by("pk").first()
@@ -285,6 +292,9 @@ def demo_objects() -> dict[str, Any]:
         "step": incident.steps.order_by("pk").first(),
         "vendor": Vendor.objects.order_by("pk").first(),
         "audit_event": AuditEvent.objects.order_by("pk").first(),
+        "import_job": ImportJob.objects.create(
+            created_by=get_user_model().objects.get(username="ops"), filename="matrix.csv"
+        ),
     }
 
 

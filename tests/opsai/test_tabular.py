@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date, datetime, time
+from time import monotonic
 from typing import Any
 
 import openpyxl
 import pytest
 
-from opsai.tabular import MAX_CELL_CHARS, Table, TabularError, read_csv, read_excel, read_table
+from opsai.tabular import (
+    MAX_CELL_CHARS,
+    MAX_UNZIPPED_BYTES,
+    Limits,
+    Table,
+    TabularError,
+    excel_unpacked_size,
+    quote,
+    read_csv,
+    read_excel,
+    read_table,
+)
 
 
 def xlsx_bytes(rows: list[list[Any]]) -> bytes:
@@ -19,6 +32,26 @@ def xlsx_bytes(rows: list[list[Any]]) -> bytes:
         sheet.append(row)
     buffer = io.BytesIO()
     book.save(buffer)
+    return buffer.getvalue()
+
+
+HUGE = "HUGE-CELL-PLACEHOLDER"
+
+
+def xlsx_with_huge_cell(rows: list[list[Any]], size: int) -> bytes:
+    """A workbook whose cell holding ``HUGE`` holds ``size`` x's instead.
+
+    openpyxl (like Excel) cuts a cell at 32,767 characters when it writes, so the cell
+    is put into the sheet's XML by hand, as a hostile file would be made.
+    """
+    source = zipfile.ZipFile(io.BytesIO(xlsx_bytes(rows)))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.startswith("xl/"):
+                data = data.replace(HUGE.encode(), b"x" * size)
+            target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 
@@ -116,8 +149,8 @@ def test_it_refuses_an_oversized_cell_naming_its_line() -> None:
     text = 'a,b\n1,"x\ny"\n2,' + "9" * (MAX_CELL_CHARS + 1) + "\n"
     with pytest.raises(TabularError) as error:
         read_csv(text)
-    assert (error.value.kind, error.value.line) == (TabularError.BAD_CSV, 4)
-    assert error.value.detail == "field larger than field limit (131072)"
+    assert (error.value.kind, error.value.line) == (TabularError.TOO_LARGE, 4)
+    assert error.value.detail == "a cell is 10,001 characters long; the limit is 10,000"
     assert read_csv("a\n" + "9" * MAX_CELL_CHARS + "\n").rows[0][1]["a"] == "9" * MAX_CELL_CHARS
 
 
@@ -194,3 +227,115 @@ def test_read_table_picks_the_reader_by_the_file_name() -> None:
     assert read_table(b"title\nFrom CSV\n", filename="cases.csv").rows == [
         (2, {"title": "From CSV"})
     ]
+
+
+# --- Limits: checked before pandas parses what it need not -----------------------------------
+
+
+def test_a_file_over_the_byte_limit_is_refused_before_it_is_parsed() -> None:
+    limits = Limits(max_bytes=1_000)
+    with pytest.raises(TabularError) as error:
+        read_csv(b"title\n" + b"x\n" * 600, limits=limits)
+    assert error.value.kind == TabularError.TOO_LARGE
+    assert error.value.detail == "the file is 1,206 bytes; the limit is 1,000 bytes"
+    with pytest.raises(TabularError):
+        read_excel(b"PK" + b"\0" * 2_000, limits=limits)
+    # text is what the caller already holds (bounded where it came in): no byte cap
+    assert len(read_csv("title\n" + "x\n" * 600, limits=limits).rows) == 600
+
+
+def test_the_default_byte_limit_is_the_setting(settings: Any) -> None:
+    settings.UPLOAD_MAX_BYTES = 50
+    with pytest.raises(TabularError) as error:
+        read_table(b"title\n" + b"A long enough title\n" * 5, filename="u.csv")
+    assert error.value.detail == "the file is 106 bytes; the limit is 50 bytes"
+
+
+def test_past_max_rows_is_refused_without_parsing_the_rest() -> None:
+    """GIVEN a CSV of 20 rows whose line 15 opens a quote that never closes
+    WHEN it is read with a cap of 10 rows
+    THEN the cap refuses it: pandas never reached the broken line."""
+    lines = ["title"] + [f"row {n}" for n in range(2, 15)] + ['"never closed'] + ["x"] * 5
+    limits = Limits(max_bytes=10_000, max_rows=10)
+    with pytest.raises(TabularError) as error:
+        read_csv("\n".join(lines), limits=limits)
+    assert (error.value.kind, error.value.detail) == (
+        TabularError.TOO_LARGE,
+        "the file has more than 10 rows",
+    )
+    exactly = read_csv("\n".join(["title"] + ["a"] * 10), limits=limits)
+    assert len(exactly.rows) == 10 and not exactly.more
+    workbook = xlsx_bytes([["title"]] + [[f"r{n}"] for n in range(11)])
+    with pytest.raises(TabularError, match="more than 10 rows"):
+        read_excel(workbook, limits=limits)
+    assert len(read_excel(xlsx_bytes([["title"]] + [["r"]] * 10), limits=limits).rows) == 10
+
+
+def test_head_reads_only_the_first_rows_and_says_whether_there_are_more() -> None:
+    text = "title\n" + "".join(f'"multi\nline {n}"\n' for n in range(10))
+    first = read_csv(text, head=3)
+    assert first.more and [line for line, _ in first.rows] == [2, 4, 6]
+    assert not read_csv(text, head=10).more
+    workbook = xlsx_bytes([["title"]] + [[f"r{n}"] for n in range(10)])
+    assert read_excel(workbook, head=4).more and len(read_excel(workbook, head=4).rows) == 4
+    assert not read_excel(workbook, head=10).more
+    # a cap below the head still refuses
+    with pytest.raises(TabularError, match="more than 2 rows"):
+        read_csv(text, limits=Limits(max_bytes=10_000, max_rows=2), head=5)
+
+
+def test_a_huge_column_name_is_refused_with_a_short_message() -> None:
+    huge = "h" * 10_000_000
+    with pytest.raises(TabularError) as error:
+        read_csv(f"title,{huge}\nA,B\n", limits=Limits(max_bytes=20_000_000))
+    assert (error.value.kind, error.value.line) == (TabularError.TOO_LARGE, 1)
+    assert error.value.detail.startswith("a column name is 10,000,000 characters long")
+    assert len(str(error.value)) < 300
+    workbook = xlsx_with_huge_cell([["title", HUGE], ["A", "B"]], 10_000_000)
+    assert len(workbook) < 50_000  # a small file …
+    with pytest.raises(TabularError) as error:
+        read_excel(workbook)
+    assert error.value.line == 1 and len(str(error.value)) < 300  # … a small answer
+    assert error.value.detail.startswith("a column name is 10,000,000 characters long")
+
+
+def test_an_excel_cell_over_the_cell_limit_names_its_row() -> None:
+    workbook = xlsx_bytes([["title", "problem"], ["A", "fine"], ["B", "p" * (MAX_CELL_CHARS + 1)]])
+    with pytest.raises(TabularError) as error:
+        read_excel(workbook)
+    assert (error.value.kind, error.value.line) == (TabularError.TOO_LARGE, 3)
+
+
+def zip_bomb() -> bytes:
+    """A real workbook plus one member of zeros that unpacks past MAX_UNZIPPED_BYTES."""
+    buffer = io.BytesIO(xlsx_bytes([["title"], ["A"]]))
+    chunk = b"\0" * (1024 * 1024)
+    with (
+        zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive,
+        archive.open("xl/padding.bin", "w", force_zip64=True) as member,
+    ):
+        for _ in range(MAX_UNZIPPED_BYTES // len(chunk) + 1):
+            member.write(chunk)
+    return buffer.getvalue()
+
+
+def test_a_zip_bomb_is_refused_by_its_directory_without_unpacking() -> None:
+    bomb = zip_bomb()
+    assert len(bomb) < 1_000_000
+    started = monotonic()
+    with pytest.raises(TabularError) as error:
+        read_table(bomb, filename="bomb.xlsx")
+    assert monotonic() - started < 0.5
+    assert error.value.kind == TabularError.TOO_LARGE
+    assert error.value.detail == "the workbook unpacks to 101 MB; the limit is 100 MB"
+    with pytest.raises(TabularError, match="unpacks to 101 MB"):
+        excel_unpacked_size(bomb)
+    workbook = xlsx_bytes([["title"], ["A"]])
+    unpacked = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(workbook)).infolist())
+    assert excel_unpacked_size(workbook) == unpacked
+
+
+def test_a_quoted_value_is_cut_so_messages_stay_short() -> None:
+    assert quote("short") == "'short'"
+    long = quote("x" * 5_000)
+    assert long.startswith("'xxx") and long.endswith("… (5,000 characters)'") and len(long) < 110

@@ -169,7 +169,7 @@ def test_the_import_page_lists_the_bad_rows(client, ops_lead, executive):
         (b"id,title\n\xc2\xb2,Renamed\n", "Line 2: id: no use case with id '\u00b2'."),
         (
             b"title,problem\nLong," + b"a" * 200_000 + b"\n",
-            "Line 2: could not read the CSV file (field larger than field limit (131072)).",
+            "Line 2: a cell is 200,000 characters long; the limit is 10,000.",
         ),
         (b"title,team,title\nA,Finance,B\n", "Line 1: columns named twice: title."),
     ],

@@ -11,7 +11,7 @@ from opsai.api import BoundedModelSerializer
 from usecases import scoring
 from usecases.catalog import USE_CASE_TEMPLATES
 from usecases.choices import Stage, System
-from usecases.models import Score, Team, UseCase
+from usecases.models import ImportJob, Score, Team, UseCase
 from usecases.services import INTAKE_FIELDS
 
 
@@ -148,3 +148,19 @@ class ScoreSerializer(BoundedModelSerializer):
 class StageMoveSerializer(serializers.Serializer):
     to_stage = serializers.ChoiceField(choices=Stage.choices)
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    """A background use-case import: its state, progress and outcome (``errors``: the first bad rows)."""
+
+    created_by = serializers.StringRelatedField()
+    progress_percent = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id", "filename", "state", "created_by", "created_at", "started_at", "finished_at",
+            "rows_total", "rows_checked", "rows_saved", "progress_percent",
+            "created", "updated", "error_count", "errors",
+        ]  # fmt: skip
+        read_only_fields = fields

@@ -1,7 +1,8 @@
 from opsai.api import IntRouter
-from usecases.api.views import UseCaseViewSet
+from usecases.api.views import ImportJobViewSet, UseCaseViewSet
 
 router = IntRouter()
+router.register("usecases/imports", ImportJobViewSet, basename="api-usecase-import-job")
 router.register("usecases", UseCaseViewSet, basename="api-usecase")
 
 urlpatterns = router.urls

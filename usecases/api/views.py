@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -19,14 +21,16 @@ from rest_framework.response import Response
 
 from opsai.permissions import require
 from usecases.api.serializers import (
+    ImportJobSerializer,
     ScoreSerializer,
     StageMoveSerializer,
     UseCaseSerializer,
     UseCaseWriteSerializer,
 )
 from usecases.filters import UseCaseFilterSet
-from usecases.imports import usecase_import
-from usecases.models import UseCase
+from usecases.forms import upload_size_problem
+from usecases.imports import usecase_import_submit
+from usecases.models import ImportJob, UseCase
 from usecases.scoring import CRITERION_KEYS
 from usecases.selectors import (
     scores_visible_to,
@@ -100,17 +104,30 @@ class UseCaseViewSet(
     def import_file(self, request: Request) -> Response:
         """Create or update many use cases from a CSV or .xlsx ``file``: every row or none.
 
-        A 400 lists each bad row as "Line N: reason" under ``errors`` (the API's error
-        shape, see ``opsai.api``); nothing is saved then.
+        A file of up to ``USECASE_IMPORT_INLINE_ROWS`` rows is imported at once: 200 with
+        the counts, or a 400 listing each bad row as "Line N: reason" under ``errors``
+        (the API's error shape, see ``opsai.api``); nothing is saved then. A larger file
+        answers 202 with the import job; follow it at ``GET /api/usecases/imports/<id>/``
+        (its ``Location``). A file past the limits (bytes, rows, cell or column-name
+        length, an .xlsx that unpacks too large) or with a bad header is a 400 at once.
         """
         require(request.user, "usecases.add_usecase")
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": ["Upload a .csv or .xlsx file as 'file'."]})
-        report = usecase_import(actor=request.user, name=upload.name, content=upload.read())
-        if not report.ok:
-            raise ValidationError(report.errors)
-        return Response({"created": report.created, "updated": report.updated})
+        problem = upload_size_problem(upload.size)
+        if problem:
+            raise ValidationError({"file": [problem]})
+        outcome = usecase_import_submit(actor=request.user, name=upload.name, content=upload.read())
+        if isinstance(outcome, ImportJob):
+            url = reverse("api-usecase-import-job-detail", args=[outcome.pk])
+            data = ImportJobSerializer(outcome).data
+            return Response(
+                {**data, "url": url}, status=status.HTTP_202_ACCEPTED, headers={"Location": url}
+            )
+        if not outcome.ok:
+            raise ValidationError(outcome.errors)
+        return Response({"created": outcome.created, "updated": outcome.updated})
 
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str) -> Response:
@@ -159,3 +176,20 @@ class UseCaseViewSet(
             note=serializer.validated_data["note"],
         )
         return Response(self._ranked(use_case.pk))
+
+
+class ImportJobViewSet(viewsets.GenericViewSet):
+    """A background use-case import: state, progress, and the bad rows when it failed.
+
+    Only whoever sent the file, and admins, see it; anyone else gets a 404.
+    """
+
+    serializer_class = ImportJobSerializer
+    queryset = ImportJob.objects.defer("content").select_related("created_by")
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        require(request.user, "usecases.add_usecase")
+        job = get_object_or_404(self.get_queryset(), pk=pk)
+        if not request.user.has_perm("usecases.view_importjob", job):
+            raise Http404
+        return Response(ImportJobSerializer(job).data)
