@@ -31,6 +31,7 @@ from governance.models import (
 from governance.policy import describe_match, rule_matches
 from governance.rules import user_can_sign_role
 from usecases.models import UseCase
+from usecases.selectors import usecase_visibility
 from usecases.services import RISK_FIELDS
 
 # The use-case fields a decision freezes; a later change to any of them forces a new review.
@@ -179,17 +180,25 @@ def worker_status(worker: AIWorker) -> dict[str, Any]:
     }
 
 
-def governance_overview(*, today: date | None = None) -> dict[str, Any]:
-    """Everything the governance page shows, in a fixed number of queries."""
+def governance_overview(*, viewer: Any = None, today: date | None = None) -> dict[str, Any]:
+    """Everything the governance page shows, in a fixed number of queries.
+
+    Over the use cases ``viewer`` may see: someone else's draft is in no lane, count or
+    list (``usecases.selectors.usecase_visibility``; without a viewer, submitted only).
+    """
     today = today or timezone.localdate()
     now = timezone.now()
+    visible = usecase_visibility(viewer, through="use_case__")
     lane_counts = dict(
-        LaneAssignment.objects.values_list("lane").annotate(n=Count("pk")).values_list("lane", "n")
+        LaneAssignment.objects.filter(visible)
+        .values_list("lane")
+        .annotate(n=Count("pk"))
+        .values_list("lane", "n")
     )
     assignments = list(
-        LaneAssignment.objects.select_related("use_case__team", "rule").order_by(
-            "lane", "use_case__title"
-        )
+        LaneAssignment.objects.filter(visible)
+        .select_related("use_case__team", "rule")
+        .order_by("lane", "use_case__title")
     )
     lanes = [
         {
@@ -201,7 +210,7 @@ def governance_overview(*, today: date | None = None) -> dict[str, Any]:
         for lane in Lane
     ]
     open_reviews = list(
-        Review.objects.filter(status=ReviewStatus.OPEN)
+        Review.objects.filter(visible, status=ReviewStatus.OPEN)
         .select_related("use_case__team")
         .annotate(
             pending_count=Count(
@@ -216,10 +225,10 @@ def governance_overview(*, today: date | None = None) -> dict[str, Any]:
         "lanes": lanes,
         "open_reviews": open_reviews,
         "paused_workers": list(
-            worker_list().filter(status=WorkerStatus.PAUSED).order_by("-paused_at")
+            worker_list().filter(visible, status=WorkerStatus.PAUSED).order_by("-paused_at")
         ),
         "open_incidents": list(
-            Incident.objects.filter(status=IncidentStatus.OPEN)
+            Incident.objects.filter(visible, status=IncidentStatus.OPEN)
             .select_related("use_case", "worker")
             .order_by("-opened_at")
         ),

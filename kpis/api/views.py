@@ -35,7 +35,7 @@ from kpis.filters import (
     SnapshotFilterSet,
 )
 from kpis.models import KPI, Alert, Annotation, CheckIn, Measurement, Snapshot
-from kpis.selectors import VANITY
+from kpis.selectors import VANITY, kpi_visible_to
 from kpis.services import (
     annotation_create,
     checkin_record,
@@ -89,6 +89,10 @@ class KPIViewSet(
         .annotate(vanity=Case(When(VANITY, then=Value(True)), default=Value(False)))
         .order_by("pk")
     )
+
+    def get_queryset(self) -> Any:
+        # A draft use case's KPIs are as private as the draft: absent from the list, 404.
+        return kpi_visible_to(super().get_queryset(), self.request.user)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         require(request.user, "kpis.manage_kpis")  # the role first; the use case's team below
