@@ -62,14 +62,16 @@ SPARKLINE_DAYS = 180
 # --- Who sees which KPI -------------------------------------------------------------------
 
 
-def kpi_visible_to(queryset: QuerySet[KPI], viewer: Any) -> QuerySet[KPI]:
+def kpi_visible_to(queryset: QuerySet[Any], viewer: Any, *, via: str = "") -> QuerySet[Any]:
     """``queryset`` narrowed to the KPIs of use cases ``viewer`` may see.
 
     A draft use case is private to the people working on it, and so are its KPIs (the
     rule is ``usecases.selectors.usecase_visibility``); without a viewer (a job, an
-    aggregate) only submitted use cases' KPIs. A WHERE clause, not a query.
+    aggregate) only submitted use cases' KPIs. ``via`` reaches the KPI from a row that
+    hangs off one (``"kpi__"`` for measurements, snapshots, check-ins, alerts).
+    A WHERE clause, not a query.
     """
-    return queryset.filter(usecase_visibility(viewer, through="use_case__"))
+    return queryset.filter(usecase_visibility(viewer, through=f"{via}use_case__"))
 
 
 # --- Freshness ---------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from governance.choices import SignOffRole
 from governance.models import AIWorker, Incident, LaneAssignment, Release
 from opsai.permissions import HasRole, has_any_role, require
 from usecases.models import UseCase
+from usecases.selectors import usecase_visibility
 
 
 class LaneViewSet(viewsets.ReadOnlyModelViewSet):
@@ -39,6 +40,14 @@ class LaneViewSet(viewsets.ReadOnlyModelViewSet):
     )
     filterset_fields = ["lane", "use_case"]
     lookup_field = "use_case"
+
+    def get_queryset(self) -> Any:
+        # Addressed by use case: someone else's draft is in no lane and answers 404.
+        return (
+            super()
+            .get_queryset()
+            .filter(usecase_visibility(self.request.user, through="use_case__"))
+        )
 
 
 class ReviewViewSet(viewsets.ReadOnlyModelViewSet):

@@ -131,6 +131,10 @@ class MeasurementViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     parser_classes = [BoundedJSONParser, CSVTextParser]
     queryset = Measurement.objects.order_by("kpi_id", "timestamp")
 
+    def get_queryset(self) -> Any:
+        # A draft's KPIs are private: so are their measurements.
+        return kpi_visible_to(super().get_queryset(), self.request.user, via="kpi__")
+
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         require(request.user, "kpis.manage_kpis")  # each row's KPI: measurements_ingest
         records = _records(request.data)
@@ -151,6 +155,10 @@ class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = SnapshotFilterSet
     queryset = Snapshot.objects.order_by("kpi_id", "-as_of")
 
+    def get_queryset(self) -> Any:
+        # A draft's KPIs are private: so are their snapshots.
+        return kpi_visible_to(super().get_queryset(), self.request.user, via="kpi__")
+
 
 class CheckInViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Weekly check-ins (``?kpi=<id>`` filters); POST records (or replaces) this week's for a KPI."""
@@ -158,6 +166,10 @@ class CheckInViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Ge
     serializer_class = CheckInSerializer
     filterset_class = CheckInFilterSet
     queryset = CheckIn.objects.select_related("author").order_by("-week", "pk")
+
+    def get_queryset(self) -> Any:
+        # A draft's KPIs are private: so are their check-ins.
+        return kpi_visible_to(super().get_queryset(), self.request.user, via="kpi__")
 
     def perform_create(self, serializer: CheckInSerializer) -> None:
         data = serializer.validated_data
@@ -185,3 +197,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = AlertSerializer
     filterset_class = AlertFilterSet
     queryset = Alert.objects.order_by("-started_at")
+
+    def get_queryset(self) -> Any:
+        # A draft's KPIs are private: so are their alerts.
+        return kpi_visible_to(super().get_queryset(), self.request.user, via="kpi__")

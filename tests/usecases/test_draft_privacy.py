@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from governance.selectors import governance_overview
 from kpis.models import KPI
 from kpis.review import weekly_review
 from kpis.selectors import kpi_list, portfolio_dashboard
+from tests.kpis.factories import MeasurementFactory
 from tests.usecases.factories import make_use_case
 from usecases.models import Team, UseCase
 from usecases.scoring import CRITERION_KEYS
@@ -83,6 +85,7 @@ def _api_calls(pk):
         ("get", f"/api/usecases/{pk}/scores/", None),
         ("post", f"/api/usecases/{pk}/scores/", sheet_json(3, 3, 3, 3, 3)),
         ("post", f"/api/usecases/{pk}/move/", {"to_stage": "rejected", "note": "x"}),
+        ("get", f"/api/lanes/{pk}/", None),
     ]
 
 
@@ -98,6 +101,8 @@ def _page_calls(pk):
         ("post", reverse("usecases:reveal", args=[pk]), {}),
         ("post", reverse("usecases:move_stage", args=[pk]), {"to_stage": "rejected"}),
         ("get", reverse("kpis:kpi_add", args=[pk]), None),
+        ("get", reverse("governance:worker_new", args=[pk]), None),
+        ("get", reverse("governance:incident_new", args=[pk]), None),
     ]
 
 
@@ -168,8 +173,15 @@ def test_someone_else_does_not_see_the_draft_in_any_list_count_or_export(
     listed = _api(user).get("/api/usecases/").data["results"]
     # Only the other team's submitted use case: the filter hides the draft, not the rest.
     assert [row["title"] for row in listed] == ["Support triage"]
-    kpis = _api(user).get("/api/kpis/", {"use_case": draft.pk}).data
-    assert (kpis["results"] if isinstance(kpis, dict) else kpis) == []
+    kpi = KPI.objects.filter(use_case=draft).first()
+    MeasurementFactory(kpi=kpi, timestamp=timezone.now(), value=42.0)
+    for url, query in [
+        ("/api/kpis/", {"use_case": draft.pk}),
+        ("/api/measurements/", {"kpi": kpi.pk}),
+        ("/api/lanes/", {"use_case": draft.pk}),
+    ]:
+        data = _api(user).get(url, query).data
+        assert (data["results"] if isinstance(data, dict) else data) == [], url
     assert all(kpi.use_case_id != draft.pk for kpi in kpi_list(viewer=user))
     kpi_page = client.get(reverse("kpis:index"))
     assert TITLE not in kpi_page.content.decode()
@@ -199,6 +211,10 @@ def test_the_people_working_on_the_draft_see_it_everywhere(client, people, draft
     kpi = KPI.objects.filter(use_case=draft).first()
     assert client.get(reverse("kpis:kpi", args=[kpi.pk])).status_code == 200
     assert api.get(f"/api/kpis/{kpi.pk}/").status_code == 200
+    assert api.get(f"/api/lanes/{draft.pk}/").status_code == 200
+    MeasurementFactory(kpi=kpi, timestamp=timezone.now(), value=42.0)
+    measurements = api.get("/api/measurements/", {"kpi": kpi.pk}).data
+    assert len(measurements["results"] if isinstance(measurements, dict) else measurements) == 1
     assert {c["value"]: c["count"] for c in usecase_stage_counts(user)}["idea"] == 2
 
 
