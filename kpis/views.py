@@ -178,6 +178,10 @@ def data(request: HttpRequest) -> HttpResponse:
         request.POST if request.POST.get("action") == "upload" else None,
         request.FILES if request.POST.get("action") == "upload" else None,
     )
+    for form in (measure_form, upload_form):
+        # Someone else's draft's KPIs are neither offered nor accepted (a 404-like "not a choice").
+        field = form.fields["kpi"]
+        field.queryset = selectors.kpi_visible_to(field.queryset, request.user)
     batch: IngestBatch | None = None
     if request.method == "POST":
         require(request.user, "kpis.manage_kpis")  # each row's KPI: the ingest service

@@ -185,6 +185,9 @@ def test_someone_else_does_not_see_the_draft_in_any_list_count_or_export(
     assert all(kpi.use_case_id != draft.pk for kpi in kpi_list(viewer=user))
     kpi_page = client.get(reverse("kpis:index"))
     assert TITLE not in kpi_page.content.decode()
+    # Nor is its KPI offered on the data page's forms.
+    offered = client.get(reverse("kpis:data")).context["measure_form"].fields["kpi"].queryset
+    assert kpi not in offered and offered.exists()
     # Counts: one use case in idea (the other team's), not two.
     assert {c["value"]: c["count"] for c in usecase_stage_counts(user)}["idea"] == 1
     assert dict(portfolio_dashboard(user)["stages"])["Idea"] == 1
@@ -212,6 +215,8 @@ def test_the_people_working_on_the_draft_see_it_everywhere(client, people, draft
     assert client.get(reverse("kpis:kpi", args=[kpi.pk])).status_code == 200
     assert api.get(f"/api/kpis/{kpi.pk}/").status_code == 200
     assert api.get(f"/api/lanes/{draft.pk}/").status_code == 200
+    offered = client.get(reverse("kpis:data")).context["measure_form"].fields["kpi"].queryset
+    assert kpi in offered
     MeasurementFactory(kpi=kpi, timestamp=timezone.now(), value=42.0)
     measurements = api.get("/api/measurements/", {"kpi": kpi.pk}).data
     assert len(measurements["results"] if isinstance(measurements, dict) else measurements) == 1
