@@ -153,6 +153,15 @@ def test_someone_else_gets_404_on_every_page_and_endpoint_of_the_draft(client, p
         # The edit page wants kpis.manage_kpis first: executives and reviewers get that 403.
         expected = 403 if url.endswith("/edit/") and who in ("executive", "reviewer") else 404
         assert got == expected, (who, url)
+    # Sending a measurement into the draft's KPI: told it is unknown, as for a missing id
+    # (executives and reviewers do not send measurements at all: a 403 either way).
+    if who in ("other_ops", "other_po"):
+        for kpi_id in (kpi.pk, MISSING):
+            body = [{"kpi": kpi_id, "timestamp": "2026-01-05T00:00:00Z", "value": 1}]
+            response = api.post("/api/measurements/", body, format="json")
+            assert response.status_code == 400, (who, response.data)
+            assert f"unknown KPI '{kpi_id}'" in str(response.data), (who, response.data)
+            assert kpi.name not in str(response.data)
     assert UseCase.objects.get(pk=draft.pk).is_draft  # and nothing was changed
     assert UseCase.objects.get(pk=draft.pk).title == TITLE
 
