@@ -6,7 +6,8 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import CharField, Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from governance.choices import (
@@ -31,7 +32,7 @@ from governance.models import (
 from governance.policy import describe_match, rule_matches
 from governance.rules import user_can_sign_role
 from usecases.models import UseCase
-from usecases.selectors import usecase_visibility
+from usecases.selectors import usecase_visibility, usecase_visible_to
 from usecases.services import RISK_FIELDS
 
 # The use-case fields a decision freezes; a later change to any of them forces a new review.
@@ -235,6 +236,24 @@ def governance_overview(*, viewer: Any = None, today: date | None = None) -> dic
         "overdue_vendors": list(Vendor.objects.filter(next_review_due__lt=today)),
         "policy": lane_policy_current(),
     }
+
+
+def audit_events_visible_to(queryset: QuerySet[Any], viewer: Any) -> QuerySet[Any]:
+    """``queryset`` of audit events minus those about a draft ``viewer`` may not see, or
+    about its KPIs: the trail must not list what the pages answer 404 for.
+
+    Two NOT IN subqueries in the WHERE clause (audit ids are text), no extra query.
+    """
+    visible = usecase_visible_to(UseCase.objects.all(), viewer).values("pk")
+    hidden = UseCase.objects.exclude(pk__in=visible)
+    hidden_use_cases = hidden.annotate(key=Cast("pk", CharField())).values("key")
+    # The KPIs through UseCase's reverse relation: governance does not import kpis.
+    hidden_kpis = (
+        hidden.filter(kpis__isnull=False).annotate(key=Cast("kpis__pk", CharField())).values("key")
+    )
+    return queryset.exclude(object_type="usecases.usecase", object_id__in=hidden_use_cases).exclude(
+        object_type="kpis.kpi", object_id__in=hidden_kpis
+    )
 
 
 def incident_source_keys(keys: list[str]) -> set[str]:

@@ -282,3 +282,7 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = audit_event_list()
     filterset_class = AuditEventFilterSet
     permission_classes = [HasRole]
+
+    def get_queryset(self) -> Any:
+        # Someone else's draft (and its KPIs) leaves no trace in the trail either.
+        return selectors.audit_events_visible_to(super().get_queryset(), self.request.user)

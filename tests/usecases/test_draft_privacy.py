@@ -204,6 +204,19 @@ def test_someone_else_does_not_see_the_draft_in_any_list_count_or_export(
     assert sum(lane["count"] for lane in lanes) == 1
     assert TITLE not in client.get(reverse("governance:index")).content.decode()
     assert TITLE not in client.get(reverse("kpis:portfolio")).content.decode()
+    # The audit trail (page, CSV, API) holds nothing about the draft or its KPIs.
+    kpi_ids = {str(pk) for pk in KPI.objects.filter(use_case=draft).values_list("pk", flat=True)}
+    assert TITLE not in client.get(reverse("governance:audit")).content.decode()
+    trail = client.get(reverse("governance:audit"), {"export": "csv"})
+    assert TITLE not in b"".join(trail.streaming_content).decode()
+    events = _api(user).get("/api/audit-events/", {"page_size": 1000}).data
+    events = events["results"] if isinstance(events, dict) else events
+    assert events, "the other team's use case is still on the record"
+    assert not [
+        e for e in events
+        if (e["object_type"], e["object_id"]) == ("usecases.usecase", str(draft.pk))
+        or (e["object_type"] == "kpis.kpi" and e["object_id"] in kpi_ids)
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("who", INSIDERS)
@@ -226,6 +239,7 @@ def test_the_people_working_on_the_draft_see_it_everywhere(client, people, draft
     assert api.get(f"/api/lanes/{draft.pk}/").status_code == 200
     offered = client.get(reverse("kpis:data")).context["measure_form"].fields["kpi"].queryset
     assert kpi in offered
+    assert TITLE in client.get(reverse("governance:audit")).content.decode()
     MeasurementFactory(kpi=kpi, timestamp=timezone.now(), value=42.0)
     measurements = api.get("/api/measurements/", {"kpi": kpi.pk}).data
     assert len(measurements["results"] if isinstance(measurements, dict) else measurements) == 1
