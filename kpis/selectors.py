@@ -74,6 +74,12 @@ def kpi_visible_to(queryset: QuerySet[Any], viewer: Any, *, via: str = "") -> Qu
     return queryset.filter(usecase_visibility(viewer, through=f"{via}use_case__"))
 
 
+def annotation_visible_to(queryset: QuerySet[Any], viewer: Any) -> QuerySet[Any]:
+    """Chart markers minus those on a draft ``viewer`` may not see, or on its KPIs."""
+    hidden = UseCase.objects.exclude(pk__in=usecase_visible_to(UseCase.objects.all(), viewer))
+    return queryset.exclude(use_case__in=hidden).exclude(kpi__use_case__in=hidden)
+
+
 # --- Freshness ---------------------------------------------------------------------------
 
 

@@ -35,7 +35,7 @@ from kpis.filters import (
     SnapshotFilterSet,
 )
 from kpis.models import KPI, Alert, Annotation, CheckIn, Measurement, Snapshot
-from kpis.selectors import VANITY, kpi_visible_to
+from kpis.selectors import VANITY, annotation_visible_to, kpi_visible_to
 from kpis.services import (
     annotation_create,
     checkin_record,
@@ -183,6 +183,10 @@ class AnnotationViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
     serializer_class = AnnotationSerializer
     filterset_class = AnnotationFilterSet
     queryset = Annotation.objects.select_related("created_by").order_by("-starts_at")
+
+    def get_queryset(self) -> Any:
+        # A marker on someone else's draft (or its KPIs) is as private as the draft.
+        return annotation_visible_to(super().get_queryset(), self.request.user)
 
     def perform_create(self, serializer: AnnotationSerializer) -> None:
         require(self.request.user, "kpis.add_annotation")

@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from governance.selectors import governance_overview
-from kpis.models import KPI
+from kpis.models import KPI, Annotation
 from kpis.review import weekly_review
 from kpis.selectors import kpi_list, portfolio_dashboard
 from tests.kpis.factories import MeasurementFactory
@@ -184,6 +184,11 @@ def test_someone_else_does_not_see_the_draft_in_any_list_count_or_export(
     assert [row["title"] for row in listed] == ["Support triage"]
     kpi = KPI.objects.filter(use_case=draft).first()
     MeasurementFactory(kpi=kpi, timestamp=timezone.now(), value=42.0)
+    for target in ({"use_case": draft}, {"kpi": kpi}):
+        Annotation.objects.create(starts_at=timezone.now(), text="Secret launch", **target)
+    Annotation.objects.create(starts_at=timezone.now(), text="Portfolio-wide")
+    markers = _api(user).get("/api/annotations/").data["results"]
+    assert [a["text"] for a in markers] == ["Portfolio-wide"]
     for url, query in [
         ("/api/kpis/", {"use_case": draft.pk}),
         ("/api/measurements/", {"kpi": kpi.pk}),
@@ -240,6 +245,8 @@ def test_the_people_working_on_the_draft_see_it_everywhere(client, people, draft
     offered = client.get(reverse("kpis:data")).context["measure_form"].fields["kpi"].queryset
     assert kpi in offered
     assert TITLE in client.get(reverse("governance:audit")).content.decode()
+    Annotation.objects.create(starts_at=timezone.now(), text="Secret launch", use_case=draft)
+    assert len(api.get("/api/annotations/").data["results"]) == 1
     MeasurementFactory(kpi=kpi, timestamp=timezone.now(), value=42.0)
     measurements = api.get("/api/measurements/", {"kpi": kpi.pk}).data
     assert len(measurements["results"] if isinstance(measurements, dict) else measurements) == 1
