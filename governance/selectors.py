@@ -6,7 +6,8 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import CharField, Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from governance.choices import (
@@ -31,6 +32,7 @@ from governance.models import (
 from governance.policy import describe_match, rule_matches
 from governance.rules import user_can_sign_role
 from usecases.models import UseCase
+from usecases.selectors import usecase_visibility, usecase_visible_to
 from usecases.services import RISK_FIELDS
 
 # The use-case fields a decision freezes; a later change to any of them forces a new review.
@@ -179,17 +181,25 @@ def worker_status(worker: AIWorker) -> dict[str, Any]:
     }
 
 
-def governance_overview(*, today: date | None = None) -> dict[str, Any]:
-    """Everything the governance page shows, in a fixed number of queries."""
+def governance_overview(*, viewer: Any = None, today: date | None = None) -> dict[str, Any]:
+    """Everything the governance page shows, in a fixed number of queries.
+
+    Over the use cases ``viewer`` may see: someone else's draft is in no lane, count or
+    list (``usecases.selectors.usecase_visibility``; without a viewer, submitted only).
+    """
     today = today or timezone.localdate()
     now = timezone.now()
+    visible = usecase_visibility(viewer, through="use_case__")
     lane_counts = dict(
-        LaneAssignment.objects.values_list("lane").annotate(n=Count("pk")).values_list("lane", "n")
+        LaneAssignment.objects.filter(visible)
+        .values_list("lane")
+        .annotate(n=Count("pk"))
+        .values_list("lane", "n")
     )
     assignments = list(
-        LaneAssignment.objects.select_related("use_case__team", "rule").order_by(
-            "lane", "use_case__title"
-        )
+        LaneAssignment.objects.filter(visible)
+        .select_related("use_case__team", "rule")
+        .order_by("lane", "use_case__title")
     )
     lanes = [
         {
@@ -201,7 +211,7 @@ def governance_overview(*, today: date | None = None) -> dict[str, Any]:
         for lane in Lane
     ]
     open_reviews = list(
-        Review.objects.filter(status=ReviewStatus.OPEN)
+        Review.objects.filter(visible, status=ReviewStatus.OPEN)
         .select_related("use_case__team")
         .annotate(
             pending_count=Count(
@@ -216,16 +226,34 @@ def governance_overview(*, today: date | None = None) -> dict[str, Any]:
         "lanes": lanes,
         "open_reviews": open_reviews,
         "paused_workers": list(
-            worker_list().filter(status=WorkerStatus.PAUSED).order_by("-paused_at")
+            worker_list().filter(visible, status=WorkerStatus.PAUSED).order_by("-paused_at")
         ),
         "open_incidents": list(
-            Incident.objects.filter(status=IncidentStatus.OPEN)
+            Incident.objects.filter(visible, status=IncidentStatus.OPEN)
             .select_related("use_case", "worker")
             .order_by("-opened_at")
         ),
         "overdue_vendors": list(Vendor.objects.filter(next_review_due__lt=today)),
         "policy": lane_policy_current(),
     }
+
+
+def audit_events_visible_to(queryset: QuerySet[Any], viewer: Any) -> QuerySet[Any]:
+    """``queryset`` of audit events minus those about a draft ``viewer`` may not see, or
+    about its KPIs: the trail must not list what the pages answer 404 for.
+
+    Two NOT IN subqueries in the WHERE clause (audit ids are text), no extra query.
+    """
+    visible = usecase_visible_to(UseCase.objects.all(), viewer).values("pk")
+    hidden = UseCase.objects.exclude(pk__in=visible)
+    hidden_use_cases = hidden.annotate(key=Cast("pk", CharField())).values("key")
+    # The KPIs through UseCase's reverse relation: governance does not import kpis.
+    hidden_kpis = (
+        hidden.filter(kpis__isnull=False).annotate(key=Cast("kpis__pk", CharField())).values("key")
+    )
+    return queryset.exclude(object_type="usecases.usecase", object_id__in=hidden_use_cases).exclude(
+        object_type="kpis.kpi", object_id__in=hidden_kpis
+    )
 
 
 def incident_source_keys(keys: list[str]) -> set[str]:

@@ -20,6 +20,7 @@ from kpis.services import week_start
 from opsai.mail import mail_on_commit
 from opsai.roles import Role
 from usecases.models import StageChange
+from usecases.selectors import usecase_visibility
 
 MOVERS_SHOWN = 10
 
@@ -28,6 +29,8 @@ def weekly_review(*, week: date | None = None) -> dict[str, Any]:
     """The review of the week starting on ``week``'s Monday (this week by default).
 
     Compares each KPI's newest snapshot in the week with its newest before the week.
+    Submitted use cases only: the review is mailed to executives, and a draft is private
+    to the people working on it (``usecases.selectors.usecase_visibility``).
     A fixed number of queries.
     """
     start = week_start(week or timezone.localdate())
@@ -38,13 +41,16 @@ def weekly_review(*, week: date | None = None) -> dict[str, Any]:
         "d"
     ]
     before_day = Snapshot.objects.filter(as_of__lt=start).aggregate(d=Max("as_of"))["d"]
-    now_rows = _snapshots_on(end_day, Snapshot.objects.select_related("kpi__use_case"))
+    submitted_kpis = usecase_visibility(None, through="kpi__use_case__")
+    now_rows = _snapshots_on(
+        end_day, Snapshot.objects.filter(submitted_kpis).select_related("kpi__use_case")
+    )
     before_rows = _snapshots_on(
         before_day, Snapshot.objects.only("kpi_id", "latest_value", "rolled_up_status", "status")
     )
     moved, status_slips = _compare(now_rows, before_rows)
     alerts = list(
-        Alert.objects.filter(fired_at__gte=start_dt, fired_at__lt=end_dt)
+        Alert.objects.filter(submitted_kpis, fired_at__gte=start_dt, fired_at__lt=end_dt)
         .exclude(kpi__in=KPI.objects.filter(VANITY))  # never shown alone to executives
         .select_related("kpi__use_case")
         .order_by("fired_at", "pk")
@@ -59,7 +65,8 @@ def weekly_review(*, week: date | None = None) -> dict[str, Any]:
         key=lambda kpi: (kpi.use_case.title, kpi.name),
     )[:25]
     stage_changes = list(
-        StageChange.objects.filter(changed_at__gte=start_dt, changed_at__lt=end_dt)
+        StageChange.objects.filter(usecase_visibility(None, through="use_case__"))
+        .filter(changed_at__gte=start_dt, changed_at__lt=end_dt)
         .select_related("use_case", "changed_by")
         .order_by("changed_at")
     )

@@ -44,7 +44,12 @@ from kpis.models import (
 from opsai.charts import figure_json
 from usecases.choices import Stage, ValueBucket
 from usecases.models import UseCase
-from usecases.selectors import ESTIMATED_COST_PER_YEAR, usecase_value_estimate
+from usecases.selectors import (
+    ESTIMATED_COST_PER_YEAR,
+    usecase_value_estimate,
+    usecase_visibility,
+    usecase_visible_to,
+)
 
 # Snapshots older than this are flagged as stale on every dashboard.
 STALE_AFTER = timedelta(hours=36)
@@ -52,6 +57,27 @@ PURGATORY_DAYS = 60
 # A business KPI that moved less than this (% of baseline) has not moved.
 NO_MOVEMENT_PCT = 2.0
 SPARKLINE_DAYS = 180
+
+
+# --- Who sees which KPI -------------------------------------------------------------------
+
+
+def kpi_visible_to(queryset: QuerySet[Any], viewer: Any, *, via: str = "") -> QuerySet[Any]:
+    """``queryset`` narrowed to the KPIs of use cases ``viewer`` may see.
+
+    A draft use case is private to the people working on it, and so are its KPIs (the
+    rule is ``usecases.selectors.usecase_visibility``); without a viewer (a job, an
+    aggregate) only submitted use cases' KPIs. ``via`` reaches the KPI from a row that
+    hangs off one (``"kpi__"`` for measurements, snapshots, check-ins, alerts).
+    A WHERE clause, not a query.
+    """
+    return queryset.filter(usecase_visibility(viewer, through=f"{via}use_case__"))
+
+
+def annotation_visible_to(queryset: QuerySet[Any], viewer: Any) -> QuerySet[Any]:
+    """Chart markers minus those on a draft ``viewer`` may not see, or on its KPIs."""
+    hidden = UseCase.objects.exclude(pk__in=usecase_visible_to(UseCase.objects.all(), viewer))
+    return queryset.exclude(use_case__in=hidden).exclude(kpi__use_case__in=hidden)
 
 
 # --- Freshness ---------------------------------------------------------------------------
@@ -75,16 +101,18 @@ def freshness() -> dict[str, Any]:
 # --- Value --------------------------------------------------------------------------------
 
 
-def _value_by_bucket() -> dict[str, dict[str, float]]:
+def _value_by_bucket(viewer: Any) -> dict[str, dict[str, float]]:
     """Realised (business-KPI movement × value per unit) and estimated value per bucket. Two queries."""
     realised = (
-        KPI.objects.filter(level=Level.BUSINESS, current_snapshot__realised_value__isnull=False)
+        kpi_visible_to(KPI.objects.all(), viewer)
+        .filter(level=Level.BUSINESS, current_snapshot__realised_value__isnull=False)
         .exclude(use_case__stage=Stage.REJECTED)  # as the estimate below: rejected never counts
         .values("use_case__value_bucket")
         .annotate(total=Sum("current_snapshot__realised_value"))
     )
     estimated = (
-        UseCase.objects.exclude(stage=Stage.REJECTED)
+        usecase_visible_to(UseCase.objects.all(), viewer)
+        .exclude(stage=Stage.REJECTED)
         .values("value_bucket")
         .annotate(total=Sum(ESTIMATED_COST_PER_YEAR))
     )
@@ -101,8 +129,8 @@ def _value_by_bucket() -> dict[str, dict[str, float]]:
 # --- Portfolio ----------------------------------------------------------------------------
 
 
-def _business_kpis() -> QuerySet[KPI]:
-    return KPI.objects.filter(level=Level.BUSINESS, parent__isnull=True)
+def _business_kpis(viewer: Any) -> QuerySet[KPI]:
+    return kpi_visible_to(KPI.objects.filter(level=Level.BUSINESS, parent__isnull=True), viewer)
 
 
 def _good_move_pct() -> Any:
@@ -117,9 +145,13 @@ def _good_move_pct() -> Any:
     )
 
 
-def portfolio_dashboard() -> dict[str, Any]:
-    """Everything the executives' home shows, in a fixed number of queries."""
-    business = _business_kpis().exclude(use_case__stage__in=[Stage.REJECTED, Stage.RETIRED])
+def portfolio_dashboard(viewer: Any = None) -> dict[str, Any]:
+    """Everything the executives' home shows, in a fixed number of queries.
+
+    Over the use cases ``viewer`` may see: executives (and, without a viewer, jobs)
+    count submitted use cases only, never someone's draft.
+    """
+    business = _business_kpis(viewer).exclude(use_case__stage__in=[Stage.REJECTED, Stage.RETIRED])
     status_counts = business.aggregate(
         on_track=Count("pk", filter=Q(current_snapshot__rolled_up_status=Status.ON_TRACK)),
         at_risk=Count("pk", filter=Q(current_snapshot__rolled_up_status=Status.AT_RISK)),
@@ -130,7 +162,12 @@ def portfolio_dashboard() -> dict[str, Any]:
             | Q(current_snapshot__isnull=True),
         ),
     )
-    stages = dict(UseCase.objects.values_list("stage").annotate(n=Count("pk")).order_by())
+    stages = dict(
+        usecase_visible_to(UseCase.objects.all(), viewer)
+        .values_list("stage")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
     movers = (
         business.filter(current_snapshot__move_30__isnull=False)
         .annotate(good_move=_good_move_pct())
@@ -155,11 +192,12 @@ def portfolio_dashboard() -> dict[str, Any]:
     )
     firing = list(
         Alert.objects.filter(state=AlertState.FIRING)
+        .filter(usecase_visibility(viewer, through="kpi__use_case__"))
         .exclude(kpi__in=KPI.objects.filter(VANITY))  # never shown alone to executives
         .select_related("kpi__use_case")
         .order_by("-fired_at")[:10]
     )
-    buckets = _value_by_bucket()
+    buckets = _value_by_bucket(viewer)
     return {
         "status_counts": status_counts,
         "stages": [(stage.label, stages.get(stage.value, 0)) for stage in Stage],
@@ -345,13 +383,16 @@ _UNDER_BUSINESS = (
 VANITY = Q(level=Level.MODEL) & ~_UNDER_BUSINESS
 
 
-def kpi_list(*, hide_vanity: bool = False) -> QuerySet[KPI]:
-    """Every KPI with its use case and current snapshot, stack by stack, vanity metrics flagged.
+def kpi_list(*, viewer: Any = None, hide_vanity: bool = False) -> QuerySet[KPI]:
+    """Every KPI ``viewer`` may see with its use case and current snapshot, stack by stack,
+    vanity metrics flagged.
 
     ``hide_vanity`` (executives) leaves vanity metrics out: never shown alone to them.
     """
-    queryset = KPI.objects.select_related("use_case", "current_snapshot", "owner").annotate(
-        vanity=Case(When(VANITY, then=Value(True)), default=Value(False))
+    queryset = (
+        kpi_visible_to(KPI.objects.all(), viewer)
+        .select_related("use_case", "current_snapshot", "owner")
+        .annotate(vanity=Case(When(VANITY, then=Value(True)), default=Value(False)))
     )
     if hide_vanity:
         queryset = queryset.exclude(VANITY)

@@ -31,20 +31,21 @@ from kpis.services import (
 from opsai.forms import error_text, form_add_errors
 from opsai.permissions import can_write, permission_required, require
 from usecases.models import UseCase
+from usecases.selectors import usecase_visible_to
 
 
 @require_safe
 @permission_required("kpis.view_kpi")
 def portfolio(request: HttpRequest) -> HttpResponse:
     """The executives' home: value, stages, business-KPI status, movers, pilot purgatory."""
-    return render(request, "kpis/portfolio.html", selectors.portfolio_dashboard())
+    return render(request, "kpis/portfolio.html", selectors.portfolio_dashboard(request.user))
 
 
 @require_safe
 @permission_required("kpis.view_kpi")
 def index(request: HttpRequest) -> HttpResponse:
     """Every KPI, stack by stack, with its current status."""
-    kpis = selectors.kpi_list(hide_vanity=not can_write(request.user))
+    kpis = selectors.kpi_list(viewer=request.user, hide_vanity=not can_write(request.user))
     page = Paginator(kpis, 100).get_page(request.GET.get("page"))
     return render(
         request, "kpis/index.html", {"page": page, "kpis": page, "freshness": selectors.freshness()}
@@ -55,7 +56,8 @@ def index(request: HttpRequest) -> HttpResponse:
 @permission_required("kpis.view_kpi")
 def usecase(request: HttpRequest, pk: int) -> HttpResponse:
     """One use case: the business outcome as headline, then the KPI stack as a tree."""
-    use_case = get_object_or_404(UseCase.objects.select_related("team", "owner"), pk=pk)
+    use_cases = usecase_visible_to(UseCase.objects.select_related("team", "owner"), request.user)
+    use_case = get_object_or_404(use_cases, pk=pk)
     context = selectors.usecase_dashboard(use_case, hide_vanity=True)
     context["annotation_form"] = AnnotationForm()
     context["can_write"] = can_write(request.user)
@@ -65,9 +67,8 @@ def usecase(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("kpis.view_kpi")
 def kpi(request: HttpRequest, pk: int) -> HttpResponse:
     """One KPI: full series, snapshot history, batches, check-ins (and the check-in form)."""
-    kpi = get_object_or_404(
-        KPI.objects.select_related("use_case__team", "owner", "current_snapshot"), pk=pk
-    )
+    kpis = KPI.objects.select_related("use_case__team", "owner", "current_snapshot")
+    kpi = get_object_or_404(selectors.kpi_visible_to(kpis, request.user), pk=pk)
     form = CheckInForm(request.POST or None)
     if request.method == "POST":
         require(request.user, "kpis.check_in", kpi)
@@ -94,7 +95,8 @@ def kpi(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("kpis.manage_kpis")
 def kpi_add(request: HttpRequest, use_case_pk: int) -> HttpResponse:
     """Add a KPI to a use case's stack (the use case's team's, or an admin)."""
-    use_case = get_object_or_404(UseCase.objects.select_related("team"), pk=use_case_pk)
+    use_cases = usecase_visible_to(UseCase.objects.select_related("team"), request.user)
+    use_case = get_object_or_404(use_cases, pk=use_case_pk)
     require(request.user, "kpis.change_kpi", use_case)
     form = KPIForm(request.POST or None, use_case=use_case)
     if request.method == "POST" and form.is_valid():
@@ -112,7 +114,8 @@ def kpi_add(request: HttpRequest, use_case_pk: int) -> HttpResponse:
 @permission_required("kpis.manage_kpis")
 def kpi_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Change a KPI's definition (recorded in the audit trail)."""
-    kpi = get_object_or_404(KPI.objects.select_related("use_case__team"), pk=pk)
+    kpis = KPI.objects.select_related("use_case__team")
+    kpi = get_object_or_404(selectors.kpi_visible_to(kpis, request.user), pk=pk)
     require(request.user, "kpis.change_kpi", kpi)
     form = KPIForm(request.POST or None, instance=kpi, use_case=kpi.use_case)
     if request.method == "POST" and form.is_valid():
@@ -175,6 +178,10 @@ def data(request: HttpRequest) -> HttpResponse:
         request.POST if request.POST.get("action") == "upload" else None,
         request.FILES if request.POST.get("action") == "upload" else None,
     )
+    for form in (measure_form, upload_form):
+        # Someone else's draft's KPIs are neither offered nor accepted (a 404-like "not a choice").
+        field = form.fields["kpi"]
+        field.queryset = selectors.kpi_visible_to(field.queryset, request.user)
     batch: IngestBatch | None = None
     if request.method == "POST":
         require(request.user, "kpis.manage_kpis")  # each row's KPI: the ingest service

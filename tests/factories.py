@@ -6,6 +6,7 @@ from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from opsai.models import UserProfile
 from opsai.roles import role_group
@@ -48,9 +49,12 @@ class TeamFactory(factory.django.DjangoModelFactory):
 
 
 class UseCaseFactory(factory.django.DjangoModelFactory):
+    """A submitted use case (seen by every role); ``submitted_at=None`` makes a private draft."""
+
     class Meta:
         model = UseCase
 
     title = factory.Sequence(lambda n: f"Use case {n}")
     team = factory.SubFactory(TeamFactory)
     business_outcome = "Reduce average handle time by 15%"
+    submitted_at = factory.LazyFunction(timezone.now)

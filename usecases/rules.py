@@ -1,6 +1,9 @@
 """Permissions for use cases, built from the predicates in ``opsai.permissions``.
 
-- everyone with a role reads (executives only read);
+- everyone with a role reads (executives only read) — except drafts: a use case not
+  submitted yet is private to its owner, its submitter, its team's product owner and
+  admins; anyone else is answered 404, as if it did not exist. The queryset twin of
+  this rule is ``usecases.selectors.usecase_visibility`` (a test keeps them in step);
 - ops leads (and admins) create use cases, import them and score them;
 - the owner edits and submits their own drafts; admins edit anything;
 - the owner reveals the blind scores;
@@ -33,7 +36,20 @@ def is_draft(user: Any, use_case: Any) -> bool:
     return use_case is not None and use_case.submitted_at is None
 
 
-rules.add_perm("usecases.view_usecase", has_any_role)
+@rules.predicate
+def is_use_case_submitter(user: Any, use_case: Any) -> bool:
+    return (
+        use_case is not None
+        and use_case.submitted_by_id is not None
+        and use_case.submitted_by_id == user.pk
+    )
+
+
+# Who works on a draft. Without an object (a list page) ``is_draft`` is false, so the
+# permission is just "has a role"; the list itself is filtered by usecase_visibility.
+works_on_draft = is_use_case_owner | is_use_case_submitter | is_team_product_owner | is_admin
+
+rules.add_perm("usecases.view_usecase", has_any_role & (~is_draft | works_on_draft))
 rules.add_perm("usecases.add_usecase", is_ops_lead | is_admin)
 rules.add_perm("usecases.change_usecase", (can_write & is_use_case_owner & is_draft) | is_admin)
 rules.add_perm("usecases.score_usecase", is_ops_lead | is_admin)

@@ -36,6 +36,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from opsai.charts import figure_json
+from opsai.permissions import has_any_role, is_admin, is_product_owner
 from usecases import charts, scoring
 from usecases.choices import Stage
 from usecases.models import Score, ScoringModel, StageChange, UseCase
@@ -58,6 +59,43 @@ ESTIMATED_COST_PER_YEAR = ExpressionWrapper(
 )
 
 
+def usecase_visibility(viewer: Any, *, through: str = "") -> Q:
+    """The use cases ``viewer`` may see, as a WHERE condition (no extra query).
+
+    A draft (not submitted yet) is private to the people working on it: its owner, its
+    submitter, its team's product owner (any product owner while the team has none, as
+    in ``opsai.permissions.is_team_product_owner``) and admins. Submitted use cases are
+    seen by everyone with a role. The per-object twin is ``usecases.view_usecase`` in
+    ``usecases/rules.py``; a test keeps the two in step.
+
+    ``viewer=None`` is a background job or an organisation-wide aggregate: submitted use
+    cases only. ``through`` is the lookup path from another model, e.g. ``"use_case__"``
+    for KPIs, so a draft's KPIs are hidden by the same rule.
+    """
+    submitted = Q(**{f"{through}submitted_at__isnull": False})
+    if viewer is None:
+        return submitted
+    if not has_any_role(viewer):
+        return Q(pk__in=[])
+    if is_admin(viewer):
+        return Q()
+    works_on = Q(**{f"{through}owner": viewer.pk}) | Q(**{f"{through}submitted_by": viewer.pk})
+    if is_product_owner(viewer):
+        works_on |= Q(**{f"{through}team__product_owner": viewer.pk}) | Q(
+            **{f"{through}team__product_owner__isnull": True}
+        )
+    return submitted | works_on
+
+
+def usecase_visible_to(queryset: QuerySet[UseCase], viewer: Any) -> QuerySet[UseCase]:
+    """``queryset`` narrowed to the use cases ``viewer`` may see (see :func:`usecase_visibility`).
+
+    Page and API getters look objects up in this queryset, so a draft someone may not
+    see answers 404, not 403: its existence is not revealed.
+    """
+    return queryset.filter(usecase_visibility(viewer))
+
+
 def usecase_value_estimate(use_case: UseCase) -> scoring.ValueEstimate:
     """Annual hours and cost the use case is estimated to save (an estimate, not realised)."""
     return scoring.value_estimate(
@@ -68,10 +106,13 @@ def usecase_value_estimate(use_case: UseCase) -> scoring.ValueEstimate:
     )
 
 
-def usecase_stage_counts() -> list[dict[str, object]]:
-    """How many use cases sit in each stage, in lifecycle order (one query)."""
+def usecase_stage_counts(viewer: Any = None) -> list[dict[str, object]]:
+    """How many use cases ``viewer`` may see sit in each stage, in lifecycle order (one query)."""
     counts = dict(
-        UseCase.objects.values_list("stage").annotate(n=Count("pk")).values_list("stage", "n")
+        usecase_visible_to(UseCase.objects.all(), viewer)
+        .values_list("stage")
+        .annotate(n=Count("pk"))
+        .values_list("stage", "n")
     )
     return [
         {"stage": stage.label, "value": stage.value, "count": counts.get(stage.value, 0)}
@@ -115,14 +156,15 @@ def usecase_portfolio(
     ``scores_visible_to``). ``ranked_score`` is the consensus the viewer may rank by:
     null while hidden, so a blind scorer cannot read ranks off the order — hidden
     rows sort with the unscored ones, by title.
-    One query, ordered best (visible) consensus first.
+    Only the use cases ``viewer`` may see (:func:`usecase_visibility`; without a viewer,
+    submitted ones only). One query, ordered best (visible) consensus first.
     """
     model = scoring_model or scoring_model_current()
     sheets = _current_sheets(as_of)
     viewer_scored, hidden = _viewer_annotations(viewer)
     means, spread, consensus = _score_annotations(model, sheets)
     return (
-        UseCase.objects.select_related("team", "owner")
+        usecase_visible_to(UseCase.objects.select_related("team", "owner"), viewer)
         .annotate(**viewer_scored, scorers=Count("scores", filter=sheets), **means, spread=spread)
         .annotate(
             consensus=ExpressionWrapper(consensus, output_field=FloatField()),

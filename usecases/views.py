@@ -55,6 +55,7 @@ from usecases.selectors import (
     usecase_stage_counts,
     usecase_stage_history,
     usecase_value_estimate,
+    usecase_visible_to,
 )
 from usecases.services import (
     score_submit,
@@ -80,13 +81,20 @@ def home(request: HttpRequest) -> HttpResponse:
     if is_read_only(request.user):
         return redirect("kpis:portfolio")
 
-    context = {"roles": role_names(request.user), "stage_counts": usecase_stage_counts()}
+    context = {
+        "roles": role_names(request.user),
+        "stage_counts": usecase_stage_counts(request.user),
+    }
     return render(request, "home.html", context)
 
 
 def _get_use_case(request: HttpRequest, pk: int, permission: str) -> UseCase:
-    """The use case ``pk`` if the user holds ``permission`` on it (404 / 403 otherwise)."""
-    use_case = get_object_or_404(UseCase.objects.select_related("team", "owner"), pk=pk)
+    """The use case ``pk`` if the user holds ``permission`` on it (404 / 403 otherwise).
+
+    A draft the user may not see is a 404, whatever the permission: not revealed.
+    """
+    visible = usecase_visible_to(UseCase.objects.select_related("team", "owner"), request.user)
+    use_case = get_object_or_404(visible, pk=pk)
     require(request.user, permission, use_case)
     return use_case
 
@@ -267,7 +275,7 @@ def _yes_no(value: bool | None) -> str:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One use case: outcome as headline, radar, scores, flags, value estimate, stage history."""
     model = scoring_model_current()
-    use_case = get_object_or_404(usecase_portfolio(scoring_model=model), pk=pk)
+    use_case = get_object_or_404(usecase_portfolio(scoring_model=model, viewer=request.user), pk=pk)
     return render(request, "usecases/detail.html", _detail_context(request, use_case, model))
 
 
@@ -357,7 +365,7 @@ def score(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Your score is in.")
             return redirect(use_case)
     model = scoring_model_current()
-    ranked = usecase_portfolio(scoring_model=model).get(pk=use_case.pk)
+    ranked = usecase_portfolio(scoring_model=model, viewer=request.user).get(pk=use_case.pk)
     context = _detail_context(request, ranked, model, score_form=form)
     return render(request, "usecases/detail.html", context, status=400)
 
@@ -392,7 +400,7 @@ def move_stage(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Stage changed.")
             return redirect(use_case)
     model = scoring_model_current()
-    ranked = usecase_portfolio(scoring_model=model).get(pk=use_case.pk)
+    ranked = usecase_portfolio(scoring_model=model, viewer=request.user).get(pk=use_case.pk)
     context = _detail_context(request, ranked, model, stage_form=form)
     return render(request, "usecases/detail.html", context, status=400)
 

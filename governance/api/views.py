@@ -28,6 +28,7 @@ from governance.choices import SignOffRole
 from governance.models import AIWorker, Incident, LaneAssignment, Release
 from opsai.permissions import HasRole, has_any_role, require
 from usecases.models import UseCase
+from usecases.selectors import usecase_visibility
 
 
 class LaneViewSet(viewsets.ReadOnlyModelViewSet):
@@ -39,6 +40,14 @@ class LaneViewSet(viewsets.ReadOnlyModelViewSet):
     )
     filterset_fields = ["lane", "use_case"]
     lookup_field = "use_case"
+
+    def get_queryset(self) -> Any:
+        # Addressed by use case: someone else's draft is in no lane and answers 404.
+        return (
+            super()
+            .get_queryset()
+            .filter(usecase_visibility(self.request.user, through="use_case__"))
+        )
 
 
 class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
@@ -273,3 +282,7 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = audit_event_list()
     filterset_class = AuditEventFilterSet
     permission_classes = [HasRole]
+
+    def get_queryset(self) -> Any:
+        # Someone else's draft (and its KPIs) leaves no trace in the trail either.
+        return selectors.audit_events_visible_to(super().get_queryset(), self.request.user)

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_safe
 
 from audit.filters import AuditEventFilterSet
 from audit.selectors import audit_event_list
+from governance.selectors import audit_events_visible_to
 from opsai.exports import export_row
 from opsai.permissions import permission_required
 
@@ -32,9 +33,11 @@ class _Echo:
 @permission_required("governance.view_audit")
 def audit(request: HttpRequest) -> HttpResponse:
     """The audit trail filtered by object, actor and date; ``?export=csv`` downloads it."""
-    filterset = AuditEventFilterSet(request.GET or None, queryset=audit_event_list(), page=True)
+    # Someone else's draft (and its KPIs) leaves no trace here either.
+    trail = audit_events_visible_to(audit_event_list(), request.user)
+    filterset = AuditEventFilterSet(request.GET or None, queryset=trail, page=True)
     form = filterset.form
-    events = filterset.qs if form.is_valid() else audit_event_list()
+    events = filterset.qs if form.is_valid() else trail
     if request.GET.get("export") == "csv" and (not request.GET or form.is_valid()):
         writer = csv.writer(_Echo())
         # Actor names, object titles and tickets are typed by people: escape formulas.

@@ -25,6 +25,7 @@ from governance.models import (
 from opsai.forms import attempt, form_add_errors
 from opsai.permissions import permission_required
 from usecases.models import UseCase
+from usecases.selectors import usecase_visible_to
 
 
 @require_safe
@@ -38,7 +39,7 @@ def incidents(request: HttpRequest) -> HttpResponse:
 
 @permission_required("governance.manage_incident")
 def incident_new(request: HttpRequest, pk: int) -> HttpResponse:
-    use_case = get_object_or_404(UseCase, pk=pk)
+    use_case = get_object_or_404(usecase_visible_to(UseCase.objects.all(), request.user), pk=pk)
     form = IncidentForm(request.POST or None, use_case=use_case)
     if request.method == "POST" and form.is_valid():
         try:

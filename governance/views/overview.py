@@ -27,6 +27,7 @@ from opsai.permissions import permission_required, require, write_required
 from usecases.choices import Stage
 from usecases.lifecycle import REVIEWED_STAGES
 from usecases.models import UseCase
+from usecases.selectors import usecase_visible_to
 from usecases.services import usecase_move_stage
 
 
@@ -34,14 +35,17 @@ from usecases.services import usecase_move_stage
 @permission_required("governance.view")
 def index(request: HttpRequest) -> HttpResponse:
     """Use cases by lane, open reviews and their age, paused workers, open incidents, overdue vendors."""
-    return render(request, "governance/index.html", selectors.governance_overview())
+    return render(
+        request, "governance/index.html", selectors.governance_overview(viewer=request.user)
+    )
 
 
 @permission_required("governance.view")
 @write_required
 def usecase(request: HttpRequest, pk: int) -> HttpResponse:
     """A use case's lane (and why), reviews, AI workers and incidents; send it to review."""
-    use_case = get_object_or_404(UseCase.objects.select_related("team"), pk=pk)
+    use_cases = usecase_visible_to(UseCase.objects.select_related("team"), request.user)
+    use_case = get_object_or_404(use_cases, pk=pk)
     if request.method == "POST":
         require(request.user, "governance.open_review")
         if request.POST.get("action") == "rereview":

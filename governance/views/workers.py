@@ -26,6 +26,7 @@ from governance.models import (
 from opsai.forms import attempt, form_add_errors
 from opsai.permissions import permission_required, require
 from usecases.models import UseCase
+from usecases.selectors import usecase_visible_to
 
 
 def _get_worker(request: HttpRequest, pk: int, permission: str) -> AIWorker:
@@ -70,7 +71,8 @@ def worker(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required("governance.manage_worker")
 def worker_new(request: HttpRequest, pk: int) -> HttpResponse:
-    use_case = get_object_or_404(UseCase.objects.select_related("team"), pk=pk)
+    use_cases = usecase_visible_to(UseCase.objects.select_related("team"), request.user)
+    use_case = get_object_or_404(use_cases, pk=pk)
     require(request.user, "governance.change_worker", use_case)
     form = AIWorkerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

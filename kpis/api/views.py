@@ -35,7 +35,7 @@ from kpis.filters import (
     SnapshotFilterSet,
 )
 from kpis.models import KPI, Alert, Annotation, CheckIn, Measurement, Snapshot
-from kpis.selectors import VANITY
+from kpis.selectors import VANITY, annotation_visible_to, kpi_visible_to
 from kpis.services import (
     annotation_create,
     checkin_record,
@@ -90,6 +90,10 @@ class KPIViewSet(
         .order_by("pk")
     )
 
+    def get_queryset(self) -> Any:
+        # A draft use case's KPIs are as private as the draft: absent from the list, 404.
+        return kpi_visible_to(super().get_queryset(), self.request.user)
+
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         require(request.user, "kpis.manage_kpis")  # the role first; the use case's team below
         return super().create(request, *args, **kwargs)
@@ -127,6 +131,10 @@ class MeasurementViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     parser_classes = [BoundedJSONParser, CSVTextParser]
     queryset = Measurement.objects.order_by("kpi_id", "timestamp")
 
+    def get_queryset(self) -> Any:
+        # A draft's KPIs are private: so are their measurements.
+        return kpi_visible_to(super().get_queryset(), self.request.user, via="kpi__")
+
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         require(request.user, "kpis.manage_kpis")  # each row's KPI: measurements_ingest
         records = _records(request.data)
@@ -147,6 +155,10 @@ class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = SnapshotFilterSet
     queryset = Snapshot.objects.order_by("kpi_id", "-as_of")
 
+    def get_queryset(self) -> Any:
+        # A draft's KPIs are private: so are their snapshots.
+        return kpi_visible_to(super().get_queryset(), self.request.user, via="kpi__")
+
 
 class CheckInViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Weekly check-ins (``?kpi=<id>`` filters); POST records (or replaces) this week's for a KPI."""
@@ -154,6 +166,10 @@ class CheckInViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Ge
     serializer_class = CheckInSerializer
     filterset_class = CheckInFilterSet
     queryset = CheckIn.objects.select_related("author").order_by("-week", "pk")
+
+    def get_queryset(self) -> Any:
+        # A draft's KPIs are private: so are their check-ins.
+        return kpi_visible_to(super().get_queryset(), self.request.user, via="kpi__")
 
     def perform_create(self, serializer: CheckInSerializer) -> None:
         data = serializer.validated_data
@@ -168,6 +184,10 @@ class AnnotationViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
     filterset_class = AnnotationFilterSet
     queryset = Annotation.objects.select_related("created_by").order_by("-starts_at")
 
+    def get_queryset(self) -> Any:
+        # A marker on someone else's draft (or its KPIs) is as private as the draft.
+        return annotation_visible_to(super().get_queryset(), self.request.user)
+
     def perform_create(self, serializer: AnnotationSerializer) -> None:
         require(self.request.user, "kpis.add_annotation")
         serializer.instance = annotation_create(
@@ -181,3 +201,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = AlertSerializer
     filterset_class = AlertFilterSet
     queryset = Alert.objects.order_by("-started_at")
+
+    def get_queryset(self) -> Any:
+        # A draft's KPIs are private: so are their alerts.
+        return kpi_visible_to(super().get_queryset(), self.request.user, via="kpi__")

@@ -324,6 +324,9 @@ def ingest_refusals(actor: Any, seen: dict[tuple[int, datetime], int]) -> list[d
             "reason": f"you may not send measurements into KPI {kpi.pk} “{kpi.name}”: "
             "only its owner, its use case's team and admins may",
         }
+        # A KPI of a draft the actor may not see reads as unknown, as a missing id does.
+        if user.has_perm("usecases.view_usecase", kpi.use_case)
+        else {"line": first_line[kpi.pk], "reason": f"unknown KPI {str(kpi.pk)!r}"}
         for kpi in kpis
         if not user.has_perm("kpis.ingest", kpi)
     ]

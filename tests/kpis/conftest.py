@@ -15,5 +15,5 @@ def ops_lead(make_user: Callable[..., Any]) -> Any:
     The KPI object rule (``kpis.rules``) lets her change its KPIs, send their
     measurements and check in on them."""
     user = make_user("Ops lead", username="ops")
-    UseCaseFactory(owner=user, title="The Support ops lead's draft")
+    UseCaseFactory(owner=user, title="The Support ops lead's draft", submitted_at=None)
     return user

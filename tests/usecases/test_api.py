@@ -86,7 +86,8 @@ def test_a_bad_create_names_the_field_and_saves_nothing(api, ops_lead):
 def test_the_owner_updates_their_draft_and_others_are_refused(api, ops_lead, make_user):
     draft = make_use_case(ops_lead, submit=False)
     api.force_authenticate(make_user("Ops lead", username="other"))
-    assert api.patch(f"/api/usecases/{draft.pk}/", {"approvals_needed": 2}).status_code == 403
+    # Someone else's draft is private: not even its existence is revealed.
+    assert api.patch(f"/api/usecases/{draft.pk}/", {"approvals_needed": 2}).status_code == 404
     api.force_authenticate(ops_lead)
     response = api.patch(f"/api/usecases/{draft.pk}/", {"approvals_needed": 2}, format="json")
     assert response.status_code == 200, response.data

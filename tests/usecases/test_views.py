@@ -126,7 +126,8 @@ def test_the_owner_edits_their_own_draft_and_nobody_else_does(client, ops_lead, 
     draft = make_use_case(ops_lead, submit=False)
     other = make_user("Ops lead", username="other")
     client.force_login(other)
-    assert client.get(reverse("usecases:edit", args=[draft.pk])).status_code == 403
+    # Someone else's draft is private: a 404, its existence not revealed.
+    assert client.get(reverse("usecases:edit", args=[draft.pk])).status_code == 404
     client.force_login(ops_lead)
     url = reverse("usecases:edit", args=[draft.pk])
     assert client.get(url).status_code == 200
@@ -140,7 +141,9 @@ def test_the_owner_edits_their_own_draft_and_nobody_else_does(client, ops_lead, 
     draft.refresh_from_db()
     assert draft.title == "Renamed"
     assert not draft.is_draft
-    # Submitted: no longer the owner's to edit.
+    # Submitted: no longer the owner's to edit; now seen by all, so refused (403), not hidden.
+    assert client.get(url).status_code == 403
+    client.force_login(other)
     assert client.get(url).status_code == 403
 
 

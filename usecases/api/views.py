@@ -37,6 +37,7 @@ from usecases.selectors import (
     scoring_model_current,
     usecase_portfolio,
     usecase_sheets,
+    usecase_visible_to,
 )
 from usecases.services import (
     score_submit,
@@ -71,7 +72,9 @@ class UseCaseViewSet(
         return UseCaseSerializer(row, context=self.get_serializer_context()).data
 
     def _object(self, pk: Any, permission: str) -> UseCase:
-        use_case = get_object_or_404(UseCase.objects.select_related("team"), pk=pk)
+        # A draft the user may not see is a 404 on every action, not a 403.
+        visible = usecase_visible_to(UseCase.objects.select_related("team"), self.request.user)
+        use_case = get_object_or_404(visible, pk=pk)
         require(self.request.user, permission, use_case)
         return use_case
 
