@@ -131,7 +131,12 @@ def unmet_conditions(use_case: UseCase, to_stage: str, *, actor: Any = None) -> 
             f"allowed: {allowed}."
         ]
     move = StageMove(use_case, Stage(from_stage), Stage(to_stage), actor)
-    return [reason for guard in _guards.values() if (reason := guard(move))]
+    unmet = [reason for guard in _guards.values() if (reason := guard(move))]
+    if move.advancing and use_case.is_draft:
+        # A draft is private to the people working on it (usecases.rules), so it must not
+        # reach review, where reviewers of other teams are assigned to it.
+        unmet.insert(0, "Submit the use case first: a draft stays an idea until it is submitted.")
+    return unmet
 
 
 def steps_after_move(move: StageMove) -> list[FollowOn]:

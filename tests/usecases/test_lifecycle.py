@@ -80,3 +80,15 @@ def test_the_allowed_lane_goes_on_to_approved_as_a_move_of_its_own(ops_lead):
         ("scoring", "review", ""),
         ("review", "approved", "Allowed lane: no review needed"),
     ]
+
+
+def test_a_draft_cannot_advance_until_it_is_submitted_but_may_be_rejected(ops_lead):
+    """A draft is private to the people working on it: it must not reach review."""
+    draft = usecase_create(actor=ops_lead, data=template_data(owner=ops_lead), submit=False)
+    with pytest.raises(ValidationError) as refused:
+        usecase_move_stage(use_case=draft, to_stage=Stage.SCORING, actor=ops_lead)
+    assert refused.value.message_dict["stage"][0].startswith("Submit the use case first")
+    draft.refresh_from_db()
+    assert draft.stage == Stage.IDEA
+    rejected = usecase_move_stage(use_case=draft, to_stage=Stage.REJECTED, actor=ops_lead)
+    assert rejected.stage == Stage.REJECTED
