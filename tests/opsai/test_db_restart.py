@@ -11,6 +11,7 @@ import os
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,6 +159,10 @@ def test_a_postgresql_restart_under_load_answers_no_500(
 
     during = [a for a in answers if a.finished >= down_at and a.started <= up_at]
     after = [a for a in answers if a.started > up_at + 0.5]
+    print(
+        f"restart took {up_at - down_at:.2f} s; answers during it:",
+        sorted(Counter(a.status for a in during).items()),
+    )
     assert [a for a in answers if a.started < down_at], "no requests before the restart"
     assert during, "no request ran while PostgreSQL restarted"
     assert after, "no requests after the restart"
