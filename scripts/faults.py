@@ -11,7 +11,9 @@ waits for the background work to drain, then checks the database and prints:
 - saves lost: saves not in the database at the end, whatever they answered;
 - jobs lost: outbox jobs of the fault not *done* at the end (and ingest batches not saved);
 - jobs run twice: refresh runs or batch ingests beyond one per job;
-- 5xx: answers of 500 or above, 503 included; "503 retried" counts those a client retried;
+- 5xx: answers of 500 or above other than 503, and requests that got no answer;
+- 503: answers "unavailable, retry after" — right only while PostgreSQL is down (d); a
+  save answered 503 is sent again after a second, as a client should;
 - slowest save: the longest single save request.
 
     python scripts/faults.py [--recovery-wait 120]
@@ -66,6 +68,7 @@ class Save:
     seconds: float
     retried_503: int = 0
     check: tuple[str, tuple[Any, ...]] | None = None  # SQL that returns 1 row when it was kept
+    timed: bool = True  # False for the set-up of a fault (the big upload made before the kill)
 
 
 @dataclass
@@ -78,12 +81,15 @@ class Fault:
     last_job: int = 0
     kpi: int = 0
     batches: list[int] = field(default_factory=list)
-    other_5xx: int = 0
+    reads_5xx: int = 0  # reads beside the saves answered 500 or above, 503 excepted
+    reads_503: int = 0
+    allows_503: bool = False  # the database is down during this fault: 503 is the right answer
 
 
 class Drill:
-    def __init__(self, work: Path, recovery_wait: float) -> None:
+    def __init__(self, work: Path, recovery_wait: float, *, verbose: bool = False) -> None:
         self.work = work
+        self.verbose = verbose
         self.recovery_wait = recovery_wait
         self.postgres = OwnPostgres()
         self.redis = OwnRedis()
@@ -154,15 +160,18 @@ class Drill:
     def last_job_id(self) -> int:
         return self.sql("SELECT COALESCE(MAX(id), 0) FROM opsai_outboxjob")[0][0]
 
-    def backlog(self) -> int:
-        return self.sql("SELECT COUNT(*) FROM opsai_outboxjob WHERE state IN ('pending', 'sent')")[
-            0
-        ][0]
+    def backlog(self, since: int = 0) -> int:
+        rows = self.sql(
+            "SELECT COUNT(*) FROM opsai_outboxjob WHERE state IN ('pending', 'sent') AND id >= %s",
+            (since,),
+        )
+        return rows[0][0]
 
-    def wait_for_backlog(self, seconds: float) -> bool:
+    def wait_for_backlog(self, seconds: float, *, since: int = 0) -> bool:
+        """Wait until every job (from id ``since`` on) is done or failed; False if time ran out."""
         try:
             wait_for(
-                lambda: self.backlog() == 0, what="the outbox to drain", timeout=seconds, every=0.5
+                lambda: self.backlog(since) == 0, what="the outbox", timeout=seconds, every=0.5
             )
         except TimeoutError:
             return False
@@ -171,6 +180,15 @@ class Drill:
     # --- Saves -------------------------------------------------------------------------
 
     def _send(self, method: str, path: str, **kwargs: Any) -> tuple[int, float, int]:
+        status, slowest, retried = self._send_retrying(method, path, **kwargs)
+        if self.verbose:
+            print(
+                f"  {method} {path} → {status} in {slowest:.2f} s ({retried} × 503 first)",
+                flush=True,
+            )
+        return status, slowest, retried
+
+    def _send_retrying(self, method: str, path: str, **kwargs: Any) -> tuple[int, float, int]:
         """Send a save; on 503 wait as Retry-After asks and send it again (up to 6 times)."""
         assert self.session is not None
         retried = 0
@@ -207,7 +225,7 @@ class Drill:
         check = ("SELECT 1 FROM usecases_usecase WHERE id = %s AND title = %s", (use_case, title))
         fault.saves.append(Save("use case", status, seconds, retried, check))
 
-    def upload(self, fault: Fault, rows: int) -> int | None:
+    def upload(self, fault: Fault, rows: int, *, timed: bool = True) -> int | None:
         """Upload a CSV of ``rows`` measurements on the data page; answer its batch id."""
         self.counter += 1
         start = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=self.counter * 10)
@@ -234,7 +252,7 @@ class Drill:
             "SELECT 1 FROM kpis_ingestbatch WHERE filename = %s",
             (f"drill-{self.counter}.csv",),
         )
-        fault.saves.append(Save("upload", status, seconds, retried, check))
+        fault.saves.append(Save("upload", status, seconds, retried, check, timed))
         return batch
 
     def _csrf(self) -> str:
@@ -256,7 +274,7 @@ class Drill:
         fault.first_job = self.last_job_id() + 1
         print(f"faults: {name} …", flush=True)
         action(fault)
-        self.wait_for_backlog(self.recovery_wait)
+        self.wait_for_backlog(self.recovery_wait, since=fault.first_job)
         fault.last_job = self.last_job_id()
         return fault
 
@@ -286,7 +304,7 @@ class Drill:
         self.start_worker()
 
     def worker_killed_mid_ingest(self, fault: Fault) -> None:
-        batch = self.upload(fault, BIG_UPLOAD_ROWS)
+        batch = self.upload(fault, BIG_UPLOAD_ROWS, timed=False)
         if batch is None:
             print("faults: the big upload was refused; nothing to kill")
             return
@@ -304,23 +322,29 @@ class Drill:
         self.worker.wait(timeout=10)
 
     def postgres_restarted(self, fault: Fault) -> None:
+        fault.allows_503 = True
         # A bounded read load beside the saves: two readers, one request at a time each.
         stop = threading.Event()
         assert self.session is not None
         base = self.session.base_url
 
-        def read() -> None:
-            reader = WebSession(base)
-            reader.sign_in("exec", PASSWORD)
+        def read(reader: WebSession) -> None:
             paths = ["/kpis/portfolio/", "/governance/", "/usecases/", "/api/usecases/"]
             index = 0
             while not stop.is_set():
                 status, _, _ = reader.request("GET", paths[index % len(paths)])
                 index += 1
-                if status >= 500 or status == 0:
-                    fault.other_5xx += 1
+                if status == 503:
+                    fault.reads_503 += 1
+                elif status >= 500 or status == 0:
+                    fault.reads_5xx += 1
 
-        readers = [threading.Thread(target=read, daemon=True) for _ in range(2)]
+        sessions = [WebSession(base), WebSession(base)]
+        for reader in sessions:
+            reader.sign_in("exec", PASSWORD)  # before the restart: a sign-in is a write
+        readers = [
+            threading.Thread(target=read, args=(reader,), daemon=True) for reader in sessions
+        ]
         for thread in readers:
             thread.start()
         time.sleep(2)
@@ -361,7 +385,9 @@ class Drill:
             (f"[{fault.kpi}]",),
         )[0][0]
         ran_twice += max(0, refresh_runs - self._refresh_jobs_for(fault.kpi))
-        fivexx = sum(1 for s in fault.saves if s.status >= 500 or s.status == 0) + fault.other_5xx
+        fivexx = sum(
+            1 for s in fault.saves if (s.status >= 500 and s.status != 503) or s.status == 0
+        )
         return {
             "fault": fault.name,
             "saves made": len(fault.saves),
@@ -369,9 +395,10 @@ class Drill:
             "jobs": len(jobs),
             "jobs lost": jobs_lost + batches_lost,
             "jobs run twice": ran_twice,
-            "5xx": fivexx,
-            "503 retried": sum(s.retried_503 for s in fault.saves),
-            "slowest save": max((s.seconds for s in fault.saves), default=0.0),
+            "5xx": fivexx + fault.reads_5xx,
+            "503": sum(s.retried_503 + (s.status == 503) for s in fault.saves) + fault.reads_503,
+            "allows_503": fault.allows_503,
+            "slowest save": max((s.seconds for s in fault.saves if s.timed), default=0.0),
         }
 
     def _refresh_jobs_for(self, kpi: int) -> int:
@@ -404,8 +431,8 @@ def multipart(fields: dict[str, str], file: tuple[str, str, bytes]) -> tuple[byt
 
 def print_table(rows: list[dict[str, Any]]) -> bool:
     columns = ["fault", "saves made", "saves lost", "jobs", "jobs lost", "jobs run twice", "5xx",
-               "503 retried", "slowest save"]  # fmt: skip
-    widths = [34, 10, 10, 5, 9, 14, 4, 11, 12]
+               "503", "slowest save"]  # fmt: skip
+    widths = [34, 10, 10, 5, 9, 14, 4, 4, 12]
     print()
     print(
         " | ".join(
@@ -423,7 +450,7 @@ def print_table(rows: list[dict[str, Any]]) -> bool:
             cells.append(text.ljust(width) if i == 0 else text.rjust(width))
         print(" | ".join(cells))
         ok = ok and not (row["saves lost"] or row["jobs lost"] or row["jobs run twice"] or row["5xx"]
-                         or row["slowest save"] > SLOWEST_SAVE_LIMIT)  # fmt: skip
+                         or (row["503"] and not row["allows_503"]) or row["slowest save"] > SLOWEST_SAVE_LIMIT)  # fmt: skip
     return ok
 
 
@@ -433,9 +460,10 @@ def main() -> int:
         "--recovery-wait", type=float, default=120, help="seconds to wait for jobs after each fault"
     )
     parser.add_argument("--keep", action="store_true", help="keep the logs directory")
+    parser.add_argument("--verbose", action="store_true", help="print every save as it is answered")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="opsai-faults-"))
-    drill = Drill(work, args.recovery_wait)
+    drill = Drill(work, args.recovery_wait, verbose=args.verbose)
     started = time.monotonic()
     try:
         drill.start()

@@ -11,7 +11,7 @@ from scripts.ownservices import free_port, port_open
 
 GOOD_FAULT = {
     "fault": "(a) Redis stopped, then started", "saves made": 8, "saves lost": 0, "jobs": 9,
-    "jobs lost": 0, "jobs run twice": 0, "5xx": 0, "503 retried": 0, "slowest save": 0.4,
+    "jobs lost": 0, "jobs run twice": 0, "5xx": 0, "503": 0, "slowest save": 0.4, "allows_503": False,
 }  # fmt: skip
 
 
@@ -20,6 +20,11 @@ def test_the_faults_table_passes_only_when_nothing_was_lost() -> None:
     for column, bad in [("saves lost", 1), ("jobs lost", 1), ("jobs run twice", 1), ("5xx", 1),
                         ("slowest save", 2.5)]:  # fmt: skip
         assert faults.print_table([GOOD_FAULT, {**GOOD_FAULT, column: bad}]) is False, column
+
+
+def test_a_503_passes_only_while_the_database_is_down() -> None:
+    assert faults.print_table([{**GOOD_FAULT, "503": 3}]) is False
+    assert faults.print_table([{**GOOD_FAULT, "503": 3, "allows_503": True}]) is True
 
 
 def test_the_load_table_fails_a_slow_route_or_an_error() -> None:
