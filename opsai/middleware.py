@@ -151,15 +151,28 @@ _DATABASE_ERROR = "opsai_database_error"
 def _remember_database_error(
     sender: Any, request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
-    """Mark a request whose uncaught exception was a lost database connection.
+    """Mark a request whose uncaught exception came from a lost database connection.
 
     Django turns an exception into a 500 response inside every middleware layer, so
     :class:`DatabaseRetryMiddleware` only ever sees the response; this receiver of
     ``got_request_exception`` (sent while the exception is being handled) tells it why.
     """
     error = sys.exc_info()[1]
-    if request is not None and isinstance(error, (OperationalError, InterfaceError)):
+    if (
+        request is not None
+        and isinstance(error, (OperationalError, InterfaceError))
+        and _database_connection_lost()
+    ):
         setattr(request, _DATABASE_ERROR, error)
+
+
+def _database_connection_lost() -> bool:
+    # Not every OperationalError is a lost connection (a cancelled statement is one too,
+    # on a connection still fine); only a lost one is worth a retry or a 503.
+    return any(
+        connection.connection is None or not connection.is_usable()
+        for connection in connections.all(initialized_only=True)
+    )
 
 
 got_request_exception.connect(_remember_database_error, dispatch_uid="opsai-database-retry")

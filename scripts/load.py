@@ -202,6 +202,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--p95-ms", type=float, default=300)
     parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        help="leave out the route with this path (repeatable)",
+    )
+    parser.add_argument(
         "--regenerate", action="store_true", help="generate the portfolio even if it exists"
     )
     args = parser.parse_args()
@@ -221,7 +227,7 @@ def main() -> int:
     port = free_port()
     server = gunicorn(env, port, var_dir / "gunicorn.log", workers=2)
     try:
-        table = routes()
+        table = [r for r in routes() if r.path not in args.exclude]
         base_url = f"http://127.0.0.1:{port}"
         # Warm each route once (imports, first connections) before measuring.
         warm = WebSession(base_url)
