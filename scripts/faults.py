@@ -9,6 +9,8 @@ waits for the background work to drain, then checks the database and prints:
 - saves made: save requests sent (one answered 503 with Retry-After is sent again, as a
   client should, and counts once);
 - saves lost: saves not in the database at the end, whatever they answered;
+- jobs: outbox jobs recorded during the fault; runs: their executions seen in the database
+  (finished refresh runs naming the fault's KPI, ingest audit events of its batches);
 - jobs lost: outbox jobs of the fault not *done* at the end (and ingest batches not saved);
 - jobs run twice: refresh runs or batch ingests beyond one per job;
 - 5xx: answers of 500 or above other than 503, and requests that got no answer;
@@ -369,6 +371,7 @@ class Drill:
         jobs_lost = sum(1 for _, state, _ in jobs if state != "done")
         batches_lost = 0
         ran_twice = 0
+        runs = 0  # task executions seen in their effects: finished refresh runs, batch ingests
         for batch in fault.batches:
             status = self.sql("SELECT status FROM kpis_ingestbatch WHERE id = %s", (batch,))[0][0]
             batches_lost += status != "saved"
@@ -378,6 +381,7 @@ class Drill:
                 (str(batch),),
             )[0][0]
             ran_twice += max(0, ingests - 1)
+            runs += ingests
         # Each refresh job of this fault's KPI records one finished run that names it.
         refresh_runs = self.sql(
             'SELECT COUNT(*) FROM kpis_refreshrun WHERE NOT "full" AND finished_at IS NOT NULL '
@@ -385,6 +389,7 @@ class Drill:
             (f"[{fault.kpi}]",),
         )[0][0]
         ran_twice += max(0, refresh_runs - self._refresh_jobs_for(fault.kpi))
+        runs += refresh_runs
         fivexx = sum(
             1 for s in fault.saves if (s.status >= 500 and s.status != 503) or s.status == 0
         )
@@ -393,6 +398,7 @@ class Drill:
             "saves made": len(fault.saves),
             "saves lost": len(lost),
             "jobs": len(jobs),
+            "runs": runs,
             "jobs lost": jobs_lost + batches_lost,
             "jobs run twice": ran_twice,
             "5xx": fivexx + fault.reads_5xx,
@@ -430,9 +436,9 @@ def multipart(fields: dict[str, str], file: tuple[str, str, bytes]) -> tuple[byt
 
 
 def print_table(rows: list[dict[str, Any]]) -> bool:
-    columns = ["fault", "saves made", "saves lost", "jobs", "jobs lost", "jobs run twice", "5xx",
+    columns = ["fault", "saves made", "saves lost", "jobs", "runs", "jobs lost", "jobs run twice", "5xx",
                "503", "slowest save"]  # fmt: skip
-    widths = [34, 10, 10, 5, 9, 14, 4, 4, 12]
+    widths = [35, 10, 10, 5, 5, 9, 14, 4, 4, 12]
     print()
     print(
         " | ".join(
