@@ -87,6 +87,20 @@ def test_a_write_whose_connection_dropped_answers_503_not_500(ops_lead: Any) -> 
     assert "database is unavailable" in response.json()["detail"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_page_write_whose_connection_dropped_gets_a_page_that_says_so(ops_lead: Any) -> None:
+    client = Client(raise_request_exception=False)
+    client.force_login(ops_lead)
+    _cut_this_connection()
+
+    response = client.post("/usecases/new/", {"title": "x"})
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response["Content-Type"].startswith("text/html")
+    assert b"The database is unavailable for a moment" in response.content
+
+
 # --- A real restart under load ---------------------------------------------------------
 
 
