@@ -12,7 +12,7 @@ TEST_RUN_ID := opsai-test-$(shell date +%s)-$(shell echo $$$$)
 TEST_ENV := DATABASE_URL=$(OPSAI_TEST_DATABASE_URL) REDIS_URL=$(OPSAI_TEST_REDIS_URL) \
 	CELERY_QUEUE=$(TEST_RUN_ID) CACHE_KEY_PREFIX=$(TEST_RUN_ID) OPSAI_VAR_DIR=$(CURDIR)/var/test
 
-.PHONY: run test install install-test lint format bench clean backup restore
+.PHONY: run test install install-test lint format bench faults load clean backup restore
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,18 @@ backup: install
 restore: install
 	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=var/backups/opsai-….tar [FORCE=1]" >&2; exit 2; }
 	$(BIN)/python manage.py restore "$(BACKUP)" $(if $(FORCE),--force)
+
+## make faults: stop and freeze Redis, kill a worker, restart PostgreSQL during saves — on
+## instances of its own (never the shared ones) — and print what was lost.
+faults: install
+	$(BIN)/python scripts/faults.py $(FAULTS_ARGS)
+
+## make load: the large portfolio served by gunicorn, mixed page and API reads at 10/s for 60 s;
+## fails if a route's p95 is over 300 ms or a request fails.
+LOAD_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/opsai_load
+LOAD_ARGS ?=
+load: install
+	LOAD_DATABASE_URL=$(LOAD_DATABASE_URL) REDIS_URL=$(OPSAI_TEST_REDIS_URL) $(BIN)/python scripts/load.py $(LOAD_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .

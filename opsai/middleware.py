@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -9,10 +11,15 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.core.signals import got_request_exception
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from opsai.permissions import has_any_role
+
+logger = logging.getLogger(__name__)
 
 # The API authenticates itself (session or token) and answers 401/403 as JSON.
 API_PREFIX = "/api/"
@@ -135,3 +142,99 @@ def role_not_required(view: Callable) -> Callable:
     """Mark a view as open to signed-in users without a role (e.g. sign-out)."""
     view.role_required = False
     return view
+
+
+# A GET or HEAD whose database connection dropped is tried once more on a fresh one; a
+# request that still cannot reach the database answers 503 and asks the client to come
+# back after this many seconds (a PostgreSQL restart takes a few).
+DATABASE_RETRY_AFTER_SECONDS = 5
+DATABASE_RETRY_METHODS = frozenset({"GET", "HEAD"})
+_DATABASE_ERROR = "opsai_database_error"
+
+
+def _remember_database_error(
+    sender: Any, request: HttpRequest | None = None, **kwargs: Any
+) -> None:
+    """Mark a request whose uncaught exception came from a lost database connection.
+
+    Django turns an exception into a 500 response inside every middleware layer, so
+    :class:`DatabaseRetryMiddleware` only ever sees the response; this receiver of
+    ``got_request_exception`` (sent while the exception is being handled) tells it why.
+    """
+    error = sys.exc_info()[1]
+    if (
+        request is not None
+        and isinstance(error, (OperationalError, InterfaceError))
+        and _database_connection_lost()
+    ):
+        setattr(request, _DATABASE_ERROR, error)
+
+
+def _database_connection_lost() -> bool:
+    # Not every OperationalError is a lost connection (a cancelled statement is one too,
+    # on a connection still fine); only a lost one is worth a retry or a 503.
+    return any(
+        connection.connection is None or not connection.is_usable()
+        for connection in connections.all(initialized_only=True)
+    )
+
+
+got_request_exception.connect(_remember_database_error, dispatch_uid="opsai-database-retry")
+
+
+class DatabaseRetryMiddleware:
+    """Survive a PostgreSQL restart: retry an idempotent read once, else answer 503.
+
+    ``CONN_HEALTH_CHECKS`` replaces a connection that died between requests, but not one
+    that drops during a request, nor a database that is still starting. Then a GET or HEAD
+    is run again, once, on a new connection (it changes nothing, so running it twice is
+    safe); if the database is still unreachable — or the request was a write, which is
+    never replayed — the answer is a 503 with ``Retry-After`` instead of a 500. Sits above
+    the session and authentication middleware, whose first query is usually the one that
+    meets the dropped connection.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not hasattr(request, _DATABASE_ERROR):
+            return response
+        error = getattr(request, _DATABASE_ERROR)
+        _close_database_connections()
+        if request.method in DATABASE_RETRY_METHODS:
+            delattr(request, _DATABASE_ERROR)
+            logger.warning(
+                "database connection lost (%s); retrying %s %s once",
+                error,
+                request.method,
+                request.path,
+            )
+            response = self.get_response(request)
+            if not hasattr(request, _DATABASE_ERROR):
+                return response
+            _close_database_connections()
+        logger.error("database unavailable; %s %s answered 503", request.method, request.path)
+        return database_unavailable_response(request)
+
+
+def _close_database_connections() -> None:
+    # A broken connection cannot be reused; the next query opens a new one.
+    for connection in connections.all(initialized_only=True):
+        try:
+            connection.close()
+        except DatabaseError:
+            connection.connection = None
+
+
+def database_unavailable_response(request: HttpRequest) -> HttpResponse:
+    """The 503 for a database that cannot be reached: JSON for the API, a short page otherwise."""
+    message = "The database is unavailable for a moment. Please try again in a few seconds."
+    if request.path.startswith(API_PREFIX):
+        response: HttpResponse = JsonResponse({"detail": message}, status=503)
+    else:
+        # No template context processors: they would query the database that is down.
+        response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
