@@ -210,6 +210,9 @@ class RefreshRun(models.Model):
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
     attempt = models.PositiveSmallIntegerField(default=1)
     leased_until = models.DateTimeField(null=True, blank=True)
+    # The outbox job whose delivery runs it (none for beat's hourly refresh): when its
+    # worker dies, the sweeper closes that job in favour of the refresh it queues.
+    outbox_job_id = models.PositiveBigIntegerField(null=True, blank=True)
     as_of = models.DateField()
     full = models.BooleanField(default=True)
     kpi_ids = models.JSONField(default=list, blank=True)

@@ -26,6 +26,7 @@ from kpis.models import KPI, Alert, Measurement, RefreshRun, Snapshot
 from kpis.signals import kpi_alert_fired
 from opsai.jobs import enqueue_on_commit
 from opsai.mail import mail_on_commit
+from opsai.outbox import outbox_supersede
 
 logger = logging.getLogger(__name__)
 
@@ -256,7 +257,11 @@ def snapshots_store(rows: list[SnapshotRow]) -> None:
 
 
 def snapshots_refresh(
-    *, kpi_ids: list[int] | None = None, as_of: date | None = None, attempt: int = 1
+    *,
+    kpi_ids: list[int] | None = None,
+    as_of: date | None = None,
+    attempt: int = 1,
+    outbox_job_id: int | None = None,
 ) -> RefreshRun:
     """Refresh the snapshots of every KPI (``kpi_ids=None``) or of the use cases of ``kpi_ids``.
 
@@ -274,6 +279,7 @@ def snapshots_refresh(
         full=kpi_ids is None,
         kpi_ids=kpi_ids or [],
         attempt=attempt,
+        outbox_job_id=outbox_job_id,
         leased_until=timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS),
     )
     try:
@@ -344,6 +350,12 @@ def refresh_runs_sweep(*, max_attempts: int) -> list[RefreshRun]:
                     kpi_ids=None if run.full else run.kpi_ids,
                     as_of=run.as_of.isoformat(),
                     attempt=run.attempt + 1,
+                )
+            if run.outbox_job_id:
+                outbox_supersede(
+                    [run.outbox_job_id],
+                    note=f"its worker stopped; refresh run {run.pk} abandoned"
+                    + (" and a fresh refresh queued" if retry else ""),
                 )
             swept.append(run)
     return swept

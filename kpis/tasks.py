@@ -8,13 +8,14 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import OperationalError
 
 from kpis.models import IngestBatch
 from kpis.review import weekly_review_send
 from kpis.services import ingest_batch_process, stale_jobs_sweep
 from kpis.snapshots import snapshots_refresh
+from opsai.outbox import outbox_job_running
 
 logger = logging.getLogger(__name__)
 
@@ -25,16 +26,19 @@ logger = logging.getLogger(__name__)
     retry_backoff=True,
     retry_jitter=True,
     max_retries=3,
+    bind=True,
 )
 def refresh_snapshots(
-    kpi_ids: list[int] | None = None, as_of: str | None = None, attempt: int = 1
+    self: Task, kpi_ids: list[int] | None = None, as_of: str | None = None, attempt: int = 1
 ) -> int:
     """Refresh snapshots of all KPIs (beat) or of the use cases of ``kpi_ids`` (after an ingest).
 
     ``attempt`` > 1 when the sweeper queued it in place of a run whose worker died.
     """
     day = date.fromisoformat(as_of) if as_of else None
-    run = snapshots_refresh(kpi_ids=kpi_ids, as_of=day, attempt=attempt)
+    run = snapshots_refresh(
+        kpi_ids=kpi_ids, as_of=day, attempt=attempt, outbox_job_id=outbox_job_running(self)
+    )
     return run.pk
 
 

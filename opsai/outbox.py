@@ -152,6 +152,23 @@ def outbox_finish(job_id: int, *, error: str = "") -> None:
     )
 
 
+def outbox_supersede(job_ids: list[int], *, note: str) -> int:
+    """Close jobs handed to a worker that died, whose work the sweeper re-queued.
+
+    Their messages may still come back from the broker (after its visibility timeout):
+    a closed job is skipped then, so the work is done once, by its replacement. The
+    row keeps ``note`` (which job replaced it) as the reason it ended.
+    """
+    return OutboxJob.objects.filter(pk__in=job_ids, state__in=[State.PENDING, State.SENT]).update(
+        state=State.DONE, finished_at=timezone.now(), last_error=note[:500]
+    )
+
+
+def outbox_job_running(task: Task) -> int | None:
+    """The outbox job id of the delivery ``task`` is running, or ``None`` (beat, shell)."""
+    return _outbox_id(task)
+
+
 def _outbox_id(task: Task) -> int | None:
     value = getattr(task.request, OUTBOX_HEADER, None)
     return value if isinstance(value, int) else None

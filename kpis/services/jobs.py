@@ -51,6 +51,8 @@ from kpis.services.ingest import (
 )
 from kpis.snapshots import refresh_runs_sweep
 from opsai.jobs import enqueue_on_commit
+from opsai.models import OutboxJob
+from opsai.outbox import outbox_supersede
 
 logger = logging.getLogger(__name__)
 
@@ -299,6 +301,18 @@ def ingest_batches_sweep(*, max_attempts: int) -> tuple[list[int], list[int]]:
         for batch in stale:
             before = {"status": batch.status, "attempts": batch.attempts,
                       "rows_saved": batch.rows_saved}  # fmt: skip
+            # The dead worker's delivery is closed first (the replacement below is still
+            # pending): if the broker hands its message back later, it is skipped.
+            outbox_supersede(
+                list(
+                    OutboxJob.objects.filter(
+                        task_name="kpis.tasks.process_ingest_batch",
+                        args=[batch.pk],
+                        state=OutboxJob.State.SENT,
+                    ).values_list("pk", flat=True)
+                ),
+                note=f"its worker stopped; ingest batch {batch.pk} was swept",
+            )
             if batch.attempts < max_attempts:
                 batch.status = BatchStatus.QUEUED
                 batch.leased_until = None

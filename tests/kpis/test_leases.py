@@ -522,3 +522,42 @@ def test_a_worker_killed_mid_batch_leaves_whole_chunks_and_another_finishes_it(
         lambda: RefreshRun.objects.filter(status="finished", kpi_ids=[kpi.pk]).exists(), 60,
         "the refresh of the touched KPI", second_log,
     )  # fmt: skip
+
+
+# --- The dead worker's outbox job is closed in favour of its replacement ------------------
+
+
+def _sent_job(task_name: str, *args: Any, **kwargs: Any) -> OutboxJob:
+    return OutboxJob.objects.create(
+        task_name=task_name, args=list(args), kwargs=kwargs, state="sent", sent_at=timezone.now()
+    )
+
+
+def test_sweeping_a_batch_closes_its_dead_delivery_and_queues_one_new_job(ops_lead: Any) -> None:
+    batch = _queue(ops_lead, KPIFactory().pk, 10)
+    # The job that queued it was handed to a worker, which died.
+    dead = OutboxJob.objects.get(task_name="kpis.tasks.process_ingest_batch", args=[batch.pk])
+    OutboxJob.objects.filter(pk=dead.pk).update(state="sent", sent_at=timezone.now())
+    other = _sent_job("kpis.tasks.process_ingest_batch", batch.pk + 1000)
+    IngestBatch.objects.filter(pk=batch.pk).update(
+        status="running", attempts=1, leased_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert stale_jobs_sweep().batches_requeued == [batch.pk]
+    dead.refresh_from_db()
+    assert dead.state == "done" and "its worker stopped" in dead.last_error
+    assert OutboxJob.objects.get(pk=other.pk).state == "sent"  # another batch's job
+    replacement = OutboxJob.objects.exclude(pk__in=[dead.pk, other.pk]).get(
+        task_name="kpis.tasks.process_ingest_batch"
+    )
+    assert replacement.args == [batch.pk] and replacement.state in ("pending", "sent")
+
+
+def test_sweeping_a_refresh_closes_the_outbox_job_that_ran_it(settings: Any) -> None:
+    dead = _sent_job("kpis.tasks.refresh_snapshots", kpi_ids=[1])
+    run = RefreshRun.objects.create(
+        as_of=date(2026, 3, 2), full=False, kpi_ids=[1], outbox_job_id=dead.pk,
+        leased_until=timezone.now() - timedelta(seconds=1),
+    )  # fmt: skip
+    assert stale_jobs_sweep().runs_abandoned == [run.pk]
+    dead.refresh_from_db()
+    assert dead.state == "done" and f"refresh run {run.pk} abandoned" in dead.last_error
