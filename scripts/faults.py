@@ -18,7 +18,7 @@ waits for the background work to drain, then checks the database and prints:
   save answered 503 is sent again after a second, as a client should;
 - slowest save: the longest single save request.
 
-    python scripts/faults.py [--recovery-wait 120]
+    python scripts/faults.py [--recovery-wait 180]
 """
 
 from __future__ import annotations
@@ -463,7 +463,7 @@ def print_table(rows: list[dict[str, Any]]) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--recovery-wait", type=float, default=120, help="seconds to wait for jobs after each fault"
+        "--recovery-wait", type=float, default=180, help="seconds to wait for jobs after each fault"
     )
     parser.add_argument("--keep", action="store_true", help="keep the logs directory")
     parser.add_argument("--verbose", action="store_true", help="print every save as it is answered")
