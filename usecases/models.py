@@ -88,8 +88,18 @@ class UseCase(models.Model):
     value_claim = models.CharField(max_length=300, blank=True)
     systems_touched = models.JSONField(default=list, blank=True)
 
-    cases_per_week = models.PositiveIntegerField(null=True, blank=True)
-    minutes_per_case = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+    # Bounded so the value estimate (volume × minutes × share × hourly cost) always fits
+    # the columns and sums it is computed into: a million cases a week, a week per case.
+    cases_per_week = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(1_000_000)]
+    )
+    minutes_per_case = models.DecimalField(
+        max_digits=7,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("10080"))],
+    )
     rework_share = models.DecimalField(
         max_digits=4,
         decimal_places=3,

@@ -32,7 +32,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Cast, Coalesce, Greatest
 from django.utils import timezone
 
 from opsai.charts import figure_json
@@ -45,9 +45,10 @@ from usecases.models import Score, ScoringModel, StageChange, UseCase
 # team's hourly cost), as database expressions so tables can sort and sum on it. The
 # same formula for one use case is ``usecase_value_estimate``; the KPI dashboards set it
 # against the value realised from business KPIs.
-_MONEY = DecimalField(max_digits=14, decimal_places=2)
+_MONEY = DecimalField(max_digits=20, decimal_places=2)
 ESTIMATED_HOURS_PER_YEAR = ExpressionWrapper(
-    F("cases_per_week")
+    # numeric from the first factor on: integer × integer would overflow in PostgreSQL.
+    Cast(F("cases_per_week"), output_field=_MONEY)
     * Value(Decimal(scoring.WEEKS_PER_YEAR))
     * F("minutes_per_case")
     / Value(Decimal(60))

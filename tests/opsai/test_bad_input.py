@@ -318,3 +318,28 @@ def test_a_page_form_refuses_a_date_time_outside_the_window(starts_at: str, why:
     form = AnnotationForm(data={"kind": "release", "text": "v1", "starts_at": starts_at})
     assert not form.is_valid()
     assert form.errors["starts_at"] == [f"This date-time is {why}."]
+
+
+def test_a_volume_past_its_bound_is_a_400_and_the_largest_allowed_keeps_every_list_working(
+    admin_user: Any, ops_lead: Any
+) -> None:
+    """Found by schemathesis: 2,147,483,646 cases a week was saved, then every use-case
+    list answered 500 (the value estimate overflowed an integer in PostgreSQL)."""
+    client = _client(ops_lead)
+    body = {"title": "Huge", "team": TeamFactory().name, "cases_per_week": 2_147_483_646,
+            "minutes_per_case": "999999.9"}  # fmt: skip
+    response = client.post("/api/usecases/", body, format="json")
+    assert "1000000" in " ".join(_field_error(response, "cases_per_week")).replace(",", "")
+    assert _field_error(response, "minutes_per_case")
+    use_case = make_use_case(ops_lead)
+    # A row from before the bound (the migration clamps them; the query must hold anyway).
+    use_case.__class__.objects.filter(pk=use_case.pk).update(
+        cases_per_week=2_147_483_646, minutes_per_case="10080", expected_automation_share="1"
+    )
+    use_case.team.__class__.objects.filter(pk=use_case.team_id).update(hourly_cost="999999.99")
+    for path in ("/api/usecases/", f"/api/usecases/{use_case.pk}/"):
+        assert _client(admin_user).get(path).status_code == 200, path
+    page = Client(raise_request_exception=False)
+    page.force_login(admin_user)
+    for path in ("/usecases/", "/usecases/?export=csv", "/kpis/portfolio/"):
+        assert page.get(path).status_code == 200, path
