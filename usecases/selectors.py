@@ -273,9 +273,11 @@ def usecase_flags(row: UseCase, model: ScoringModel) -> list[scoring.Flag]:
     ]
 
 
-# The bubble chart plots at most this many use cases (the best by the current sort):
-# past a few thousand bubbles the chart is unreadable and its JSON outweighs the page.
-CHART_MAX_POINTS = 2000
+# The bubble chart plots at most this many use cases (the first by the current sort,
+# with a note saying so): on a 1–5 × 1–5 grid a thousand bubbles already cover each
+# other, and past that plotly's per-point validation and the JSON (about 120 KB a
+# thousand) would cost more than the rest of the page.
+CHART_MAX_POINTS = 1000
 
 
 def portfolio_chart_points(
