@@ -6,27 +6,54 @@ Each function returns a ``go.Figure``; ``usecases.selectors`` serialises it with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 import plotly.graph_objects as go
 from django.urls import reverse
 
 from usecases.choices import Stage
-from usecases.models import Score, UseCase
+from usecases.models import Score
 
 # The largest bubble's diameter in pixels; the others scale by area below it.
 LARGEST_BUBBLE_PX = 60.0
 SCORE_AXIS = {"range": [0.5, 5.5]}  # scores run 1–5
+URL_SENTINEL = 987654321  # a pk no URL pattern part can contain by chance
 
 
-def portfolio_figure(rows: list[UseCase]) -> go.Figure:
+class Plotted(Protocol):
+    """What the bubble chart reads of a use case: a :class:`ChartPoint` or an annotated row."""
+
+    pk: int | None
+    title: str
+    stage: str
+    mean_value: float | None
+    mean_feasibility: float | None
+    est_cost: Decimal | None
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    """Just the plotted fields of one use case, read with ``values_list`` (no model object)."""
+
+    pk: int
+    title: str
+    stage: str
+    mean_value: float | None
+    mean_feasibility: float | None
+    est_cost: Decimal | None
+
+
+def portfolio_figure(rows: Sequence[Plotted]) -> go.Figure:
     """Value (y) vs feasibility (x) consensus, bubble area = estimated annual value.
 
-    ``rows`` come from ``usecase_portfolio``. One trace per stage, so colour is the
+    ``rows`` are ``ChartPoint``s (``usecases.selectors.portfolio_chart_points``). One trace per stage, so colour is the
     stage; each point carries its use-case URL as ``customdata`` so a click opens it
     (``static/js/usecases.js``). Unscored use cases have no position and are left out.
     """
-    by_stage: dict[str, list[UseCase]] = {}
+    by_stage: dict[str, list[Plotted]] = {}
     for row in rows:
         if row.mean_value is not None:
             by_stage.setdefault(row.stage, []).append(row)
@@ -58,15 +85,17 @@ def portfolio_figure(rows: list[UseCase]) -> go.Figure:
     )
 
 
-def _stage_bubbles(label: str, points: list[UseCase], sizeref: float) -> go.Scatter:
+def _stage_bubbles(label: str, points: list[Plotted], sizeref: float) -> go.Scatter:
     """One stage's use cases as bubbles: title on hover, URL as customdata."""
+    # reverse() once, not per bubble: at a thousand bubbles it was most of the chart's time.
+    detail_url = reverse("usecases:detail", args=[URL_SENTINEL]).replace(str(URL_SENTINEL), "{}")
     return go.Scatter(
         mode="markers",
         name=label,
         x=[round(r.mean_feasibility, 2) for r in points],
         y=[round(r.mean_value, 2) for r in points],
         text=[r.title for r in points],
-        customdata=[reverse("usecases:detail", args=[r.pk]) for r in points],
+        customdata=[detail_url.format(r.pk) for r in points],
         hovertemplate="%{text}<br>Feasibility %{x}<br>Value %{y}"
         "<br>Estimated value £%{marker.size:.0f}<extra></extra>",
         marker={

@@ -29,8 +29,10 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Sum,
     Value,
     When,
+    Window,
 )
 from django.db.models.functions import Cast, Coalesce, Greatest
 from django.utils import timezone
@@ -38,7 +40,7 @@ from django.utils import timezone
 from opsai.charts import figure_json
 from opsai.permissions import has_any_role, is_admin, is_product_owner
 from usecases import charts, scoring
-from usecases.choices import Stage
+from usecases.choices import Stage, ValueBucket
 from usecases.models import Score, ScoringModel, StageChange, UseCase
 
 # The annual value *estimate* (volume × minutes × expected automation share, and × the
@@ -272,37 +274,70 @@ def usecase_flags(row: UseCase, model: ScoringModel) -> list[scoring.Flag]:
     ]
 
 
-def portfolio_chart(rows: list[UseCase]) -> dict[str, Any]:
+# The bubble chart plots at most this many use cases (the first by the current sort,
+# with a note saying so): on a 1–5 × 1–5 grid a thousand bubbles already cover each
+# other, and past that plotly's per-point validation and the JSON (about 120 KB a
+# thousand) would cost more than the rest of the page.
+CHART_MAX_POINTS = 1000
+
+
+def portfolio_chart_points(
+    filtered: QuerySet[UseCase], *, limit: int | None = None
+) -> tuple[list[charts.ChartPoint], int]:
+    """The first ``limit`` (default :data:`CHART_MAX_POINTS`) plottable rows of ``filtered``,
+    in its order, and how many plottable rows there are in all.
+
+    Plottable: scored, and not hidden from the viewer by blind scoring. One query of
+    just the plotted fields; the total comes from a window count over the same rows,
+    so capping costs no second query.
+    """
+    plottable = filtered.filter(score_hidden=False, mean_value__isnull=False).annotate(
+        plottable_total=Window(Count("pk"))
+    )
+    fields = ("pk", "title", "stage", "mean_value", "mean_feasibility", "est_cost")
+    cap = CHART_MAX_POINTS if limit is None else limit
+    rows = list(plottable.values_list(*fields, "plottable_total")[:cap])
+    total = rows[0][-1] if rows else 0
+    return [charts.ChartPoint(*row[:-1]) for row in rows], total
+
+
+def portfolio_chart(points: list[charts.ChartPoint]) -> dict[str, Any]:
     """The portfolio's bubble chart (value vs feasibility, area = estimated value) as JSON.
 
-    ``rows`` come from :func:`usecase_portfolio`; unscored use cases are left out
-    (the table lists them), so a selection with none scored has no traces.
+    ``points`` come from :func:`portfolio_chart_points`; unscored use cases are left
+    out (the table lists them), so a selection with none scored has no traces.
     """
-    return figure_json(charts.portfolio_figure(rows))
+    return figure_json(charts.portfolio_figure(points))
 
 
-def portfolio_value_by_bucket(rows: list[UseCase]) -> list[dict[str, Any]]:
-    """Estimated annual hours and cost saved per value bucket, over the rows shown.
+def portfolio_value_by_bucket(filtered: QuerySet[UseCase]) -> list[dict[str, Any]]:
+    """Estimated annual hours and cost saved per value bucket, over all of ``filtered``.
 
-    The rows are already one aggregated query; summing a few hundred of them here
-    avoids a second query with the same filters.
+    One GROUP BY in PostgreSQL over the ids the filters select (a subquery: the
+    filters may test the per-use-case aggregates, which cannot nest in another SUM),
+    so the page never loads every row to add them up. The bucket counts also give
+    the selection's size, which the paginator uses instead of a COUNT of its own.
     """
-    totals: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        bucket = row.value_bucket or ""
-        entry = totals.setdefault(
-            bucket,
-            {
-                "bucket": row.get_value_bucket_display() or "No bucket yet",
-                "use_cases": 0,
-                "hours": Decimal(0),
-                "cost": Decimal(0),
-            },
+    buckets = dict(ValueBucket.choices)
+    totals = (
+        UseCase.objects.filter(pk__in=filtered.order_by().values("pk"))
+        .values("value_bucket")
+        .annotate(
+            use_cases=Count("pk"),
+            hours=Coalesce(Sum(ESTIMATED_HOURS_PER_YEAR), Value(Decimal(0)), output_field=_MONEY),
+            cost=Coalesce(Sum(ESTIMATED_COST_PER_YEAR), Value(Decimal(0)), output_field=_MONEY),
         )
-        entry["use_cases"] += 1
-        entry["hours"] += row.est_hours or 0
-        entry["cost"] += row.est_cost or 0
-    return sorted(totals.values(), key=lambda entry: -entry["cost"])
+        .order_by("-cost", "value_bucket")
+    )
+    return [
+        {
+            "bucket": buckets.get(entry["value_bucket"] or "", "") or "No bucket yet",
+            "use_cases": entry["use_cases"],
+            "hours": entry["hours"],
+            "cost": entry["cost"],
+        }
+        for entry in totals
+    ]
 
 
 # --- One use case ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
@@ -42,6 +43,7 @@ from usecases.models import ImportJob, Team, UseCase
 from usecases.selectors import (
     SCORE_FLAGS,
     portfolio_chart,
+    portfolio_chart_points,
     portfolio_sensitivity,
     portfolio_value_by_bucket,
     score_history_chart,
@@ -105,31 +107,47 @@ def _get_use_case(request: HttpRequest, pk: int, permission: str) -> UseCase:
 @require_safe
 @permission_required("usecases.view_usecase")
 def portfolio(request: HttpRequest) -> HttpResponse:
-    """Every use case ranked, filterable and sortable, with the bubble chart and exports."""
+    """The use cases ranked, filterable and sortable, 50 a page, with the bubble chart and exports.
+
+    Whatever the portfolio's size the page costs the same queries: one page of rows,
+    the chart's plotted fields (capped) and the value-by-bucket totals (a GROUP BY,
+    whose counts also size the paginator). Exports hold every filtered row.
+    """
     model = scoring_model_current()
     queryset = usecase_portfolio(scoring_model=model, viewer=request.user)
     filterset = UseCaseFilterSet(request.GET, queryset=queryset)
-    rows = list(filterset.qs)
-    for row in rows:
+    filtered = filterset.qs
+    export = request.GET.get("export")
+    if export in ("csv", "xlsx"):
+        return exports.portfolio_export(filtered, model=model, kind=export)
+    value_by_bucket = portfolio_value_by_bucket(filtered)
+    paginator = Paginator(filtered, PORTFOLIO_PAGE_SIZE)
+    # The bucket totals already counted the selection: no second COUNT query.
+    paginator.count = sum(entry["use_cases"] for entry in value_by_bucket)
+    page = paginator.page(_page_number(request.GET.get("page"), paginator.num_pages))
+    rows = list(page.object_list)
+    for row in rows:  # flags with their reasons, for the rows shown only
         row.flag_list = [
             flag
             for flag in usecase_flags(row, model)
             if flag.on and not (row.score_hidden and flag.key in SCORE_FLAGS)
         ]
-    export = request.GET.get("export")
-    if export in ("csv", "xlsx"):
-        return exports.portfolio_export(rows, model=model, kind=export)
+    points, plottable = portfolio_chart_points(filtered)
     # A filter change or sort click from htmx swaps only the results (and the sort
     # field, out of band); a history restore or a plain request gets the whole page.
     partial = bool(request.htmx) and not request.htmx.history_restore_request
     context = {
         "rows": rows,
+        "page": page,
+        "page_links": _page_links(request, page),
         "filterset": filterset,
         "model": model,
-        "chart": portfolio_chart([row for row in rows if not row.score_hidden]),
-        "value_by_bucket": portfolio_value_by_bucket(rows),
+        "chart": portfolio_chart(points),
+        "chart_shown": len(points),
+        "chart_total": plottable,
+        "value_by_bucket": value_by_bucket,
         "sort_links": _sort_links(request),
-        "query": request.GET.urlencode(),
+        "query": _query_without(request, "export", "page"),
         "may_add": request.user.has_perm("usecases.add_usecase"),
         "htmx_partial": partial,
     }
@@ -139,6 +157,49 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     return response
 
 
+PORTFOLIO_PAGE_SIZE = 50
+
+
+def _page_number(raw: str | None, num_pages: int) -> int:
+    """``?page=`` clamped to the pages there are: a bad or stale link shows a page, never an error."""
+    try:
+        number = int(raw or 1)
+    except ValueError:
+        number = 1
+    return max(1, min(number, num_pages))
+
+
+def _query_without(request: HttpRequest, *keys: str) -> str:
+    query = request.GET.copy()
+    for key in keys:
+        query.pop(key, None)
+    return query.urlencode()
+
+
+def _page_links(request: HttpRequest, page: Page) -> list[dict[str, Any]]:
+    """Prev, a few numbers around the current page (… for the gaps), next; filters and sort kept."""
+    query = request.GET.copy()
+    query.pop("export", None)
+
+    def url(number: int) -> str:
+        query["page"] = str(number)
+        return f"?{query.urlencode()}"
+
+    links: list[dict[str, Any]] = []
+    if page.has_previous():
+        links.append({"label": "‹ Prev", "url": url(page.previous_page_number()), "rel": "prev"})
+    for number in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1):
+        if number == Paginator.ELLIPSIS:
+            links.append({"label": "…", "url": ""})
+        else:
+            links.append(
+                {"label": str(number), "url": url(int(number)), "current": number == page.number}
+            )
+    if page.has_next():
+        links.append({"label": "Next ›", "url": url(page.next_page_number()), "rel": "next"})
+    return links
+
+
 def _sort_links(request: HttpRequest) -> dict[str, dict[str, str]]:
     """Column key → the link that sorts by it (toggling direction) and its arrow."""
     current = request.GET.get("sort", "") or "-score"
@@ -146,6 +207,7 @@ def _sort_links(request: HttpRequest) -> dict[str, dict[str, str]]:
     for key in SORT_LABELS:
         query = request.GET.copy()
         query.pop("export", None)
+        query.pop("page", None)  # a new order starts from its first page
         query["sort"] = key if current == f"-{key}" else f"-{key}"
         arrow = "↓" if current == f"-{key}" else ("↑" if current == key else "")
         links[key] = {"url": f"?{query.urlencode()}", "arrow": arrow}

@@ -34,7 +34,8 @@ def test_the_portfolio_exports_escape_a_formula_title(client: Any, ops_lead: Any
     make_use_case(ops_lead, title='=HYPERLINK("http://evil","x")')
     client.force_login(ops_lead)
     url = reverse("usecases:portfolio") + "?export="
-    rows = list(csv.reader(io.StringIO(client.get(url + "csv").content.decode())))
+    content = b"".join(client.get(url + "csv").streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(content)))
     assert rows[1][1] == '\'=HYPERLINK("http://evil","x")'
     sheet = openpyxl.load_workbook(io.BytesIO(client.get(url + "xlsx").content)).active
     (title,) = [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]

@@ -144,3 +144,27 @@ def test_filters_and_sort_update_the_portfolio_in_place(page, live_server, sign_
     assert "sort=title" in page.url
     page.reload()
     expect(rows.first).to_have_attribute("data-title", "Calm")
+
+
+def test_the_portfolio_pages_in_place_and_keeps_the_sort(page, live_server, sign_in, make_user):
+    """GIVEN 55 use cases, WHEN an executive sorts by title and clicks Next, THEN the
+    last five rows replace the table without a page load, still sorted, and the
+    address bar holds the page so a reload shows the same."""
+    lead = make_user("Ops lead", username="lead")
+    for i in range(55):
+        make_use_case(lead, title=f"Case {i:02d}")
+    make_user("Executive", username="evan")
+    sign_in(page, "evan")
+    page.goto(f"{live_server.url}/usecases/?sort=title")
+    page.evaluate("window.notReloaded = true")
+    rows = page.get_by_test_id("portfolio-row")
+    expect(rows).to_have_count(50)
+    expect(page.get_by_test_id("page-range").first).to_have_text("Showing 1–50 of 55")
+    page.get_by_role("link", name="Next ›").first.click()
+    expect(rows).to_have_count(5)
+    expect(rows.first).to_have_attribute("data-title", "Case 50")
+    expect(page.get_by_test_id("page-range").first).to_have_text("Showing 51–55 of 55")
+    assert page.evaluate("window.notReloaded") is True  # swapped in place
+    assert "sort=title" in page.url and "page=2" in page.url
+    page.reload()
+    expect(rows.first).to_have_attribute("data-title", "Case 50")

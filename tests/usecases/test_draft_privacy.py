@@ -7,6 +7,8 @@ another team, a reviewer. Once submitted, the use case is seen by all, as before
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +24,14 @@ from usecases.models import Team, UseCase
 from usecases.scoring import CRITERION_KEYS
 from usecases.selectors import usecase_stage_counts, usecase_visible_to
 from usecases.services import usecase_submit
+
+
+def _body(response: Any) -> str:
+    """A response's text, streamed (the portfolio CSV) or not."""
+    if response.streaming:
+        return b"".join(response.streaming_content).decode()
+    return response.content.decode()
+
 
 pytestmark = pytest.mark.django_db
 
@@ -178,7 +188,7 @@ def test_someone_else_does_not_see_the_draft_in_any_list_count_or_export(
     assert TITLE not in page.content.decode()
     export = client.get(reverse("usecases:portfolio"), {"export": "csv"})
     assert export.status_code == 200
-    assert TITLE not in export.content.decode()
+    assert TITLE not in _body(export)
     listed = _api(user).get("/api/usecases/").data["results"]
     # Only the other team's submitted use case: the filter hides the draft, not the rest.
     assert [row["title"] for row in listed] == ["Support triage"]
@@ -235,7 +245,7 @@ def test_the_people_working_on_the_draft_see_it_everywhere(client, people, draft
     assert api.get(f"/api/usecases/{draft.pk}/").status_code == 200
     page = client.get(reverse("usecases:portfolio"))
     assert draft.pk in [row.pk for row in page.context["rows"]]
-    assert TITLE in client.get(reverse("usecases:portfolio"), {"export": "csv"}).content.decode()
+    assert TITLE in _body(client.get(reverse("usecases:portfolio"), {"export": "csv"}))
     listed = api.get("/api/usecases/").data["results"]
     assert draft.pk in [row["id"] for row in listed]
     kpi = KPI.objects.filter(use_case=draft).first()
@@ -275,9 +285,7 @@ def test_after_submit_everyone_sees_it(client, people, draft):
         assert _api(user).get(f"/api/usecases/{draft.pk}/").status_code == 200, who
         rows = client.get(reverse("usecases:portfolio")).context["rows"]
         assert draft.pk in [row.pk for row in rows], who
-        assert (
-            TITLE in client.get(reverse("usecases:portfolio"), {"export": "csv"}).content.decode()
-        )
+        assert TITLE in _body(client.get(reverse("usecases:portfolio"), {"export": "csv"}))
         listed = _api(user).get("/api/usecases/").data["results"]
         assert draft.pk in [row["id"] for row in listed], who
         assert dict(portfolio_dashboard(user)["stages"])["Idea"] == 2, who
