@@ -63,6 +63,9 @@ class Command(BaseCommand):
                         expected_automation_share="0.4",
                         stage=STAGES[i % len(STAGES)],
                         stage_entered_at=now - timedelta(days=30 + i % 200),
+                        # Submitted, as a real portfolio is: drafts are private to their
+                        # authors and would leave every page but the admin's empty.
+                        submitted_at=now - timedelta(days=30 + i % 200),
                     )
                     for i in range(use_cases)
                 ],
