@@ -181,6 +181,9 @@ def worker_status(worker: AIWorker) -> dict[str, Any]:
     }
 
 
+LANE_CARD_ROWS = 15
+
+
 def governance_overview(*, viewer: Any = None, today: date | None = None) -> dict[str, Any]:
     """Everything the governance page shows, in a fixed number of queries.
 
@@ -196,17 +199,18 @@ def governance_overview(*, viewer: Any = None, today: date | None = None) -> dic
         .annotate(n=Count("pk"))
         .values_list("lane", "n")
     )
-    assignments = list(
-        LaneAssignment.objects.filter(visible)
-        .select_related("use_case__team", "rule")
-        .order_by("lane", "use_case__title")
-    )
+    # A lane can hold thousands: each card lists its latest decisions, one bounded
+    # query per lane (the lane API and each use case's page hold the rest).
     lanes = [
         {
             "value": lane.value,
             "label": lane.label,
             "count": lane_counts.get(lane.value, 0),
-            "assignments": [a for a in assignments if a.lane == lane.value],
+            "assignments": list(
+                LaneAssignment.objects.filter(visible, lane=lane.value)
+                .select_related("use_case", "rule")
+                .order_by("-assigned_at", "-pk")[:LANE_CARD_ROWS]
+            ),
         }
         for lane in Lane
     ]

@@ -2,10 +2,12 @@
 
 import pytest
 from django.db import transaction
+from django.db.models import Count
 from django.urls import reverse
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from governance import selectors as governance_selectors
 from governance.models import AIWorker, Incident, LaneAssignment, LanePolicy
 from governance.services import incident_open
 from tests.factories import UseCaseFactory
@@ -65,7 +67,7 @@ def test_the_governance_page_shows_lanes_reviews_workers_incidents_vendors(
     client, world, executive, django_assert_max_num_queries
 ):
     client.force_login(executive)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(14):
         response = client.get(reverse("governance:index"))
     body = response.content.decode()
     assert "Support triage" in body and "Marketing content operations" in body
@@ -76,7 +78,7 @@ def test_the_governance_page_query_count_does_not_grow_with_rows(
     client, world, executive, django_assert_num_queries, owner_po
 ):
     client.force_login(executive)
-    with django_assert_num_queries(10) as first:
+    with django_assert_num_queries(12) as first:  # one bounded list per lane
         client.get(reverse("governance:index"))
     use_case_like("collections_outreach")
     incident_open(
@@ -88,6 +90,22 @@ def test_the_governance_page_query_count_does_not_grow_with_rows(
     )
     with django_assert_num_queries(len(first.captured_queries)):
         client.get(reverse("governance:index"))
+
+
+def test_a_lane_card_lists_its_latest_decisions_and_says_how_many_there_are(
+    client, world, executive, monkeypatch
+):
+    lane, allowed = (
+        LaneAssignment.objects.values_list("lane").annotate(n=Count("pk")).order_by("-n")[0]
+    )
+    assert allowed >= 2
+    latest = LaneAssignment.objects.filter(lane=lane).order_by("-assigned_at", "-pk")[0]
+    monkeypatch.setattr(governance_selectors, "LANE_CARD_ROWS", 1)
+    client.force_login(executive)
+    body = client.get(reverse("governance:index")).content.decode()
+    card = body.split(f'data-testid="lane-{lane}"')[1].split("</section>")[0]
+    assert latest.use_case.title in card and card.count("<li>") == 1
+    assert f"The latest 1 of {allowed}." in card
 
 
 def test_one_click_pauses_a_worker_and_it_shows(client, world, it_reviewer):
