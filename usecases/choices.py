@@ -70,7 +70,26 @@ class TeamFunction(models.TextChoices):
     IT = "IT", "IT"
 
 
+class RiskClass(models.TextChoices):
+    """The shipped risk scheme: the EU AI Act's risk classes (``settings.RISK_SCHEME``)."""
+
+    PROHIBITED = "prohibited", "Prohibited (unacceptable risk)"
+    HIGH = "high", "High risk"
+    LIMITED = "limited", "Limited risk"
+    MINIMAL = "minimal", "Minimal risk"
+
+
+class CustomFieldKind(models.TextChoices):
+    TEXT = "text", "Text"
+    NUMBER = "number", "Number"
+    DATE = "date", "Date"
+    CHOICE = "choice", "Choice"
+    URL = "url", "URL"
+    YES_NO = "yes_no", "Yes/no"
+
+
 class ImportState(models.TextChoices):
+    MAPPING = "mapping", "Awaiting mapping"
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     DONE = "done", "Done"

@@ -8,19 +8,20 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from usecases.choices import (
     Audience,
     Autonomy,
+    CustomFieldKind,
     DataSensitivity,
     Frequency,
     ImportState,
+    RiskClass,
     Stage,
     System,
-    TeamFunction,
     ValueBucket,
 )
 from usecases.scoring import CRITERION_KEYS, Thresholds
@@ -28,10 +29,32 @@ from usecases.scoring import CRITERION_KEYS, Thresholds
 SCORE_RANGE = [MinValueValidator(1), MaxValueValidator(5)]
 
 
-class Team(models.Model):
-    """A function of the organisation (Support, Finance, …) with its product owner."""
+# Separates the levels of a unit's path label: "Treasury › IRS › Taxpayer services".
+PATH_SEPARATOR = " › "
 
-    name = models.CharField(max_length=60, unique=True, choices=TeamFunction.choices)
+
+class Team(models.Model):
+    """An organisation unit: the organisation, a department, a division, a team — any depth.
+
+    The admin defines the tree (``parent``); each unit has its product owner and the
+    hourly cost its value estimates use, and a use case belongs to one unit. Two
+    columns are kept by :meth:`save` for every unit below the one saved, so that any
+    level of the tree is one indexed ``WHERE`` away and its label needs no join:
+
+    - ``path`` — the ids from the root, ``"/1/5/12/"``; a unit's subtree is every unit
+      whose path starts with its own (``usecases.units``);
+    - ``path_label`` — the names from the root, joined by ``PATH_SEPARATOR``.
+
+    (The class keeps its first name, ``Team``, and the use case its ``team`` field: a
+    rename across every app and migration would buy nothing a reader needs.)
+    """
+
+    name = models.CharField(max_length=120)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    path = models.CharField(max_length=255, blank=True, db_index=True, editable=False)
+    path_label = models.CharField(max_length=1000, blank=True, editable=False)
     product_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -44,14 +67,55 @@ class Team(models.Model):
         decimal_places=2,
         default=Decimal("45.00"),
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="Fully loaded cost of one hour of this team's work, for value estimates.",
+        help_text="Fully loaded cost of one hour of this unit's work, for value estimates.",
     )
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["path_label"]
+        verbose_name = "organisation unit"
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="team_name_unique_in_parent"),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(parent__isnull=True),
+                name="team_root_name_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, then keep ``path`` and ``path_label`` right here and in every unit below."""
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            parent = Team.objects.get(pk=self.parent_id) if self.parent_id else None
+            path = f"{parent.path if parent else '/'}{self.pk}/"
+            label = f"{parent.path_label}{PATH_SEPARATOR}{self.name}" if parent else self.name
+            if path == self.path and label == self.path_label:
+                return
+            old_path, old_label = self.path, self.path_label
+            Team.objects.filter(pk=self.pk).update(path=path, path_label=label)
+            self.path, self.path_label = path, label
+            if old_path:  # moved or renamed: the units below follow (few, so one by one)
+                below = Team.objects.filter(path__startswith=old_path).exclude(pk=self.pk)
+                for unit in below.order_by("path"):
+                    Team.objects.filter(pk=unit.pk).update(
+                        path=path + unit.path[len(old_path) :],
+                        path_label=label + unit.path_label[len(old_label) :],
+                    )
+
+    @property
+    def depth(self) -> int:
+        """0 for a root unit, 1 for its children, …"""
+        return max(self.path.count("/") - 2, 0)
+
+    def clean(self) -> None:
+        if self.parent_id is None or self.pk is None:
+            return
+        parent_path = Team.objects.filter(pk=self.parent_id).values_list("path", flat=True).first()
+        if self.parent_id == self.pk or (parent_path or "").startswith(self.path or "\0"):
+            raise ValidationError({"parent": "A unit cannot sit inside itself or a unit below it."})
 
 
 class UseCase(models.Model):
@@ -135,6 +199,31 @@ class UseCase(models.Model):
     trains_on_customer_data = models.BooleanField(default=False)
     exports_data = models.BooleanField(default=False)
 
+    # An owner who has no account (yet): named here, linked when they get one
+    # (``usecases.contacts``).
+    contact_name = models.CharField("owner's name", max_length=200, blank=True)
+    contact_email = models.EmailField("owner's email", blank=True, db_index=True)
+
+    # Risk classification under ``settings.RISK_SCHEME`` (shipped: the EU AI Act's classes).
+    risk_class = models.CharField(max_length=20, choices=RiskClass.choices, blank=True)
+    high_impact = models.BooleanField("high-impact", null=True, blank=True)
+    high_impact_justification = models.TextField(blank=True)
+
+    # The organisation's own fields: key → value, as ``usecases.CustomField`` defines them.
+    custom = models.JSONField(default=dict, blank=True)
+
+    # Where an imported use case came from: re-imports from the same source match on
+    # ``external_id`` (never on opsai's own ids).
+    source = models.CharField(max_length=100, blank=True)
+    external_id = models.CharField(max_length=200, blank=True)
+    # Registered as found: imported at the stage it had already reached in the world,
+    # so the gates it never passed through here are open obligations, not history.
+    registered_at = models.DateTimeField(null=True, blank=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    registered_from = models.CharField(max_length=300, blank=True)
+
     stage = models.CharField(
         max_length=20, choices=Stage.choices, default=Stage.IDEA, db_index=True
     )
@@ -148,6 +237,13 @@ class UseCase(models.Model):
 
     class Meta:
         ordering = ["title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="usecase_external_id_unique_in_source",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -170,6 +266,10 @@ class UseCase(models.Model):
     def is_draft(self) -> bool:
         """Not submitted yet: intake fields may still be missing."""
         return self.submitted_at is None
+
+    @property
+    def registered_as_found(self) -> bool:
+        return self.registered_at is not None
 
 
 class StageChange(models.Model):
@@ -351,6 +451,65 @@ class Score(models.Model):
         return {key: getattr(self, key) for key in CRITERION_KEYS}
 
 
+class CustomField(models.Model):
+    """A field an organisation adds to its use cases (admins define them).
+
+    Values live in ``UseCase.custom`` under ``key``; ``usecases.custom_fields`` checks
+    and converts them, and the form, page, filters, API, import and export use it.
+    """
+
+    key = models.SlugField(
+        max_length=40, unique=True, help_text="Stored name, e.g. impact_assessment_url."
+    )
+    label = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=CustomFieldKind.choices)
+    choices = models.JSONField(
+        default=list, blank=True, help_text="For a choice field: the allowed values."
+    )
+    help_text = models.CharField(max_length=300, blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def clean(self) -> None:
+        if self.kind == CustomFieldKind.CHOICE:
+            if (
+                not isinstance(self.choices, list)
+                or not self.choices
+                or not all(isinstance(c, str) and c.strip() for c in self.choices)
+            ):
+                raise ValidationError({"choices": "A choice field needs a list of values."})
+        elif self.choices:
+            raise ValidationError({"choices": "Only a choice field has choices."})
+
+
+class ImportMapping(models.Model):
+    """How one source's files map onto opsai, saved for the next upload from that source.
+
+    ``columns``: the file's column → an opsai field key (``usecases.onboarding``), or
+    "" for a column left out. ``values``: field key → {the file's value → opsai's}.
+    """
+
+    source = models.CharField(max_length=100, unique=True)
+    columns = models.JSONField(default=dict, blank=True)
+    values = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["source"]
+
+    def __str__(self) -> str:
+        return self.source
+
+
 class ImportJob(models.Model):
     """One use-case import run in the background: who sent which file, its progress, its outcome.
 
@@ -369,6 +528,10 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     filename = models.CharField(max_length=255, blank=True)
     content = models.BinaryField(blank=True, default=b"")
+    # An onboarding import: the source it comes from and the mapping the user confirmed
+    # (columns, values, options); empty for a file in opsai's own columns.
+    source = models.CharField(max_length=100, blank=True)
+    mapping = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=10, choices=ImportState.choices, default=ImportState.QUEUED)
     rows_total = models.PositiveIntegerField(default=0)
     rows_checked = models.PositiveIntegerField(default=0)
