@@ -1,0 +1,134 @@
+"""An organisation's own use-case fields: the one owner of how their values are read and checked.
+
+Values are stored in ``UseCase.custom`` as JSON under the field's key, always in one
+form per kind, so filters, exports and the API never meet two spellings of a value:
+
+- text, URL, choice → the string; number → a JSON number; date → ``"YYYY-MM-DD"``;
+  yes/no → ``true``/``false``. A blank value is simply absent from the dict.
+
+The form, the API, the import and the export all go through :func:`custom_value_parse`
+and :func:`custom_value_text`.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+from usecases.choices import CustomFieldKind
+from usecases.models import CustomField
+
+TEXT_MAX = 2000
+URL_MAX = 2000
+NUMBER_MAX = Decimal("1e15")  # beyond any count or amount a use case carries
+YES = {"yes", "y", "true", "1"}
+NO = {"no", "n", "false", "0"}
+
+Value = str | float | int | bool
+
+
+def custom_fields() -> list[CustomField]:
+    """Every custom field, in display order (few: one query per page is enough)."""
+    return list(CustomField.objects.all())
+
+
+def custom_value_parse(field: CustomField, raw: Any) -> tuple[Value | None, str]:
+    """(the stored value, "") — or (None, the reason in words) when ``raw`` will not do.
+
+    ``raw`` may be text (a form, a file's cell) or already typed (JSON from the API).
+    Blank → (None, ""): the field is left empty.
+    """
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None, ""
+    kind = field.kind
+    if kind == CustomFieldKind.YES_NO:
+        if isinstance(raw, bool):
+            return raw, ""
+        word = str(raw).strip().lower()
+        if word in YES:
+            return True, ""
+        if word in NO:
+            return False, ""
+        return None, "is not yes or no"
+    if kind == CustomFieldKind.NUMBER:
+        if isinstance(raw, bool):
+            return None, "is not a number"
+        try:
+            number = Decimal(str(raw).strip().replace(",", ""))
+        except InvalidOperation:
+            return None, "is not a number"
+        if not number.is_finite() or abs(number) >= NUMBER_MAX:
+            return None, "is not a number opsai can hold"
+        as_float = float(number)
+        if math.isfinite(as_float) and as_float.is_integer():
+            return int(as_float), ""
+        return as_float, ""
+    text = str(raw).strip()
+    if kind == CustomFieldKind.DATE:
+        try:
+            return date.fromisoformat(text[:10]).isoformat(), ""
+        except ValueError:
+            return None, "is not a date (YYYY-MM-DD)"
+    if kind == CustomFieldKind.CHOICE:
+        for choice in field.choices:
+            if choice.lower() == text.lower():
+                return choice, ""
+        return None, "is not one of: " + ", ".join(field.choices)
+    if kind == CustomFieldKind.URL:
+        if len(text) > URL_MAX:
+            return None, f"is longer than {URL_MAX} characters"
+        try:
+            URLValidator(schemes=["http", "https"])(text)
+        except ValidationError:
+            return None, "is not a web address (http:// or https://)"
+        return text, ""
+    if len(text) > TEXT_MAX:
+        return None, f"is longer than {TEXT_MAX} characters"
+    return text, ""
+
+
+def custom_values_clean(
+    raw: dict[str, Any],
+    *,
+    fields: list[CustomField] | None = None,
+    base: dict[str, Any] | None = None,
+) -> dict[str, Value]:
+    """``base`` updated with ``raw`` (key → value), checked; raises ValidationError naming fields.
+
+    A key no custom field has is refused; a blank value removes the key.
+    """
+    fields = custom_fields() if fields is None else fields
+    by_key = {f.key: f for f in fields}
+    result = dict(base or {})
+    problems = {}
+    for key, raw_value in raw.items():
+        field = by_key.get(key)
+        if field is None:
+            problems[key] = f"{key}: no custom field is called {key!r}."
+            continue
+        value, problem = custom_value_parse(field, raw_value)
+        if problem:
+            problems[key] = f"{field.label}: {problem}."
+        elif value is None:
+            result.pop(key, None)
+        else:
+            result[key] = value
+    if problems:
+        raise ValidationError(list(problems.values()))
+    return result
+
+
+def custom_value_text(field: CustomField, value: Any) -> str:
+    """The stored value as a person reads it (pages and exports)."""
+    if value is None or value == "":
+        return ""
+    if field.kind == CustomFieldKind.YES_NO:
+        return "Yes" if value else "No"
+    if field.kind == CustomFieldKind.NUMBER and isinstance(value, int | float):
+        return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+    return str(value)
