@@ -11,14 +11,26 @@ Steps:
   use case past review back to it (as a follow-on move);
 - entering review opens the review — or, in the Allowed lane, goes straight on to
   approved (a follow-on move); leaving review backwards withdraws its open review.
+
+Obligation:
+- a use case at approved or beyond, outside the Allowed lane, with no approved review
+  (registered as found in production) owes one — linked to its governance page, where
+  a review can be opened without moving it out of its stage.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
+
 from governance.choices import Lane, ReviewStatus
-from governance.selectors import FROZEN_FIELDS, review_latest, review_open_of
+from governance.selectors import (
+    FROZEN_FIELDS,
+    review_latest,
+    review_open_of,
+    usecases_without_approved_review,
+)
 from governance.services import (
     lane_assign,
     lane_of,
@@ -114,3 +126,11 @@ def register() -> None:
     lifecycle.register_create_step("governance.lane", place_new_use_case)
     lifecycle.register_change_step("governance.review", review_after_change)
     lifecycle.register_move_step("governance.review", review_after_move)
+    lifecycle.register_obligation(
+        "governance.review",
+        "no approved review",
+        lifecycle.REVIEWED_STAGES,
+        usecases_without_approved_review,
+        lambda use_case: reverse("governance:usecase", args=[use_case.pk]),
+        "Open a review",
+    )

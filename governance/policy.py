@@ -1,11 +1,16 @@
 """Lane policy: the attributes rules look at, the default rules, and how a rule matches.
 
 Plain Python over a mapping of attribute values, so it is easy to read and to test.
-The default rules ship as policy version 1 (migration 0004) and are the seed's own
-examples (section 5): Allowed = internal drafting, summarising without personal
-data; Reviewed = customer-facing text, decision support, vendor models touching
-operational data; Prohibited = autonomous refunds, unapproved data exports,
-training on customer personal data.
+The default rules are the seed's own examples (section 5): Allowed = internal
+drafting, summarising without personal data; Reviewed = customer-facing text,
+decision support, vendor models touching operational data; Prohibited = autonomous
+refunds, unapproved data exports, training on customer personal data — plus the risk
+classification's rules (:func:`risk_policy_rules`, from the scheme in
+``usecases.risk``): a class whose floor is Prohibited is prohibited, a high-risk or
+high-impact use case is reviewed. They ship as policy version 1 (migration 0004);
+a database that had a policy before the risk rules gets them as its next version
+(migration 0006). Whatever a later policy says, ``governance.selectors.lane_decide``
+keeps every use case at or above its risk floor.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from usecases.choices import Audience, Autonomy, DataSensitivity
+from usecases.risk import risk_class_choices, risk_scheme
 
 # The use-case attributes a rule may test, with the values each may take.
 YES_NO: dict[Any, str] = {True: "Yes", False: "No"}
@@ -26,9 +32,63 @@ LANE_ATTRIBUTES: dict[str, tuple[str, dict[Any, str]]] = {
     "vendor_model": ("vendor model", YES_NO),
     "trains_on_customer_data": ("training on customer data", YES_NO),
     "exports_data": ("data exports", YES_NO),
+    "risk_class": ("risk class", dict(risk_class_choices())),
+    "high_impact": ("high-impact", YES_NO),
 }
 
-DEFAULT_POLICY_RULES: list[dict[str, Any]] = [
+
+def risk_policy_rules() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rules the risk scheme implies: (prohibiting rules, reviewing rules).
+
+    The prohibiting ones go first in a policy; the reviewing ones after every other
+    prohibiting rule, so a high-risk autonomous refund is still prohibited.
+    """
+    scheme = risk_scheme()
+    prohibit = [
+        {
+            "name": f"{scheme.label}: {c.label}",
+            "lane": "prohibited",
+            "conditions": {"risk_class": [c.value]},
+            "reason": f"The {scheme.label} does not allow a use case of this class.",
+        }
+        for c in scheme.classes
+        if c.lane_floor == "prohibited"
+    ]
+    review = [
+        {
+            "name": f"{scheme.label}: {c.label}",
+            "lane": "reviewed",
+            "conditions": {"risk_class": [c.value]},
+            "reason": f"{c.label} under the {scheme.label}: reviewed before it goes live.",
+        }
+        for c in scheme.classes
+        if c.lane_floor == "reviewed"
+    ]
+    review.append(
+        {
+            "name": "High-impact",
+            "lane": "reviewed",
+            "conditions": {"high_impact": [True]},
+            "reason": "Determined high-impact: reviewed before it goes live.",
+        }
+    )
+    return prohibit, review
+
+
+def with_risk_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rules`` with the risk rules in place (prohibiting first, reviewing after the
+    last prohibiting rule); unchanged when they already test a risk attribute."""
+    if any({"risk_class", "high_impact"} & set(rule["conditions"]) for rule in rules):
+        return list(rules)
+    prohibit, review = risk_policy_rules()
+    last_prohibiting = max(
+        (i for i, rule in enumerate(rules) if rule["lane"] == "prohibited"), default=-1
+    )
+    head, tail = rules[: last_prohibiting + 1], rules[last_prohibiting + 1 :]
+    return [*prohibit, *head, *review, *tail]
+
+
+SEED_POLICY_RULES: list[dict[str, Any]] = [
     {
         "name": "Autonomous refunds",
         "lane": "prohibited",
@@ -89,6 +149,8 @@ DEFAULT_POLICY_RULES: list[dict[str, Any]] = [
         "reason": "No rule above places it, so it is reviewed (the safe default).",
     },
 ]
+
+DEFAULT_POLICY_RULES: list[dict[str, Any]] = with_risk_rules(SEED_POLICY_RULES)
 
 
 def rule_matches(conditions: dict[str, list[Any]], attributes: dict[str, Any]) -> bool:

@@ -6,11 +6,12 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, Count, Prefetch, Q, QuerySet
+from django.db.models import CharField, Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from governance.choices import (
+    LANE_STRICTNESS,
     IncidentStatus,
     Lane,
     ReviewStatus,
@@ -31,8 +32,10 @@ from governance.models import (
 )
 from governance.policy import describe_match, rule_matches
 from governance.rules import user_can_sign_role
+from usecases import lifecycle
 from usecases.models import UseCase
-from usecases.selectors import usecase_visibility, usecase_visible_to
+from usecases.risk import risk_lane_floor
+from usecases.selectors import usecase_obligation_counts, usecase_visibility, usecase_visible_to
 from usecases.services import RISK_FIELDS
 
 # The use-case fields a decision freezes; a later change to any of them forces a new review.
@@ -63,8 +66,29 @@ def lane_decide(*, policy: LanePolicy, use_case: UseCase) -> tuple[str, LaneRule
     for rule in policy.rules.all():
         if rule_matches(rule.conditions, attributes):
             why = describe_match(rule.conditions, attributes)
-            return rule.lane, rule, f"Rule {rule.position} “{rule.name}”: {why}. {rule.reason}"
-    return Lane.REVIEWED, None, "No rule of the policy matched, so it is reviewed by default."
+            reason = f"Rule {rule.position} “{rule.name}”: {why}. {rule.reason}"
+            return _risk_floor(use_case, rule.lane, rule, reason)
+    reason = "No rule of the policy matched, so it is reviewed by default."
+    return _risk_floor(use_case, Lane.REVIEWED, None, reason)
+
+
+def _risk_floor(
+    use_case: UseCase, lane: str, rule: LaneRule | None, reason: str
+) -> tuple[str, LaneRule | None, str]:
+    # The risk scheme's floor holds under any policy an admin writes: a policy that
+    # forgot the risk rules cannot let a high-risk use case through unreviewed.
+    floor, why = risk_lane_floor(risk_class=use_case.risk_class, high_impact=use_case.high_impact)
+    if floor and LANE_STRICTNESS[floor] > LANE_STRICTNESS[lane]:
+        return floor, None, f"At least {Lane(floor).label} because of {why}. ({reason})"
+    return lane, rule, reason
+
+
+def usecases_without_approved_review(queryset: QuerySet[UseCase]) -> QuerySet[UseCase]:
+    """The use cases of ``queryset`` that never had a review approved — the Allowed lane
+    aside, which reaches approved without one (``governance.lifecycle``)."""
+    return queryset.exclude(
+        Exists(Review.objects.filter(use_case=OuterRef("pk"), status=ReviewStatus.APPROVED))
+    ).exclude(Exists(LaneAssignment.objects.filter(use_case=OuterRef("pk"), lane=Lane.ALLOWED)))
 
 
 def lane_assignment_of(use_case: UseCase) -> LaneAssignment:
@@ -239,7 +263,30 @@ def governance_overview(*, viewer: Any = None, today: date | None = None) -> dic
         ),
         "overdue_vendors": list(Vendor.objects.filter(next_review_due__lt=today)),
         "policy": lane_policy_current(),
+        "obligations": [o for o in obligations_overview(viewer) if o["summary"].count],
     }
+
+
+def obligations_overview(viewer: Any) -> list[dict[str, Any]]:
+    """Each obligation over the use cases ``viewer`` may see: its count by stage and the
+    first few use cases owing it (two bounded queries per obligation, owed or not)."""
+    visible = UseCase.objects.filter(usecase_visibility(viewer))
+    overview = []
+    for counted, obligation in zip(
+        usecase_obligation_counts(visible), lifecycle.obligations(), strict=True
+    ):
+        owing = lifecycle.obligation_owed_by(obligation, visible).select_related("team")
+        overview.append(
+            {
+                "summary": counted,
+                "use_cases": [
+                    (use_case, obligation.resolve_url(use_case))
+                    for use_case in owing.order_by("title", "pk")[:LANE_CARD_ROWS]
+                ],
+                "resolve_label": obligation.resolve_label,
+            }
+        )
+    return overview
 
 
 def audit_events_visible_to(queryset: QuerySet[Any], viewer: Any) -> QuerySet[Any]:

@@ -2,14 +2,18 @@
 
 - guard: a use case leaves the idea stage (for anything but rejected) only with exactly
   one business KPI at the top of its stack;
-- step: a use case created from a template gets that template's KPI stack.
+- step: a use case created from a template gets that template's KPI stack;
+- obligation: a use case past idea with no business KPI (registered as found in
+  production, or its KPI deleted since) owes one — shown, linked to its KPI stack.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kpis.selectors import BUSINESS_KPI_RULE, business_kpi_count
+from django.urls import reverse
+
+from kpis.selectors import BUSINESS_KPI_RULE, business_kpi_count, usecases_without_business_kpi
 from kpis.services import kpi_stack_create_from_template
 from usecases import lifecycle
 from usecases.choices import Stage
@@ -36,3 +40,12 @@ def register() -> None:
     """Hook the KPI app's guard and step into the lifecycle."""
     lifecycle.register_guard("kpis.business_kpi", business_kpi_guard)
     lifecycle.register_create_step("kpis.template_stack", build_template_stack)
+    lifecycle.register_obligation(
+        "kpis.business_kpi",
+        "no business KPI",
+        # Every stage past the guard (leaving idea); closed stages owe nothing.
+        (s for s in lifecycle.ORDER if lifecycle.ORDER[s] > lifecycle.ORDER[Stage.IDEA]),
+        usecases_without_business_kpi,
+        lambda use_case: reverse("kpis:usecase", args=[use_case.pk]),
+        "Define its business KPI",
+    )

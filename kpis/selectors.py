@@ -16,9 +16,11 @@ from typing import Any
 from django.db.models import (
     Case,
     Count,
+    Exists,
     ExpressionWrapper,
     F,
     FloatField,
+    OuterRef,
     Q,
     QuerySet,
     Subquery,
@@ -414,6 +416,15 @@ def last_refresh_runs(limit: int = 5) -> list[RefreshRun]:
 BUSINESS_KPI_RULE = (
     "Every use case that leaves the idea stage has exactly one business KPI at the top of its stack"
 )
+
+
+def usecases_without_business_kpi(queryset: QuerySet[UseCase]) -> QuerySet[UseCase]:
+    """The use cases of ``queryset`` with no business KPI at the top of their stack."""
+    return queryset.exclude(
+        Exists(
+            KPI.objects.filter(use_case=OuterRef("pk"), level=Level.BUSINESS, parent__isnull=True)
+        )
+    )
 
 
 def business_kpi_count(use_case_id: int) -> int:

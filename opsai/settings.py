@@ -320,6 +320,10 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
+# The risk classification scheme use cases are classified under (usecases/risk.py says
+# how to add one); its classes set a floor under the governance lane.
+RISK_SCHEME = env.str("RISK_SCHEME", default="eu_ai_act")
+
 # --- Uploads: what one file may hold (opsai/tabular.py, governance/evidence.py) -----------
 # Checked before anything parses the file, so a small file cannot make large work or a
 # large answer. The front proxy's body limit (nginx client_max_body_size) should sit just

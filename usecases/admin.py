@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from audit.admin import AuditedAdmin
 from opsai.admin import ReadOnlyAdmin
-from usecases.models import Score, ScoringModel, StageChange, Team, UseCase
+from usecases.models import CustomField, Score, ScoringModel, StageChange, Team, UseCase
 
 
 @admin.register(Team)
@@ -17,6 +17,13 @@ class UseCaseAdmin(AuditedAdmin):
     list_display = ["title", "team", "stage", "owner", "submitted_at"]
     list_filter = ["stage", "team"]
     search_fields = ["title"]
+
+
+@admin.register(CustomField)
+class CustomFieldAdmin(AuditedAdmin):
+    """The organisation's own use-case fields (also edited at /usecases/fields/)."""
+
+    list_display = ["label", "key", "kind", "order"]
 
 
 @admin.register(StageChange)

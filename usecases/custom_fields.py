@@ -12,7 +12,9 @@ and :func:`custom_value_text`.
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -123,12 +125,61 @@ def custom_values_clean(
     return result
 
 
-def custom_value_text(field: CustomField, value: Any) -> str:
-    """The stored value as a person reads it (pages and exports)."""
+def custom_value_text(field: CustomField | None, value: Any) -> str:
+    """The stored value as a person reads it (pages and exports).
+
+    A value that does not fit its field — the field was deleted (``None``) or changed
+    kind since — is shown as the text it holds, so it never breaks a page or export.
+    """
     if value is None or value == "":
         return ""
-    if field.kind == CustomFieldKind.YES_NO:
+    kind = field.kind if field is not None else None
+    if kind == CustomFieldKind.YES_NO and isinstance(value, bool):
         return "Yes" if value else "No"
-    if field.kind == CustomFieldKind.NUMBER and isinstance(value, int | float):
+    if (
+        kind == CustomFieldKind.NUMBER
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    ):
         return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
-    return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as stored: its field is no longer yes/no
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)[:TEXT_MAX]
+    return str(value)[:TEXT_MAX]
+
+
+@dataclass(frozen=True)
+class CustomValue:
+    """One custom value of a use case as a page shows it."""
+
+    key: str
+    label: str
+    text: str
+    kind: str  # "" when its field is gone
+    help_text: str = ""
+
+    @property
+    def is_url(self) -> bool:
+        return self.kind == CustomFieldKind.URL and self.text.startswith(("http://", "https://"))
+
+
+def custom_values_display(
+    custom: dict[str, Any] | Any, fields: list[CustomField]
+) -> list[CustomValue]:
+    """The use case's custom values, labelled, in the fields' order; values whose field
+    was deleted follow, under their key (never dropped, never an error)."""
+    stored = custom if isinstance(custom, dict) else {}
+    shown = [
+        CustomValue(f.key, f.label, custom_value_text(f, stored.get(f.key)), f.kind, f.help_text)
+        for f in fields
+        if stored.get(f.key) not in (None, "")
+    ]
+    known = {f.key for f in fields}
+    shown += [
+        CustomValue(key, f"{key} (field removed)", custom_value_text(None, value), "")
+        for key, value in stored.items()
+        if key not in known and value not in (None, "")
+    ]
+    return shown

@@ -17,7 +17,8 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from opsai.exports import export_row
-from usecases.models import ScoringModel, UseCase
+from usecases.custom_fields import custom_fields, custom_value_text
+from usecases.models import CustomField, ScoringModel, UseCase
 
 COLUMNS = [
     "id",
@@ -36,16 +37,29 @@ COLUMNS = [
     "estimated hours saved per year (estimate)",
     "estimated cost saved per year (estimate)",
     "scoring model",
+    # The risk classification, as stored (usecases.risk), so a file re-imports as it is.
+    "risk_class",
+    "high_impact",
+    "high_impact_justification",
 ]
+# …then one column per custom field, named by its key, its value as a person reads it.
 
 
 # Rows fetched per round trip while exporting.
 EXPORT_CHUNK = 500
 
 
-def portfolio_rows(rows: Iterable[UseCase], *, model: ScoringModel) -> Iterator[list[Any]]:
-    """One list of cells per use case, in the order of :data:`COLUMNS`."""
+def export_columns(fields: list[CustomField]) -> list[str]:
+    """The header: :data:`COLUMNS`, then each custom field's key."""
+    return [*COLUMNS, *(field.key for field in fields)]
+
+
+def portfolio_rows(
+    rows: Iterable[UseCase], *, model: ScoringModel, fields: list[CustomField] | None = None
+) -> Iterator[list[Any]]:
+    """One list of cells per use case, in the order of :func:`export_columns`."""
     version = f"v{model.version}" if model.version else "default"
+    fields = fields or []
     return (
         [
             row.pk,
@@ -62,9 +76,18 @@ def portfolio_rows(rows: Iterable[UseCase], *, model: ScoringModel) -> Iterator[
             None if row.est_hours is None else round(float(row.est_hours)),
             None if row.est_cost is None else round(float(row.est_cost)),
             version,
+            row.risk_class,
+            "" if row.high_impact is None else ("yes" if row.high_impact else "no"),
+            row.high_impact_justification,
+            *_custom_cells(row, fields),
         ]
         for row in rows
     )
+
+
+def _custom_cells(row: UseCase, fields: list[CustomField]) -> list[str]:
+    stored = row.custom if isinstance(row.custom, dict) else {}
+    return [custom_value_text(field, stored.get(field.key)) for field in fields]
 
 
 def _hidden(row: UseCase) -> bool:
@@ -90,15 +113,19 @@ def portfolio_export(
 ) -> HttpResponse | StreamingHttpResponse:
     """The rows as a CSV or .xlsx download; formula-like text is escaped (``opsai.exports``)."""
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    fields = custom_fields()
+    columns = export_columns(fields)
     cells = (
         export_row(row)
-        for row in portfolio_rows(rows.iterator(chunk_size=EXPORT_CHUNK), model=model)
+        for row in portfolio_rows(
+            rows.iterator(chunk_size=EXPORT_CHUNK), model=model, fields=fields
+        )
     )
     if kind == "csv":
         writer = csv.writer(_Echo())
         lines = (writer.writerow(["" if c is None else c for c in row]) for row in cells)
         response: HttpResponse | StreamingHttpResponse = StreamingHttpResponse(
-            _chain(writer.writerow(COLUMNS), lines), content_type="text/csv; charset=utf-8"
+            _chain(writer.writerow(columns), lines), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = f'attachment; filename="portfolio-{stamp}.csv"'
         return response
@@ -106,7 +133,7 @@ def portfolio_export(
 
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet("Portfolio")
-    sheet.append(COLUMNS)
+    sheet.append(columns)
     for row in cells:
         sheet.append(row)
     buffer = io.BytesIO()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import django_filters
-from django.db.models import F, QuerySet
+from typing import Any
 
-from usecases.choices import Stage, ValueBucket
-from usecases.models import Team, UseCase
+import django_filters
+from django.db.models import CharField, F, Func, QuerySet
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+
+from usecases.choices import CustomFieldKind, Stage, ValueBucket
+from usecases.custom_fields import custom_fields, custom_value_parse
+from usecases.models import CustomField, Team, UseCase
+from usecases.risk import risk_class_choices
 
 YES_NO_ANY = [("", "Any"), ("true", "Yes"), ("false", "No")]
 
@@ -66,6 +71,24 @@ class UseCaseFilterSet(django_filters.FilterSet):
     min_score = django_filters.NumberFilter(
         field_name="ranked_score", lookup_expr="gte", label="Score at least"
     )
+    risk_class = django_filters.ChoiceFilter(choices=risk_class_choices, label="Risk class")
+    high_impact = _flag_filter("High-impact")
+    # A custom field and a value: exact for a choice or yes/no, "contains" for text and
+    # URLs, a from/to range for numbers and dates (``filter_custom``).
+    # Lazy choices: the custom fields are read only when the form is shown or this
+    # filter is used, so the API list pays no query for it.
+    custom_field = django_filters.ChoiceFilter(
+        choices=lambda: [(f.key, f.label) for f in custom_fields()],
+        label="Custom field",
+        method="filter_custom",
+    )
+    custom_value = django_filters.CharFilter(
+        label="Custom value (is / contains)", method="filter_nothing", max_length=200
+    )
+    custom_from = django_filters.CharFilter(
+        label="Custom from", method="filter_nothing", max_length=40
+    )
+    custom_to = django_filters.CharFilter(label="Custom to", method="filter_nothing", max_length=40)
     sort = django_filters.ChoiceFilter(
         choices=SORT_CHOICES, method="sort_by", label="Sort by", empty_label="Score, best first"
     )
@@ -73,6 +96,61 @@ class UseCaseFilterSet(django_filters.FilterSet):
     class Meta:
         model = UseCase
         fields: list[str] = []
+
+    def filter_nothing(
+        self, queryset: QuerySet[UseCase], name: str, value: Any
+    ) -> QuerySet[UseCase]:
+        return queryset  # read by filter_custom
+
+    def filter_custom(self, queryset: QuerySet[UseCase], name: str, key: str) -> QuerySet[UseCase]:
+        """Filter on one custom field's value in PostgreSQL (JSON lookups on ``custom``)."""
+        field = CustomField.objects.filter(key=key).first()
+        if field is None:  # deleted between the form's check and now
+            return queryset
+        data = self.form.cleaned_data
+        value = (data.get("custom_value") or "").strip()
+        if field.kind in (CustomFieldKind.NUMBER, CustomFieldKind.DATE):
+            return self._custom_range(queryset, field, data)
+        if not value:
+            return queryset.filter(custom__has_key=key)  # any value at all
+        stored = KeyTransform(key, "custom")
+        if field.kind in (CustomFieldKind.CHOICE, CustomFieldKind.YES_NO):
+            parsed, problem = custom_value_parse(field, value)
+            if problem:
+                self.form.add_error("custom_value", f"{field.label} {problem}")
+                return queryset
+            return queryset.alias(custom_match=stored).filter(custom_match=parsed)
+        text = KeyTextTransform(key, "custom")
+        return queryset.alias(custom_text=text).filter(custom_text__icontains=value)
+
+    def _custom_range(
+        self, queryset: QuerySet[UseCase], field: Any, data: dict[str, Any]
+    ) -> QuerySet[UseCase]:
+        # Only values of the field's own kind take part: one stored as text (the field
+        # changed kind since) is neither above nor below a number.
+        bounds = {}
+        for name, lookup in (("custom_from", "gte"), ("custom_to", "lte")):
+            parsed, problem = custom_value_parse(field, data.get(name))
+            if problem:
+                self.form.add_error(name, f"{field.label} {problem}")
+            elif parsed is not None:
+                bounds[lookup] = parsed
+        stored = KeyTransform(field.key, "custom")
+        kind_type = "number" if field.kind == CustomFieldKind.NUMBER else "string"
+        queryset = queryset.alias(
+            custom_match=stored,
+            custom_type=Func(stored, function="jsonb_typeof", output_field=CharField()),
+        ).filter(custom_type=kind_type)
+        if field.kind == CustomFieldKind.DATE:
+            text = KeyTextTransform(field.key, "custom")
+            queryset = queryset.alias(custom_text=text).filter(
+                custom_text__regex=r"^\d{4}-\d{2}-\d{2}$",
+                **{f"custom_text__{lookup}": bound for lookup, bound in bounds.items()},
+            )
+            return queryset
+        return queryset.filter(
+            **{f"custom_match__{lookup}": bound for lookup, bound in bounds.items()}
+        )
 
     def sort_by(self, queryset: QuerySet[UseCase], name: str, value: str) -> QuerySet[UseCase]:
         # Unscored use cases (no consensus) stay last whichever way the column is sorted.

@@ -11,11 +11,15 @@ from django.contrib.auth import get_user_model
 from opsai import tabular
 from opsai.forms import BoundedInputMixin
 from usecases import lifecycle, scoring
-from usecases.choices import System
-from usecases.models import ScoringModel, Team, UseCase
-from usecases.services import INTAKE_FIELDS, REQUIRED_FOR_SUBMIT, RISK_FIELDS
+from usecases.choices import CustomFieldKind, System
+from usecases.custom_fields import TEXT_MAX, URL_MAX, custom_fields, custom_value_parse
+from usecases.models import CustomField, ScoringModel, Team, UseCase
+from usecases.risk import risk_class_choices, risk_scheme
+from usecases.services import CUSTOM_FIELD, INTAKE_FIELDS, REQUIRED_FOR_SUBMIT, RISK_FIELDS
 
 YES_NO = [("", "—"), ("true", "Yes"), ("false", "No")]
+
+RISK_CLASSIFICATION: tuple[str, ...] = ("risk_class", "high_impact", "high_impact_justification")
 
 # The intake form's sections, in the order a person fills them in.
 INTAKE_SECTIONS: list[tuple[str, str, tuple[str, ...]]] = [
@@ -44,9 +48,15 @@ INTAKE_SECTIONS: list[tuple[str, str, tuple[str, ...]]] = [
     (
         "risk",
         "Risk attributes",
-        RISK_FIELDS,
+        tuple(name for name in RISK_FIELDS if name not in RISK_CLASSIFICATION),
     ),
+    ("classification", "Risk classification", RISK_CLASSIFICATION),
 ]
+
+# The fields of the form that are the model's (custom values are generated fields).
+FORM_MODEL_FIELDS = [name for name in INTAKE_FIELDS if name != CUSTOM_FIELD]
+# Generated fields for custom values are named with this prefix and the field's key.
+CUSTOM_PREFIX = "cf_"
 
 
 def _nullable_boolean(label: str, help_text: str = "") -> forms.TypedChoiceField:
@@ -74,14 +84,18 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
     )
     money_movement = _nullable_boolean("Money movement", "Does it move money (refunds, payments)?")
     vendor_model = _nullable_boolean("Vendor model", "Does it call a third-party model vendor?")
+    high_impact = _nullable_boolean(
+        "High-impact", "Could its output significantly affect people's rights, safety or access?"
+    )
     template_key = forms.CharField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = UseCase
-        fields = list(INTAKE_FIELDS)
+        fields = FORM_MODEL_FIELDS
         widgets = {
             "problem": forms.Textarea(attrs={"rows": 3}),
             "current_workflow": forms.Textarea(attrs={"rows": 3}),
+            "high_impact_justification": forms.Textarea(attrs={"rows": 2}),
         }
         labels = {
             "rework_share": "Share of cases reworked (0–1)",
@@ -91,6 +105,10 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
             "rules_clarity": "Rules clarity (0–5)",
             "frequency": "How often the work happens",
             "value_claim": "Measurable claim for the value bucket",
+            "high_impact_justification": "Why it is (or is not) high-impact",
+        }
+        help_texts = {
+            "high_impact_justification": "Required when high-impact is yes.",
         }
 
     def __init__(self, *args: Any, require_complete: bool = False, **kwargs: Any) -> None:
@@ -100,18 +118,40 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
         self.fields["owner"].queryset = (
             get_user_model().objects.filter(is_active=True).order_by("username")
         )
-        for name in INTAKE_FIELDS:
+        for name in FORM_MODEL_FIELDS:
             if name not in ("title", "team"):
                 self.fields[name].required = False
         for name in REQUIRED_FOR_SUBMIT:
-            self.fields[name].widget.attrs["data-required-to-submit"] = "1"
+            if name in self.fields:
+                self.fields[name].widget.attrs["data-required-to-submit"] = "1"
+        self.fields["risk_class"].choices = [("", "—"), *risk_class_choices()]
+        self.fields["risk_class"].label = f"Risk class ({risk_scheme().label})"
+        instance = kwargs.get("instance")
+        if isinstance(self.initial.get("high_impact"), bool):  # the instance's, for the select
+            self.initial["high_impact"] = _custom_initial(self.initial["high_impact"])
+        self.custom_field_defs = custom_fields()
+        stored = (instance.custom if instance is not None else None) or {}
+        for field in self.custom_field_defs:
+            name = CUSTOM_PREFIX + field.key
+            self.fields[name] = custom_form_field(field)
+            if field.key in stored and name not in self.initial:
+                self.initial[name] = _custom_initial(stored[field.key])
 
     def sections(self) -> list[dict[str, Any]]:
         """The bound fields grouped by section, for the template."""
-        return [
+        sections = [
             {"key": key, "title": title, "fields": [self[name] for name in names]}
             for key, title, names in INTAKE_SECTIONS
         ]
+        if self.custom_field_defs:
+            sections.append(
+                {
+                    "key": "custom",
+                    "title": "Your organisation's fields",
+                    "fields": [self[CUSTOM_PREFIX + f.key] for f in self.custom_field_defs],
+                }
+            )
+        return sections
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -123,11 +163,91 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
                 if value is None or value == "" or value == []:
                     label = self.fields[name].label or name
                     self.add_error(name, f"{label} is required to submit.")
+        self.custom_values: dict[str, Any] = {}
+        for field in self.custom_field_defs:
+            name = CUSTOM_PREFIX + field.key
+            if name in self.errors:
+                continue
+            raw = data.get(name)
+            value, problem = custom_value_parse(field, raw)
+            if problem:
+                self.add_error(name, f"{field.label}: {problem}.")
+            else:
+                self.custom_values[field.key] = "" if value is None else value
         return data
 
     def intake_data(self) -> dict[str, Any]:
-        """The cleaned intake fields, as the services take them."""
-        return {name: self.cleaned_data[name] for name in INTAKE_FIELDS}
+        """The cleaned intake fields, as the services take them (custom values by key)."""
+        data = {name: self.cleaned_data[name] for name in FORM_MODEL_FIELDS}
+        if self.custom_field_defs:
+            data[CUSTOM_FIELD] = self.custom_values
+        return data
+
+
+def custom_form_field(field: CustomField) -> forms.Field:
+    """The form field for a custom field; its value is checked by ``custom_value_parse``."""
+    common: dict[str, Any] = {"label": field.label, "help_text": field.help_text, "required": False}
+    kind = field.kind
+    if kind == CustomFieldKind.YES_NO:
+        return forms.ChoiceField(choices=YES_NO, **common)
+    if kind == CustomFieldKind.CHOICE:
+        return forms.ChoiceField(choices=[("", "—"), *[(c, c) for c in field.choices]], **common)
+    if kind == CustomFieldKind.DATE:
+        return forms.CharField(
+            max_length=10, widget=forms.DateInput(attrs={"type": "date"}), **common
+        )
+    if kind == CustomFieldKind.NUMBER:
+        return forms.CharField(
+            max_length=40, widget=forms.TextInput(attrs={"inputmode": "decimal"}), **common
+        )
+    if kind == CustomFieldKind.URL:
+        return forms.CharField(
+            max_length=URL_MAX, widget=forms.URLInput(attrs={"placeholder": "https://"}), **common
+        )
+    return forms.CharField(max_length=TEXT_MAX, **common)
+
+
+def _custom_initial(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+class CustomFieldForm(BoundedInputMixin, forms.ModelForm):
+    """Add or edit a custom field; choices one per line; the key is fixed once created."""
+
+    choices = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text="For a choice field: one allowed value per line.",
+    )
+
+    class Meta:
+        model = CustomField
+        fields = ["key", "label", "kind", "choices", "help_text", "order"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["key"].disabled = True
+            self.fields["key"].help_text = "Fixed: the stored values live under it."
+            self.initial["choices"] = "\n".join(self.instance.choices or [])
+
+    def clean_choices(self) -> list[str]:
+        lines = (self.cleaned_data.get("choices") or "").splitlines()
+        values = [line.strip() for line in lines if line.strip()]
+        if len({v.lower() for v in values}) != len(values):
+            raise forms.ValidationError("Each choice may appear once.")
+        if any(len(v) > 200 for v in values):
+            raise forms.ValidationError("A choice may have at most 200 characters.")
+        return values
+
+    def attributes(self) -> dict[str, Any]:
+        """What the services take: every attribute but the key."""
+        return {
+            name: self.cleaned_data[name]
+            for name in ("label", "kind", "choices", "help_text", "order")
+        }
 
 
 class ScoreForm(BoundedInputMixin, forms.Form):

@@ -14,6 +14,12 @@ own in their ``AppConfig.ready``:
   stage itself: it may return a :class:`FollowOn`, and the use-case service performs
   that as a move of its own, guarded like any other.
 
+- **obligations** — a gate a use case is past without having passed it (registered as
+  found at production with no business KPI; a KPI deleted later). Each names the
+  stages it applies to, narrows a queryset to the use cases that still owe it (so a
+  page counts them in one aggregate query), and links to where it is resolved. An
+  obligation is derived from the data, never stored: resolving it is doing the thing.
+
 The use-case services (``usecase_create``, ``usecase_update``, ``usecase_move_stage``)
 run all of this inside their transaction, so registered work commits or rolls back
 with the change.
@@ -28,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 from usecases.choices import Stage
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from usecases.models import UseCase
 
 TRANSITIONS: dict[Stage, tuple[Stage, ...]] = {
@@ -79,6 +87,24 @@ class FollowOn:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class Obligation:
+    """A gate use cases in ``stages`` should have passed; ``missing`` finds those that did not.
+
+    ``missing(queryset)`` returns ``queryset`` narrowed to the use cases that owe it
+    (stages aside: the registry adds that), as one SQL condition so it counts in one
+    query; ``resolve_url(use_case)`` is the page where it is met, ``resolve_label``
+    the link's words.
+    """
+
+    key: str
+    label: str
+    stages: tuple[Stage, ...]
+    missing: Callable[[QuerySet[UseCase]], QuerySet[UseCase]]
+    resolve_url: Callable[[UseCase], str]
+    resolve_label: str
+
+
 Guard = Callable[[StageMove], str | None]
 MoveStep = Callable[[StageMove], FollowOn | None]
 CreateStep = Callable[["UseCase", Any], None]
@@ -89,6 +115,7 @@ _guards: dict[str, Guard] = {}
 _move_steps: dict[str, MoveStep] = {}
 _create_steps: dict[str, CreateStep] = {}
 _change_steps: dict[str, ChangeStep] = {}
+_obligations: dict[str, Obligation] = {}
 
 
 def register_guard(name: str, guard: Guard) -> None:
@@ -109,6 +136,28 @@ def register_create_step(name: str, step: CreateStep) -> None:
 def register_change_step(name: str, step: ChangeStep) -> None:
     """Run ``step`` after intake fields of a use case change (with the changed field names)."""
     _change_steps[name] = step
+
+
+def register_obligation(
+    key: str,
+    label: str,
+    stages: Iterable[Stage],
+    missing: Callable[[QuerySet[UseCase]], QuerySet[UseCase]],
+    resolve_url: Callable[[UseCase], str],
+    resolve_label: str = "Resolve",
+) -> None:
+    """Show use cases in ``stages`` for which ``missing`` holds as owing ``label``."""
+    _obligations[key] = Obligation(key, label, tuple(stages), missing, resolve_url, resolve_label)
+
+
+def obligations() -> list[Obligation]:
+    """Every registered obligation, in registration order."""
+    return list(_obligations.values())
+
+
+def obligation_owed_by(obligation: Obligation, queryset: QuerySet[UseCase]) -> QuerySet[UseCase]:
+    """The use cases of ``queryset`` that owe ``obligation`` (one SQL condition)."""
+    return obligation.missing(queryset.filter(stage__in=obligation.stages))
 
 
 def allowed_moves(stage: str) -> tuple[Stage, ...]:

@@ -19,11 +19,11 @@ from usecases.choices import (
     DataSensitivity,
     Frequency,
     ImportState,
-    RiskClass,
     Stage,
     System,
     ValueBucket,
 )
+from usecases.risk import risk_class_choices, risk_validate
 from usecases.scoring import CRITERION_KEYS, Thresholds
 
 SCORE_RANGE = [MinValueValidator(1), MaxValueValidator(5)]
@@ -205,7 +205,7 @@ class UseCase(models.Model):
     contact_email = models.EmailField("owner's email", blank=True, db_index=True)
 
     # Risk classification under ``settings.RISK_SCHEME`` (shipped: the EU AI Act's classes).
-    risk_class = models.CharField(max_length=20, choices=RiskClass.choices, blank=True)
+    risk_class = models.CharField(max_length=20, choices=risk_class_choices, blank=True)
     high_impact = models.BooleanField("high-impact", null=True, blank=True)
     high_impact_justification = models.TextField(blank=True)
 
@@ -261,6 +261,12 @@ class UseCase(models.Model):
                     + "."
                 }
             )
+        problems = risk_validate(
+            high_impact=self.high_impact,
+            justification=self.high_impact_justification,
+        )
+        if problems:
+            raise ValidationError(problems)
 
     @property
     def is_draft(self) -> bool:

@@ -10,7 +10,7 @@
 - a product owner moves the stages of their own team's use cases (any product owner
   while the team has none named);
 - admins create scoring-model versions; admins and the team's product owner set
-  the team's hourly cost.
+  the team's hourly cost; admins define custom fields.
 """
 
 from typing import Any
@@ -58,6 +58,9 @@ rules.add_perm("usecases.move_stage", is_team_product_owner | is_admin)
 rules.add_perm("usecases.add_scoringmodel", is_admin)
 rules.add_perm("usecases.add_team", is_admin)
 rules.add_perm("usecases.change_team", is_admin | is_team_product_owner)
+# The organisation's own use-case fields are defined by admins (page and Django admin).
+for _action in ("view", "add", "change", "delete"):
+    rules.add_perm(f"usecases.{_action}_customfield", is_admin)
 
 
 @rules.predicate

@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from opsai.charts import figure_json
 from opsai.permissions import has_any_role, is_admin, is_product_owner
-from usecases import charts, scoring
+from usecases import charts, lifecycle, scoring
 from usecases.choices import Stage, ValueBucket
 from usecases.models import Score, ScoringModel, StageChange, UseCase
 
@@ -121,6 +121,78 @@ def usecase_stage_counts(viewer: Any = None) -> list[dict[str, object]]:
         {"stage": stage.label, "value": stage.value, "count": counts.get(stage.value, 0)}
         for stage in Stage
     ]
+
+
+# --- Open obligations (usecases.lifecycle) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObligationCount:
+    """How many use cases of a selection owe one obligation, and in which stages."""
+
+    key: str
+    label: str
+    count: int
+    by_stage: list[tuple[str, int]]  # (stage label, count), lifecycle order, non-zero only
+
+    @property
+    def text(self) -> str:
+        """ "312 production use cases have no business KPI" (stages named when several)."""
+        noun = "use case has" if self.count == 1 else "use cases have"
+        if len(self.by_stage) == 1:
+            return f"{self.count:,} {self.by_stage[0][0].lower()} {noun} {self.label}"
+        stages = ", ".join(f"{n:,} in {label.lower()}" for label, n in self.by_stage)
+        return f"{self.count:,} {noun} {self.label}" + (f": {stages}" if stages else "")
+
+
+def usecase_obligation_counts(queryset: QuerySet[UseCase]) -> list[ObligationCount]:
+    """For each registered obligation, how many use cases of ``queryset`` owe it, by stage.
+
+    One aggregate query per obligation, whatever the number of use cases: ``queryset``
+    (the visible, filtered selection, annotated or not) becomes a subquery of ids.
+    """
+    ids = queryset.order_by().values("pk")
+    result = []
+    for obligation in lifecycle.obligations():
+        owed = lifecycle.obligation_owed_by(obligation, UseCase.objects.filter(pk__in=ids))
+        per_stage = dict(
+            owed.order_by().values_list("stage").annotate(n=Count("pk")).values_list("stage", "n")
+        )
+        by_stage = [(s.label, per_stage[s.value]) for s in Stage if per_stage.get(s.value)]
+        result.append(
+            ObligationCount(obligation.key, obligation.label, sum(per_stage.values()), by_stage)
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class OpenObligation:
+    """An obligation one use case owes, with the link that resolves it."""
+
+    key: str
+    label: str
+    url: str
+    resolve_label: str
+
+
+def usecase_open_obligations(use_case: UseCase) -> list[OpenObligation]:
+    """The obligations ``use_case`` owes now (one query per obligation its stage has)."""
+    found = []
+    for obligation in lifecycle.obligations():
+        if use_case.stage not in obligation.stages:
+            continue
+        if lifecycle.obligation_owed_by(
+            obligation, UseCase.objects.filter(pk=use_case.pk)
+        ).exists():
+            found.append(
+                OpenObligation(
+                    obligation.key,
+                    obligation.label,
+                    obligation.resolve_url(use_case),
+                    obligation.resolve_label,
+                )
+            )
+    return found
 
 
 def scoring_model_current() -> ScoringModel:

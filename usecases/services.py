@@ -19,7 +19,8 @@ from audit.services import audit_record
 from opsai.permissions import acting_user
 from usecases import lifecycle, scoring
 from usecases.choices import Stage, TeamFunction
-from usecases.models import Score, ScoringModel, StageChange, Team, UseCase
+from usecases.custom_fields import custom_values_clean
+from usecases.models import CustomField, Score, ScoringModel, StageChange, Team, UseCase
 
 # The attributes that decide a use case's risk: its lane, its sign-offs, its review.
 RISK_FIELDS: tuple[str, ...] = (
@@ -30,7 +31,14 @@ RISK_FIELDS: tuple[str, ...] = (
     "vendor_model",
     "trains_on_customer_data",
     "exports_data",
+    # The classification under settings.RISK_SCHEME (usecases.risk): it sets a lane floor.
+    "risk_class",
+    "high_impact",
+    "high_impact_justification",
 )
+
+# The organisation's own fields (``usecases.custom_fields``): key → value, checked there.
+CUSTOM_FIELD = "custom"
 
 # The intake fields a person may set (the form's and the API's fields).
 INTAKE_FIELDS: tuple[str, ...] = (
@@ -53,11 +61,23 @@ INTAKE_FIELDS: tuple[str, ...] = (
     "frequency",
     "expected_automation_share",
     *RISK_FIELDS,
+    CUSTOM_FIELD,
 )
 
 # What a submitted use case must have. Drafts may leave any of these empty. The two
-# yes/no flags default to "no", so they are never missing.
-OPTIONAL_FOR_SUBMIT = frozenset({"trains_on_customer_data", "exports_data"})
+# yes/no flags default to "no", so they are never missing. A risk classification is
+# not required: many organisations classify only once a use case is worth reviewing,
+# and an unclassified one sets no floor under its lane (the policy's rules still apply).
+OPTIONAL_FOR_SUBMIT = frozenset(
+    {
+        "trains_on_customer_data",
+        "exports_data",
+        "risk_class",
+        "high_impact",
+        "high_impact_justification",
+        CUSTOM_FIELD,
+    }
+)
 REQUIRED_FOR_SUBMIT: tuple[str, ...] = tuple(
     name for name in INTAKE_FIELDS if name not in OPTIONAL_FOR_SUBMIT
 )
@@ -93,6 +113,16 @@ def _snapshot(use_case: UseCase, names: tuple[str, ...] | set[str]) -> dict[str,
     }
 
 
+def _custom_clean(raw: Any, *, base: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated with ``raw`` custom values; a bad key or value is named under ``custom``."""
+    if not isinstance(raw, dict):
+        raise ValidationError({CUSTOM_FIELD: "Custom fields must be an object of key → value."})
+    try:
+        return custom_values_clean(raw, base=base)
+    except ValidationError as error:
+        raise ValidationError({CUSTOM_FIELD: error.messages}) from error
+
+
 def _validate_submittable(use_case: UseCase) -> None:
     missing = usecase_missing_fields(use_case)
     if missing:
@@ -117,6 +147,9 @@ def usecase_create(
     if unknown:
         raise ValidationError(f"Unknown intake fields: {', '.join(sorted(unknown))}.")
     now = timezone.now()
+    data = dict(data)
+    if CUSTOM_FIELD in data:
+        data[CUSTOM_FIELD] = _custom_clean(data[CUSTOM_FIELD], base={})
     use_case = UseCase(
         **data,
         template_key=template_key,
@@ -160,6 +193,10 @@ def usecase_update(
         raise ValidationError(f"Unknown intake fields: {', '.join(sorted(unknown))}.")
     use_case = UseCase.objects.select_for_update().get(pk=use_case.pk)
     before_all = _snapshot(use_case, INTAKE_FIELDS)
+    data = dict(data)
+    if CUSTOM_FIELD in data:
+        # Merged into what is stored: a key left out keeps its value, a blank one clears it.
+        data[CUSTOM_FIELD] = _custom_clean(data[CUSTOM_FIELD], base=use_case.custom or {})
     for name, value in data.items():
         setattr(use_case, name, value)
     after_all = _snapshot(use_case, INTAKE_FIELDS)
@@ -387,3 +424,64 @@ def team_create_missing_functions(*, actor: Any) -> list[Team]:
         audit_record(actor=actor, action="team.created", target=team, after={"name": team.name})
         created.append(team)
     return created
+
+
+# --- Custom fields ---------------------------------------------------------------------------
+
+CUSTOM_FIELD_ATTRIBUTES: tuple[str, ...] = ("label", "kind", "choices", "help_text", "order")
+
+
+def _custom_field_snapshot(field: CustomField) -> dict[str, Any]:
+    return {name: getattr(field, name) for name in ("key", *CUSTOM_FIELD_ATTRIBUTES)}
+
+
+@transaction.atomic
+def custom_field_create(*, actor: Any, key: str, **attributes: Any) -> CustomField:
+    """Add a field to every use case (``attributes``: label, kind, choices, help_text, order)."""
+    field = CustomField(key=key, **attributes)
+    field.full_clean()
+    field.save()
+    audit_record(
+        actor=actor,
+        action="custom_field.created",
+        target=field,
+        after=_custom_field_snapshot(field),
+    )
+    return field
+
+
+@transaction.atomic
+def custom_field_update(*, field: CustomField, actor: Any, **attributes: Any) -> CustomField:
+    """Change a field's label, kind, choices, help or order; its key (where values live) stays.
+
+    Values stored under another kind are kept and shown as their text until edited.
+    """
+    unknown = set(attributes) - set(CUSTOM_FIELD_ATTRIBUTES)
+    if unknown:
+        raise ValidationError(f"Cannot change: {', '.join(sorted(unknown))}.")
+    field = CustomField.objects.select_for_update().get(pk=field.pk)
+    before = _custom_field_snapshot(field)
+    for name, value in attributes.items():
+        setattr(field, name, value)
+    field.full_clean()
+    field.save()
+    after = _custom_field_snapshot(field)
+    changed = {name for name in after if before[name] != after[name]}
+    if changed:
+        audit_record(
+            actor=actor,
+            action="custom_field.updated",
+            target=field,
+            before={name: before[name] for name in changed},
+            after={name: after[name] for name in changed},
+        )
+    return field
+
+
+@transaction.atomic
+def custom_field_delete(*, field: CustomField, actor: Any) -> None:
+    """Remove a field; the values use cases hold under its key stay, shown as text."""
+    field = CustomField.objects.select_for_update().get(pk=field.pk)
+    before = _custom_field_snapshot(field)
+    audit_record(actor=actor, action="custom_field.deleted", target=field, before=before)
+    field.delete()

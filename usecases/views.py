@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import rules
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -29,8 +30,10 @@ from opsai.permissions import (
 from usecases import exports, lifecycle, scoring
 from usecases.catalog import TEMPLATE_FIELDS, USE_CASE_TEMPLATES
 from usecases.choices import TeamFunction
+from usecases.custom_fields import custom_fields, custom_values_display
 from usecases.filters import SORT_LABELS, UseCaseFilterSet
 from usecases.forms import (
+    CustomFieldForm,
     ImportForm,
     ScoreForm,
     ScoringModelForm,
@@ -39,7 +42,8 @@ from usecases.forms import (
     UseCaseForm,
 )
 from usecases.imports import import_limits, usecase_import_submit
-from usecases.models import ImportJob, Team, UseCase
+from usecases.models import CustomField, ImportJob, Team, UseCase
+from usecases.risk import risk_class_label, risk_scheme
 from usecases.selectors import (
     SCORE_FLAGS,
     portfolio_chart,
@@ -52,6 +56,8 @@ from usecases.selectors import (
     scoring_model_list,
     usecase_consensus,
     usecase_flags,
+    usecase_obligation_counts,
+    usecase_open_obligations,
     usecase_portfolio,
     usecase_sheets,
     usecase_stage_counts,
@@ -60,6 +66,9 @@ from usecases.selectors import (
     usecase_visible_to,
 )
 from usecases.services import (
+    custom_field_create,
+    custom_field_delete,
+    custom_field_update,
     score_submit,
     scoring_model_create,
     team_create_missing_functions,
@@ -149,6 +158,10 @@ def portfolio(request: HttpRequest) -> HttpResponse:
         "sort_links": _sort_links(request),
         "query": _query_without(request, "export", "page"),
         "may_add": request.user.has_perm("usecases.add_usecase"),
+        # The rule alone (not the model backend's permission tables: no extra queries).
+        "may_define_fields": rules.has_perm("usecases.change_customfield", request.user),
+        # Gates the selection is past without having passed them (one query each).
+        "obligations": [o for o in usecase_obligation_counts(filtered) if o.count],
         "htmx_partial": partial,
     }
     template = "usecases/partials/portfolio_results.html" if partial else "usecases/portfolio.html"
@@ -400,6 +413,10 @@ def _detail_context(
         "may_reveal": user.has_perm("usecases.reveal_scores", use_case)
         and use_case.scores_revealed_at is None,
         "missing": _missing(use_case),
+        "risk_scheme": risk_scheme(),
+        "risk_class_label": risk_class_label(use_case.risk_class),
+        "custom_values": custom_values_display(use_case.custom, custom_fields()),
+        "obligations": usecase_open_obligations(use_case),
     }
 
 
@@ -576,3 +593,50 @@ def teams(request: HttpRequest) -> HttpResponse:
         "may_add": request.user.has_perm("usecases.add_team"),
     }
     return render(request, "usecases/teams.html", context)
+
+
+# --- Custom fields ---------------------------------------------------------------------------
+
+
+@write_required
+@permission_required("usecases.change_customfield")
+def custom_field_list(request: HttpRequest) -> HttpResponse:
+    """The organisation's own use-case fields; admins add one here (edit on its own page)."""
+    form = CustomFieldForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            field = custom_field_create(
+                actor=request.user, key=form.cleaned_data["key"], **form.attributes()
+            )
+        except ValidationError as error:
+            form_add_errors(form, error)
+        else:
+            messages.success(request, f"Added the field “{field.label}”.")
+            return redirect("usecases:custom_fields")
+    context = {"fields": CustomField.objects.all(), "form": form}
+    return render(
+        request, "usecases/custom_fields.html", context, status=400 if form.errors else 200
+    )
+
+
+@write_required
+@permission_required("usecases.change_customfield")
+def custom_field_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a custom field's label, kind, choices, help or order — or delete it."""
+    field = get_object_or_404(CustomField, pk=pk)
+    if request.method == "POST" and "delete" in request.POST:
+        custom_field_delete(field=field, actor=request.user)
+        messages.success(request, f"Deleted “{field.label}”; stored values stay, shown as text.")
+        return redirect("usecases:custom_fields")
+    form = CustomFieldForm(request.POST or None, instance=CustomField.objects.get(pk=field.pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            custom_field_update(field=field, actor=request.user, **form.attributes())
+        except ValidationError as error:
+            form_add_errors(form, error)
+        else:
+            messages.success(request, f"Saved “{form.cleaned_data['label']}”.")
+            return redirect("usecases:custom_fields")
+    context = {"field": field, "form": form}
+    status = 400 if form.errors else 200
+    return render(request, "usecases/custom_field_edit.html", context, status=status)

@@ -27,8 +27,11 @@ from opsai.permissions import permission_required, require, write_required
 from usecases.choices import Stage
 from usecases.lifecycle import REVIEWED_STAGES
 from usecases.models import UseCase
-from usecases.selectors import usecase_visible_to
+from usecases.selectors import usecase_open_obligations, usecase_visible_to
 from usecases.services import usecase_move_stage
+
+# The obligation governance registers (governance.lifecycle): no approved review.
+REVIEW_OBLIGATION = "governance.review"
 
 
 @require_safe
@@ -48,7 +51,17 @@ def usecase(request: HttpRequest, pk: int) -> HttpResponse:
     use_case = get_object_or_404(use_cases, pk=pk)
     if request.method == "POST":
         require(request.user, "governance.open_review")
-        if request.POST.get("action") == "rereview":
+        if request.POST.get("action") == "open_review":
+            attempt(
+                request,
+                lambda: services.review_open(
+                    use_case=use_case,
+                    actor=request.user,
+                    reason=f"Open obligation: {use_case.get_stage_display()} with no approved review",
+                ),
+                "A review is open.",
+            )
+        elif request.POST.get("action") == "rereview":
             attempt(
                 request,
                 lambda: services.review_open(
@@ -66,6 +79,7 @@ def usecase(request: HttpRequest, pk: int) -> HttpResponse:
             )
         return redirect("governance:usecase", pk=pk)
     lane = selectors.lane_assignment_of(use_case)  # a page view never writes
+    obligations = usecase_open_obligations(use_case)
     reviews = list(use_case.reviews.order_by("-opened_at", "-pk"))
     context = {
         "use_case": use_case,
@@ -75,6 +89,11 @@ def usecase(request: HttpRequest, pk: int) -> HttpResponse:
         "incidents": list(use_case.incidents.order_by("-opened_at")),
         "can_send_to_review": use_case.stage == Stage.SCORING,
         "can_rereview": bool(reviews) and reviews[0].status == ReviewStatus.REJECTED,
+        # Past approved with no approved review (registered as found): a review can be
+        # opened where it stands, without moving it out of its stage.
+        "obligations": obligations,
+        "can_open_review": any(o.key == REVIEW_OBLIGATION for o in obligations)
+        and not any(review.status == ReviewStatus.OPEN for review in reviews),
         "can_add_worker": use_case.stage in REVIEWED_STAGES
         and request.user.has_perm("governance.change_worker", use_case),
     }

@@ -78,8 +78,8 @@ def test_the_seed_use_cases_land_where_the_seed_says():
 
 def test_the_default_policy_ships_as_version_1():
     policy = LanePolicy.objects.get(version=1)
-    assert policy.rules.count() == 9
-    assert list(policy.rules.values_list("lane", flat=True)[:3]) == ["prohibited"] * 3
+    assert policy.rules.count() == 12  # the seed's nine and the risk scheme's three
+    assert list(policy.rules.values_list("lane", flat=True)[:4]) == ["prohibited"] * 4
 
 
 def test_it_recomputes_the_lane_when_attributes_change_and_records_why(ops_lead):
@@ -140,7 +140,8 @@ def test_admins_edit_rules_by_creating_a_new_version(admin_user):
     ]
     policy = lane_policy_create(actor=admin_user, note="cautious", rules=rules)
     assert policy.version == 2
-    assert LanePolicy.objects.get(version=1).rules.count() == 9  # the old version is untouched
+    # the old version is untouched: the seed's nine rules and the risk scheme's three
+    assert LanePolicy.objects.get(version=1).rules.count() == 12
     assignment = LaneAssignment.objects.get(use_case=use_case)
     assert (assignment.lane, assignment.policy.version) == ("reviewed", 2)
 

@@ -78,7 +78,7 @@ def test_intake_offers_the_five_templates_and_a_blank_form(client, ops_lead):
         assert title.encode() in response.content
     blank = client.get(reverse("usecases:intake") + "?blank=1")
     assert [s["key"] for s in blank.context["form"].sections()] == [
-        "basics", "workflow", "outcome", "volume", "risk",
+        "basics", "workflow", "outcome", "volume", "risk", "classification",
     ]  # fmt: skip
 
 
@@ -285,8 +285,9 @@ def test_the_portfolio_runs_a_fixed_number_of_queries(
     client.get(reverse("usecases:portfolio"))  # warm the session
     # session, user, groups, scoring model, the value-by-bucket totals (which also count
     # the rows for the paginator), one page of ranked rows, the chart's points, the team
-    # filter's choices: the same eight for one use case or ten thousand
-    with django_assert_num_queries(8):
+    # filter's choices, the custom-field filter's choices, one count per open obligation
+    # (usecases.lifecycle: two): the same eleven for one use case or ten thousand
+    with django_assert_num_queries(11):
         response = client.get(reverse("usecases:portfolio") + "?sort=-value&stage=idea")
     assert len(response.context["rows"]) == n
 
@@ -322,7 +323,7 @@ def test_exports_hold_exactly_the_filtered_rows(client, ops_lead):
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][1] == "title"
-    assert "(estimate)" in rows[0][-2]
+    assert "(estimate)" in rows[0][-5]  # before the risk columns (tests/usecases/test_risk.py)
     assert [row[1] for row in rows[1:]] == ["Thriller"]
     response = client.get(url + "xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
@@ -410,8 +411,9 @@ def test_the_use_case_page_runs_a_fixed_number_of_queries(
     client.force_login(ops_lead)
     client.post(reverse("usecases:reveal", args=[use_case.pk]))
     client.get(use_case.get_absolute_url())
-    # session, user, groups, scoring model, ranked row, sheets, stage changes
-    with django_assert_num_queries(7):
+    # session, user, groups, scoring model, ranked row, sheets, stage changes, custom
+    # fields (an idea owes no obligation, so none is looked up)
+    with django_assert_num_queries(8):
         response = client.get(use_case.get_absolute_url())
     assert response.context["consensus"].scorers == scorers
 
@@ -481,8 +483,8 @@ def test_an_htmx_filter_gets_only_the_results_and_the_page_works_without_js(
     client.force_login(ops_lead)
     client.get(url)  # warm the session
     # session, user, groups, scoring model, bucket totals, the page of ranked rows, the
-    # chart's points (no team choices: no form)
-    with django_assert_num_queries(7):
+    # chart's points, one count per open obligation (no choices: no form)
+    with django_assert_num_queries(9):
         response = client.get(url, headers={"HX-Request": "true"})
     html = response.content.decode()
     assert response.status_code == 200

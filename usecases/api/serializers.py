@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from opsai.api import BoundedModelSerializer
 from usecases import scoring
 from usecases.catalog import USE_CASE_TEMPLATES
 from usecases.choices import Stage, System
+from usecases.custom_fields import custom_values_clean
 from usecases.models import ImportJob, Score, Team, UseCase
+from usecases.risk import risk_class_choices, risk_validate
 from usecases.services import INTAKE_FIELDS
 
 
@@ -64,6 +67,10 @@ class UseCaseSerializer(serializers.ModelSerializer):
             "autonomy",
             "money_movement",
             "vendor_model",
+            "risk_class",
+            "high_impact",
+            "high_impact_justification",
+            "custom",
             "score",
             "score_blind",
             "scorers",
@@ -114,6 +121,14 @@ class UseCaseWriteSerializer(BoundedModelSerializer):
     systems_touched = serializers.ListField(
         child=serializers.ChoiceField(choices=System.choices), required=False
     )
+    risk_class = serializers.ChoiceField(
+        choices=risk_class_choices(), required=False, allow_blank=True
+    )
+    custom = serializers.DictField(
+        required=False,
+        help_text="Custom field key → value (a number, true/false, YYYY-MM-DD or text); "
+        'a key left out keeps its value, null or "" clears it.',
+    )
     template_key = serializers.ChoiceField(
         choices=sorted(USE_CASE_TEMPLATES), required=False, allow_blank=True, write_only=True
     )
@@ -122,6 +137,26 @@ class UseCaseWriteSerializer(BoundedModelSerializer):
     class Meta:
         model = UseCase
         fields = [*INTAKE_FIELDS, "template_key", "submit"]
+
+    def validate_custom(self, value: dict[str, Any]) -> dict[str, Any]:
+        # Checked here so a bad key or value is a 400 naming it under "custom"; the
+        # service merges the raw values into what is stored (and checks them again).
+        try:
+            custom_values_clean(value, base={})
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from error
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance = self.instance
+        high_impact = attrs.get("high_impact", getattr(instance, "high_impact", None))
+        justification = attrs.get(
+            "high_impact_justification", getattr(instance, "high_impact_justification", "")
+        )
+        problems = risk_validate(high_impact=high_impact, justification=justification)
+        if problems:
+            raise serializers.ValidationError(problems)
+        return attrs
 
 
 class ScoreSerializer(BoundedModelSerializer):
