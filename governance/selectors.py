@@ -79,7 +79,8 @@ def _risk_floor(
     # forgot the risk rules cannot let a high-risk use case through unreviewed.
     floor, why = risk_lane_floor(risk_class=use_case.risk_class, high_impact=use_case.high_impact)
     if floor and LANE_STRICTNESS[floor] > LANE_STRICTNESS[lane]:
-        return floor, None, f"At least {Lane(floor).label} because of {why}. ({reason})"
+        # The rule that matched stays on record; the reason says the floor overrode it.
+        return floor, rule, f"At least {Lane(floor).label} because of {why}. ({reason})"
     return lane, rule, reason
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import CharField, F, Func, QuerySet
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 
@@ -57,6 +58,32 @@ def _filter_score_flag(queryset: QuerySet[UseCase], name: str, value: bool) -> Q
     return queryset.filter(**{name: value, "score_hidden": False})
 
 
+CUSTOM_VALUE_PARAMS = ("custom_value", "custom_from", "custom_to")
+
+
+class UseCaseFilterForm(forms.Form):
+    """Checks a custom-field filter's value against the chosen field's kind."""
+
+    custom_field_def: CustomField | None = None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        key = data.get("custom_field")
+        field = CustomField.objects.filter(key=key).first() if key else None
+        self.custom_field_def = field
+        if field is None:
+            return data
+        ranged = field.kind in (CustomFieldKind.NUMBER, CustomFieldKind.DATE)
+        exact = field.kind in (CustomFieldKind.CHOICE, CustomFieldKind.YES_NO)
+        for name in CUSTOM_VALUE_PARAMS:
+            checked = exact if name == "custom_value" else ranged
+            if checked and data.get(name):
+                _, problem = custom_value_parse(field, data[name])
+                if problem:
+                    self.add_error(name, f"{field.label} {problem}")
+        return data
+
+
 class UseCaseFilterSet(django_filters.FilterSet):
     """Filter the annotated portfolio (``usecases.selectors.usecase_portfolio``)."""
 
@@ -96,6 +123,7 @@ class UseCaseFilterSet(django_filters.FilterSet):
     class Meta:
         model = UseCase
         fields: list[str] = []
+        form = UseCaseFilterForm
 
     def filter_nothing(
         self, queryset: QuerySet[UseCase], name: str, value: Any
@@ -104,21 +132,18 @@ class UseCaseFilterSet(django_filters.FilterSet):
 
     def filter_custom(self, queryset: QuerySet[UseCase], name: str, key: str) -> QuerySet[UseCase]:
         """Filter on one custom field's value in PostgreSQL (JSON lookups on ``custom``)."""
-        field = CustomField.objects.filter(key=key).first()
-        if field is None:  # deleted between the form's check and now
-            return queryset
+        field = getattr(self.form, "custom_field_def", None)
+        if field is None or any(n in self.form.errors for n in CUSTOM_VALUE_PARAMS):
+            return queryset  # deleted since, or a bad value: named on the form, not applied
         data = self.form.cleaned_data
         value = (data.get("custom_value") or "").strip()
         if field.kind in (CustomFieldKind.NUMBER, CustomFieldKind.DATE):
             return self._custom_range(queryset, field, data)
         if not value:
             return queryset.filter(custom__has_key=key)  # any value at all
-        stored = KeyTransform(key, "custom")
         if field.kind in (CustomFieldKind.CHOICE, CustomFieldKind.YES_NO):
-            parsed, problem = custom_value_parse(field, value)
-            if problem:
-                self.form.add_error("custom_value", f"{field.label} {problem}")
-                return queryset
+            parsed, _ = custom_value_parse(field, value)
+            stored = KeyTransform(key, "custom")
             return queryset.alias(custom_match=stored).filter(custom_match=parsed)
         text = KeyTextTransform(key, "custom")
         return queryset.alias(custom_text=text).filter(custom_text__icontains=value)
@@ -130,10 +155,8 @@ class UseCaseFilterSet(django_filters.FilterSet):
         # changed kind since) is neither above nor below a number.
         bounds = {}
         for name, lookup in (("custom_from", "gte"), ("custom_to", "lte")):
-            parsed, problem = custom_value_parse(field, data.get(name))
-            if problem:
-                self.form.add_error(name, f"{field.label} {problem}")
-            elif parsed is not None:
+            parsed, _ = custom_value_parse(field, data.get(name))  # checked by the form
+            if parsed is not None:
                 bounds[lookup] = parsed
         stored = KeyTransform(field.key, "custom")
         kind_type = "number" if field.kind == CustomFieldKind.NUMBER else "string"

@@ -184,14 +184,22 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
         return data
 
 
+class _CheckedChoiceField(forms.ChoiceField):
+    """A select whose value ``custom_value_parse`` checks (one message, any spelling)."""
+
+    def valid_value(self, value: Any) -> bool:
+        return True
+
+
 def custom_form_field(field: CustomField) -> forms.Field:
     """The form field for a custom field; its value is checked by ``custom_value_parse``."""
     common: dict[str, Any] = {"label": field.label, "help_text": field.help_text, "required": False}
     kind = field.kind
     if kind == CustomFieldKind.YES_NO:
-        return forms.ChoiceField(choices=YES_NO, **common)
+        return _CheckedChoiceField(choices=YES_NO, **common)
     if kind == CustomFieldKind.CHOICE:
-        return forms.ChoiceField(choices=[("", "—"), *[(c, c) for c in field.choices]], **common)
+        choices = [("", "—"), *[(c, c) for c in field.choices]]
+        return _CheckedChoiceField(choices=choices, **common)
     if kind == CustomFieldKind.DATE:
         return forms.CharField(
             max_length=10, widget=forms.DateInput(attrs={"type": "date"}), **common

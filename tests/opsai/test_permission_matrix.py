@@ -58,6 +58,8 @@ PAGES: dict[str, dict[str, frozenset[str]]] = {
     "usecases:sensitivity": {R: EVERYONE, W: NOBODY},
     "usecases:scoring_models": {R: EVERYONE, W: ADMIN},
     "usecases:teams": {R: EVERYONE, W: OWNERS},
+    "usecases:custom_fields": {R: ADMIN, W: ADMIN},
+    "usecases:custom_field_edit": {R: ADMIN, W: ADMIN},
     "usecases:detail": {R: EVERYONE, W: NOBODY},
     "usecases:edit": {R: ADMIN, W: ADMIN},
     "usecases:score": {R: NOBODY, W: OPS},
@@ -155,6 +157,7 @@ BODIES: dict[str, dict[str, str]] = {"usecases:teams": {"team": "team"}}
 ARGUMENTS: dict[str, dict[str, str]] = {
     "usecases:detail": {"pk": "use_case"},
     "usecases:import_job": {"pk": "import_job"},
+    "usecases:custom_field_edit": {"pk": "custom_field"},
     "usecases:edit": {"pk": "use_case"},
     "usecases:score": {"pk": "use_case"},
     "usecases:reveal": {"pk": "use_case"},
@@ -265,7 +268,7 @@ def demo_objects() -> dict[str, Any]:
     from audit.models import AuditEvent
     from governance.models import AIWorker, EvidenceFile, Incident, Review, Vendor
     from kpis.models import Alert, IngestBatch, Snapshot
-    from usecases.models import ImportJob
+    from usecases.models import CustomField, ImportJob
 
     worker = AIWorker.objects.select_related("use_case").order_by("pk").first()
     review = Review.objects.order_by("pk").first()
@@ -292,6 +295,7 @@ def demo_objects() -> dict[str, Any]:
         "step": incident.steps.order_by("pk").first(),
         "vendor": Vendor.objects.order_by("pk").first(),
         "audit_event": AuditEvent.objects.order_by("pk").first(),
+        "custom_field": CustomField.objects.create(key="matrix", label="Matrix", kind="text"),
         "import_job": ImportJob.objects.create(
             created_by=get_user_model().objects.get(username="ops"), filename="matrix.csv"
         ),
