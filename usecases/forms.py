@@ -111,7 +111,15 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
             "high_impact_justification": "Required when high-impact is yes.",
         }
 
-    def __init__(self, *args: Any, require_complete: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        require_complete: bool = False,
+        custom_field_defs: list[CustomField] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``custom_field_defs``: the custom fields to offer (default: all, one query) —
+        an importer checking thousands of rows passes them once."""
         super().__init__(*args, **kwargs)
         self.require_complete = require_complete
         self.fields["team"].queryset = Team.objects.order_by("name")
@@ -129,7 +137,9 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
         instance = kwargs.get("instance")
         if isinstance(self.initial.get("high_impact"), bool):  # the instance's, for the select
             self.initial["high_impact"] = _custom_initial(self.initial["high_impact"])
-        self.custom_field_defs = custom_fields()
+        self.custom_field_defs = (
+            custom_fields() if custom_field_defs is None else list(custom_field_defs)
+        )
         stored = (instance.custom if instance is not None else None) or {}
         for field in self.custom_field_defs:
             name = CUSTOM_PREFIX + field.key
@@ -166,7 +176,9 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
         self.custom_values: dict[str, Any] = {}
         for field in self.custom_field_defs:
             name = CUSTOM_PREFIX + field.key
-            if name in self.errors:
+            # A field the request did not send is left as stored (a browser sends every
+            # field; an importer or script only the ones it has).
+            if name in self.errors or name not in self.data:
                 continue
             raw = data.get(name)
             value, problem = custom_value_parse(field, raw)
@@ -179,7 +191,7 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
     def intake_data(self) -> dict[str, Any]:
         """The cleaned intake fields, as the services take them (custom values by key)."""
         data = {name: self.cleaned_data[name] for name in FORM_MODEL_FIELDS}
-        if self.custom_field_defs:
+        if self.custom_values:
             data[CUSTOM_FIELD] = self.custom_values
         return data
 

@@ -43,7 +43,10 @@ from usecases.catalog import USE_CASE_TEMPLATES
 from usecases.choices import ImportState
 from usecases.forms import UseCaseForm
 from usecases.models import ImportJob, Team, UseCase
-from usecases.services import INTAKE_FIELDS, usecase_create, usecase_update
+from usecases.services import CUSTOM_FIELD, INTAKE_FIELDS, usecase_create, usecase_update
+
+# The intake fields a file's column may name (custom values are not one JSON column).
+COLUMN_FIELDS: tuple[str, ...] = tuple(name for name in INTAKE_FIELDS if name != CUSTOM_FIELD)
 
 EXTRA_COLUMNS = ("id", "template_key", "submit")
 TRUE_WORDS = {"yes", "y", "true", "1"}
@@ -107,7 +110,7 @@ def read_rows(*, name: str, content: bytes, head: int | None = None) -> tabular.
     if not table.header:
         raise ValidationError("The file is empty.")
     header = table.header
-    unknown = [c for c in header if c and c not in INTAKE_FIELDS and c not in EXTRA_COLUMNS]
+    unknown = [c for c in header if c and c not in COLUMN_FIELDS and c not in EXTRA_COLUMNS]
     if unknown:
         names = ", ".join(unknown[:10])  # each at most MAX_HEADER_CHARS: the reader checked
         more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
@@ -152,7 +155,7 @@ def _form_data(
             if isinstance(value, bool):
                 value = "true" if value else "false"
             data[name] = "" if value is None else value
-    for name in INTAKE_FIELDS:
+    for name in COLUMN_FIELDS:
         if name not in row:
             continue
         text = row[name]
@@ -170,7 +173,7 @@ def _form_data(
                 for s in text.replace(";", ",").split(",")
                 if s.strip()
             ]
-        elif name in ("money_movement", "vendor_model"):
+        elif name in ("money_movement", "vendor_model", "high_impact"):
             data[name] = _yes_no(text, name, problems, blank="")
         elif name in ("trains_on_customer_data", "exports_data"):
             data[name] = "on" if _yes_no(text, name, problems, blank="false") == "true" else ""
@@ -306,7 +309,8 @@ def _check_row(
     submit = _yes_no(row.get("submit", ""), "submit", problems, blank="false") == "true"
     data, more = _form_data(row, instance, teams, users)
     problems += more
-    form = UseCaseForm(data=data, instance=instance, require_complete=submit)
+    # No custom-field columns here yet: an empty list spares the form a query per row.
+    form = UseCaseForm(data=data, instance=instance, require_complete=submit, custom_field_defs=[])
     if not form.is_valid():
         named = {problem.split(":", 1)[0] for problem in problems}
         for field_name, messages in form.errors.items():

@@ -19,8 +19,9 @@ from governance.policy import SEED_POLICY_RULES, with_risk_rules
 from governance.services import lane_policy_create
 from tests.usecases.factories import make_use_case, template_data
 from usecases import risk
+from usecases.imports import usecase_import
 from usecases.models import UseCase
-from usecases.services import usecase_move_stage, usecase_update
+from usecases.services import custom_field_create, usecase_move_stage, usecase_update
 
 pytestmark = pytest.mark.django_db
 
@@ -222,3 +223,25 @@ def test_the_portfolio_filters_by_risk_class_and_high_impact(client, ops_lead):
     api.force_authenticate(ops_lead)
     listed = api.get("/api/usecases/?risk_class=minimal").data["results"]
     assert [row["title"] for row in listed] == ["Minimal"]
+
+
+def test_the_import_takes_the_risk_columns_and_an_update_keeps_custom_values(ops_lead, admin_user):
+    custom_field_create(actor=admin_user, key="budget", label="Budget", kind="number")
+    header = "title,team,risk_class,high_impact,high_impact_justification"
+    team = template_data()["team"].name
+    content = f"{header}\nScreening,{team},high,Yes,Ranks applicants\n".encode()
+    report = usecase_import(actor=admin_user, name="risk.csv", content=content)
+    assert report.ok, report.errors
+    use_case = UseCase.objects.get(title="Screening")
+    assert (use_case.risk_class, use_case.high_impact) == ("high", True)
+    assert LaneAssignment.objects.get(use_case=use_case).lane == "reviewed"
+    UseCase.objects.filter(pk=use_case.pk).update(custom={"budget": 10})
+    content = f"id,title,risk_class\n{use_case.pk},Screening,minimal\n".encode()
+    report = usecase_import(actor=admin_user, name="risk.csv", content=content)
+    assert report.ok, report.errors
+    use_case.refresh_from_db()
+    assert (use_case.risk_class, use_case.custom) == ("minimal", {"budget": 10})
+    bad = usecase_import(
+        actor=admin_user, name="risk.csv", content=f"title,team,custom\nX,{team},{{}}\n".encode()
+    )
+    assert bad.errors == ["Line 1: unknown columns: custom."]
