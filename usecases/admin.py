@@ -1,6 +1,9 @@
 """Teams and use cases are edited here with every change audited; history is read-only."""
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from audit.admin import AuditedAdmin
 from opsai.admin import ReadOnlyAdmin
@@ -24,6 +27,10 @@ class CustomFieldAdmin(AuditedAdmin):
     """The organisation's own use-case fields (also edited at /usecases/fields/)."""
 
     list_display = ["label", "key", "kind", "order"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: CustomField | None = None) -> Any:
+        # The stored values live under the key: renaming it would orphan every one.
+        return ["key"] if obj is not None else []
 
 
 @admin.register(StageChange)

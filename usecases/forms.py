@@ -262,6 +262,15 @@ class CustomFieldForm(BoundedInputMixin, forms.ModelForm):
             raise forms.ValidationError("A choice may have at most 200 characters.")
         return values
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("kind") and data["kind"] != CustomFieldKind.CHOICE:
+            # Only a choice field has choices: switching a field to another kind drops
+            # its list rather than refusing the change over a box the kind ignores.
+            data["choices"] = []
+            self.instance.choices = []
+        return data
+
     def attributes(self) -> dict[str, Any]:
         """What the services take: every attribute but the key."""
         return {

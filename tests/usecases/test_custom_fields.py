@@ -286,3 +286,29 @@ def test_a_custom_filter_costs_the_same_queries_for_any_number_of_use_cases(
     with django_assert_num_queries(12):
         response = client.get(url)
     assert response.status_code == 200
+
+
+def test_switching_a_choice_field_to_another_kind_drops_its_choices(client, admin_user, fields):
+    client.force_login(admin_user)
+    url = reverse("usecases:custom_field_edit", args=[fields["tier"].pk])
+    data = {"label": "Tier", "kind": "number", "choices": "Gold\nSilver", "order": 0}
+    assert client.post(url, data).status_code == 302
+    fields["tier"].refresh_from_db()
+    assert (fields["tier"].kind, fields["tier"].choices) == ("number", [])
+
+
+def test_the_django_admin_keeps_the_key_and_audits_changes(client, admin_user, fields):
+    admin_user.is_staff = True
+    admin_user.save()
+    client.force_login(admin_user)
+    url = reverse("admin:usecases_customfield_change", args=[fields["notes"].pk])
+    page = client.get(url)
+    assert page.status_code == 200 and 'name="key"' not in page.content.decode()
+    data = {"label": "Remarks", "kind": "text", "choices": "[]", "help_text": "", "order": 5}
+    assert client.post(url, data).status_code == 302
+    fields["notes"].refresh_from_db()
+    assert (fields["notes"].key, fields["notes"].label) == ("notes", "Remarks")
+    event = AuditEvent.objects.filter(
+        object_type="usecases.customfield", object_id=str(fields["notes"].pk)
+    ).latest("pk")
+    assert event.after["label"] == "Remarks"
