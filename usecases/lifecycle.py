@@ -83,12 +83,14 @@ Guard = Callable[[StageMove], str | None]
 MoveStep = Callable[[StageMove], FollowOn | None]
 CreateStep = Callable[["UseCase", Any], None]
 ChangeStep = Callable[["UseCase", Any, frozenset[str]], FollowOn | None]
+BulkStep = Callable[[list["UseCase"], Any], None]
 
 # Keyed by name so that registering twice (``ready`` in tests) replaces instead of doubling.
 _guards: dict[str, Guard] = {}
 _move_steps: dict[str, MoveStep] = {}
 _create_steps: dict[str, CreateStep] = {}
 _change_steps: dict[str, ChangeStep] = {}
+_bulk_steps: dict[str, BulkStep] = {}
 
 
 def register_guard(name: str, guard: Guard) -> None:
@@ -109,6 +111,11 @@ def register_create_step(name: str, step: CreateStep) -> None:
 def register_change_step(name: str, step: ChangeStep) -> None:
     """Run ``step`` after intake fields of a use case change (with the changed field names)."""
     _change_steps[name] = step
+
+
+def register_bulk_step(name: str, step: BulkStep) -> None:
+    """Run ``step`` once for many newly created use cases, in place of the create step ``name``."""
+    _bulk_steps[name] = step
 
 
 def allowed_moves(stage: str) -> tuple[Stage, ...]:
@@ -148,6 +155,19 @@ def steps_after_create(use_case: UseCase, actor: Any) -> None:
     """Run the registered steps for a newly created use case."""
     for step in _create_steps.values():
         step(use_case, actor)
+
+
+def steps_after_bulk_create(use_cases: list[UseCase], actor: Any) -> None:
+    """Run every create step for many newly created use cases: in bulk where one is registered."""
+    if not use_cases:
+        return
+    for name, step in _create_steps.items():
+        bulk = _bulk_steps.get(name)
+        if bulk is not None:
+            bulk(use_cases, actor)
+        else:
+            for use_case in use_cases:
+                step(use_case, actor)
 
 
 def steps_after_change(use_case: UseCase, actor: Any, changed: Iterable[str]) -> list[FollowOn]:
