@@ -8,6 +8,7 @@ from typing import Any
 from django.db import models, transaction
 
 from audit.models import AuditEvent
+from opsai.bulk import bulk_insert
 from opsai.permissions import acting_user
 
 
@@ -75,5 +76,4 @@ def audit_record_many(
         )
         for target, before, after in events
     ]
-    AuditEvent.objects.bulk_create(rows, batch_size=1000)
-    return len(rows)
+    return bulk_insert(AuditEvent, rows)

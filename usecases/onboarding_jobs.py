@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from audit.services import audit_record, audit_record_many
 from opsai import tabular
+from opsai.bulk import bulk_insert
 from opsai.jobs import enqueue_on_commit
 from opsai.permissions import acting_user
 from usecases import lifecycle
@@ -517,7 +518,7 @@ def _write(job: ImportJob, actor: Any, plans: list[RowPlan]) -> dict[str, int]:
             uc.registered_from = (
                 f"Import {job.pk} from {job.source} ({job.filename}, line {plan.line})"[:300]
             )
-    UseCase.objects.bulk_create([p.instance for p in creates], batch_size=1000)
+    bulk_insert(UseCase, [p.instance for p in creates], ids=True)
     changes = []
     for plan in creates:
         previous = ""
@@ -533,7 +534,7 @@ def _write(job: ImportJob, actor: Any, plans: list[RowPlan]) -> dict[str, int]:
                 )
             )
             previous = stage
-    StageChange.objects.bulk_create(changes, batch_size=2000)
+    bulk_insert(StageChange, changes)
     audit_record_many(
         actor=actor,
         action="usecase.created",

@@ -24,6 +24,7 @@ from governance.selectors import (
     lane_policy_current,
 )
 from governance.services.reviews import review_require_again
+from opsai.bulk import bulk_insert
 from opsai.permissions import acting_user
 from usecases.models import UseCase
 
@@ -113,7 +114,7 @@ def lane_assign_bulk(*, use_cases: list[UseCase], actor: Any) -> list[LaneAssign
                 assigned_at=now,
             )
         )
-    LaneAssignment.objects.bulk_create(assignments, batch_size=1000)
+    bulk_insert(LaneAssignment, assignments)
     audit_record_many(
         actor=actor,
         action="lane.assigned",

@@ -237,12 +237,25 @@ class OnboardingViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
 
+    @staticmethod
+    def _options(data: Any) -> dict[str, Any]:
+        if not data:
+            return {}
+        try:
+            options = json.loads(data) if isinstance(data, str) else data
+        except ValueError as error:
+            raise ValidationError({"options": ["Not JSON."]}) from error
+        if not isinstance(options, dict):
+            raise ValidationError({"options": ["Give the options as a JSON object."]})
+        return options
+
     def create(self, request: Request) -> Response:
         """Upload ``file`` from ``source``: 201 with the proposed mapping (state ``mapping``).
 
         With ``run=true`` the proposal (or ``mapping``, JSON: columns, values, options) is
-        taken as confirmed and the rows are imported in the background at once: 202 with
-        the job to follow (its ``Location``).
+        taken as confirmed — ``options`` (JSON) overriding its options, e.g.
+        ``{"create_units": true}`` — and the rows are imported in the background at once:
+        202 with the job to follow (its ``Location``).
         """
         require(request.user, "usecases.add_usecase")
         upload = request.FILES.get("file")
@@ -257,15 +270,17 @@ class OnboardingViewSet(viewsets.GenericViewSet):
         )
         run = str(request.data.get("run", "")).lower() in ("1", "true", "yes")
         given = request.data.get("mapping")
+        extra = request.data.get("options")
         if not run and not given:
             return self._answer(job, status.HTTP_201_CREATED)
         mapping = self._mapping(given) if given else job.mapping
+        options = {**(mapping.get("options") or {}), **self._options(extra)}
         job = onboarding_mapping_set(
             job=job,
             actor=request.user,
             columns=mapping["columns"],
             values=mapping.get("values") or {},
-            options=mapping.get("options") or {},
+            options=options,
             check=not run,
         )
         return self._answer(job, status.HTTP_202_ACCEPTED if run else status.HTTP_200_OK)
