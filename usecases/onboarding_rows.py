@@ -44,8 +44,10 @@ from usecases.services import usecase_missing_fields
 
 # Fields a blank cell may clear (when the user asks): never the title, unit or stage.
 NOT_CLEARED = {"title", "team", "stage", "source_id", "opsai_id", "template_key"}
-# What the model validates by itself per row, without a query (foreign keys are looked up here).
-_NOT_VALIDATED = ["team", "owner", "submitted_by", "registered_by"]
+# Free text is taken as it is (its length is checked by the model): not worth remembering.
+_UNCACHED = frozenset({"text"})
+_FIELD_NAMES = frozenset(f.name for f in UseCase._meta.concrete_fields)
+_FOREIGN_KEYS = frozenset({"team", "owner", "submitted_by", "registered_by"})
 
 
 @dataclass
@@ -120,6 +122,9 @@ class Context:
     now: datetime
     seen_external: dict[str, int] = field(default_factory=dict)
     seen_opsai: dict[int, int] = field(default_factory=dict)
+    # A value is read the same way every time it appears: 10,000 rows hold few distinct
+    # stages, dates or flags, so each is matched once.
+    read: dict[tuple[str, str], tuple[Any, str]] = field(default_factory=dict)
 
 
 def check_context(
@@ -283,7 +288,14 @@ def check_row(line: int, row: dict[str, str], ctx: Context) -> RowPlan | list[Pr
         if not raw:
             blanks.append(target)
             continue
-        value, problem = _read(target, raw, ctx)
+        known = ctx.read.get((target.key, raw))
+        if known is None:
+            known = ctx.read[(target.key, raw)] = (
+                _read(target, raw, ctx) if target.kind not in _UNCACHED else (raw, "")
+            )
+        value, problem = known
+        if isinstance(value, list):
+            value = list(value)  # a list is the row's own
         if problem:
             problems.append(Problem(line, column, problem))
         else:
@@ -303,7 +315,12 @@ def check_row(line: int, row: dict[str, str], ctx: Context) -> RowPlan | list[Pr
     _apply(plan, cells, blanks, ctx)
     problems += _stages(plan, cells, ctx, column_of)
     try:
-        instance.clean_fields(exclude=_NOT_VALIDATED)
+        # Only what the row set (and the title a new one needs): the rest was valid already,
+        # and foreign keys were looked up above (the model would ask the database per row).
+        checked = ({k for k in cells if k in _FIELD_NAMES} | {"title"}) - _FOREIGN_KEYS
+        if any(k.startswith("custom:") for k in cells):
+            checked.add("custom")
+        instance.clean_fields(exclude=[n for n in _FIELD_NAMES if n not in checked])
         instance.clean()
     except ValidationError as error:
         for name, messages in error.message_dict.items():
@@ -325,7 +342,7 @@ def check_row(line: int, row: dict[str, str], ctx: Context) -> RowPlan | list[Pr
 
 def _plain_keys(cells: dict[str, Any], blanks: list[Target]) -> set[str]:
     keys = set(cells) | {t.key for t in blanks}
-    names = {f.name for f in UseCase._meta.concrete_fields}
+    names = _FIELD_NAMES
     result = {k for k in keys if k in names and k not in ("stage",)} | {"team_id"}
     if any(k.startswith("custom:") for k in keys):
         result.add("custom")
@@ -440,7 +457,7 @@ def _apply(plan: RowPlan, cells: dict[str, Any], blanks: list[Target], ctx: Cont
     """Set the row's values on the use case; blank cells leave fields as they are unless asked."""
     instance = plan.instance
     custom = dict(instance.custom or {})
-    settable = {f.name for f in UseCase._meta.concrete_fields}
+    settable = _FIELD_NAMES
     for key, value in cells.items():
         if key.startswith("custom:"):
             custom[key[7:]] = value

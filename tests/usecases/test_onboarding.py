@@ -566,3 +566,22 @@ def test_another_users_onboarding_is_a_404(client: Client, ops_lead: Any, make_u
     client.force_login(make_user("Ops lead", username="ops2"))
     assert client.get(reverse("usecases:onboarding_job", args=[job.pk])).status_code == 404
     assert client.get(reverse("usecases:onboarding_errors", args=[job.pk])).status_code == 404
+
+
+def test_lanes_placed_in_bulk_are_the_lanes_the_policy_gives_one_by_one(ops_lead: Any) -> None:
+    from governance.selectors import lane_decide, lane_policy_current
+
+    header = ["Use Case Name", "Agency", "Autonomy", "Moves money", "Exports data", "Audience"]
+    rows = [["A", "Treasury", "act", "yes", "no", "internal"],
+            ["B", "Treasury", "suggest", "no", "yes", "customer_facing"],
+            ["C", "Treasury", "draft", "no", "no", "internal"]]  # fmt: skip
+    run(ops_lead, csv_bytes(header, rows))
+
+    policy = lane_policy_current()
+    placed = {
+        a.use_case.title: (a.lane, a.reason)
+        for a in LaneAssignment.objects.select_related("use_case")
+    }
+    expected = {u.title: lane_decide(policy=policy, use_case=u) for u in UseCase.objects.all()}
+    assert placed == {title: (lane, reason) for title, (lane, _, reason) in expected.items()}
+    assert placed["A"][0] == "prohibited"
