@@ -268,6 +268,7 @@ class OnboardingMappingForm(forms.Form):
         label="Unit for rows without one",
         queryset=Team.objects.none(),
         required=False,
+        empty_label="— none: such a row is refused —",
     )
 
     def __init__(

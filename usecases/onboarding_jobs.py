@@ -325,7 +325,7 @@ def _preview(plans: list[RowPlan], problems: list[Problem], job: ImportJob) -> d
                 if plan.unit_path
                 else labels.get(uc.team_id, ""),
                 "stage": stage.label,
-                "since": plan.stages[-1][1].date().isoformat() if plan.registered else "",
+                "since": plan.stages[-1][1].date().isoformat() if plan.dated else "",
                 "registered": plan.registered,
                 "external_id": uc.external_id,
                 "contact": uc.contact_email or uc.contact_name,
@@ -350,7 +350,7 @@ def _preview(plans: list[RowPlan], problems: list[Problem], job: ImportJob) -> d
         "drafts": sum(1 for p in creates if not p.submit),
         "incomplete_registered": sum(1 for p in creates if p.registered and p.missing),
         "without_id": sum(1 for p in creates if not p.instance.external_id),
-        "new_units": sorted({PATH_SEPARATOR.join(p.unit_path) for p in plans if p.unit_path})[:50],
+        "new_units": sorted({PATH_SEPARATOR.join(p.unit_path) for p in plans if p.unit_path}),
         "checked_at": timezone.now().isoformat(),
     }
 

@@ -72,6 +72,7 @@ class RowPlan:
     unit_path: tuple[str, ...] | None = None  # a unit to create first (create_units)
     stages: list[tuple[Stage, datetime]] = field(default_factory=list)
     registered: bool = False
+    dated: bool = False  # the file gave the date it reached its stage (else: the import time)
     submit: bool = False
     missing: list[str] = field(default_factory=list)
     changed: set[str] = field(default_factory=set)
@@ -86,6 +87,7 @@ class UnitIndex:
         self.by_label: dict[str, int] = {}
         self.by_name: dict[str, list[int]] = {}
         self.labels: dict[int, str] = {}
+        self._resolved: dict[tuple[str, ...], tuple[int | None, int]] = {}
         for pk, parent, name, label in Team.objects.values_list(
             "pk", "parent_id", "name", "path_label"
         ):
@@ -95,12 +97,24 @@ class UnitIndex:
             self.labels[pk] = label or name
 
     def resolve(self, names: list[str]) -> tuple[int | None, int]:
-        """(the unit at the end of ``names``, how many levels were found from the root)."""
+        """(the unit at the end of ``names``, how many levels were found from the root).
+
+        A path that starts below the root ("IRS › Taxpayer services" where the tree is
+        "Treasury › IRS › …") names the one unit whose path ends with it.
+        """
+        key = tuple(name.lower() for name in names)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(names)
+        return self._resolved[key]
+
+    def _resolve(self, names: list[str]) -> tuple[int | None, int]:
         parent: int | None = None
         for depth, name in enumerate(names):
             found = self.children.get((parent, name.lower()))
             if found is None:
-                return None, depth
+                tail = normalise(PATH_SEPARATOR.join(names))
+                ends = [pk for label, pk in self.by_label.items() if label.endswith(f" {tail}")]
+                return (ends[0], len(names)) if len(ends) == 1 else (None, depth)
             parent = found
         return parent, len(names)
 
@@ -513,6 +527,7 @@ def _stages(
             )
         entries.append((s, when))
     plan.stages = entries
+    plan.dated = bool(dates.get(stage))
     return problems
 
 

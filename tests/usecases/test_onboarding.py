@@ -585,3 +585,8 @@ def test_lanes_placed_in_bulk_are_the_lanes_the_policy_gives_one_by_one(ops_lead
     expected = {u.title: lane_decide(policy=policy, use_case=u) for u in UseCase.objects.all()}
     assert placed == {title: (lane, reason) for title, (lane, _, reason) in expected.items()}
     assert placed["A"][0] == "prohibited"
+
+
+def test_a_unit_named_from_below_the_root_is_found_by_its_path(ops_lead: Any) -> None:
+    run(ops_lead, csv_bytes(["Use Case Name", "Bureau"], [["A", "IRS"]]))
+    assert UseCase.objects.get(title="A").team.path_label == "Treasury › IRS"
