@@ -590,3 +590,44 @@ def test_lanes_placed_in_bulk_are_the_lanes_the_policy_gives_one_by_one(ops_lead
 def test_a_unit_named_from_below_the_root_is_found_by_its_path(ops_lead: Any) -> None:
     run(ops_lead, csv_bytes(["Use Case Name", "Bureau"], [["A", "IRS"]]))
     assert UseCase.objects.get(title="A").team.path_label == "Treasury › IRS"
+
+
+def test_a_large_file_is_checked_by_the_job_before_its_preview(
+    ops_lead: Any, settings: Any, tmp_path: Any
+) -> None:
+    """GIVEN a file past what a request checks WHEN its mapping is confirmed
+    THEN the worker checks every row (phase check) and the job comes back with the preview."""
+    settings.USECASE_IMPORT_INLINE_ROWS = 2  # a request reads 10 rows
+    rows = [row(n) for n in range(30)] + [row(99, unit="Nowhere")]
+    job = upload(ops_lead, inventory(*rows))
+    assert job.mapping["small"] is False
+    job = onboarding_mapping_set(job=job, actor=ops_lead, columns=job.mapping["columns"],
+                                 values=job.mapping["values"])  # fmt: skip
+    assert (job.state, job.mapping["phase"]) == (ImportState.QUEUED, "check")
+
+    job = onboarding_run(job_id=job.pk)
+
+    assert (job.state, job.mapping["phase"]) == (ImportState.MAPPING, "preview")
+    assert (job.mapping["preview"]["create"], job.mapping["preview"]["refused"]) == (30, 1)
+    assert [e["line"] for e in job.errors] == [32]
+    onboarding_confirm(job=job, actor=ops_lead)
+    assert onboarding_run(job_id=job.pk).created == 30
+
+
+def test_an_excel_inventory_is_onboarded(admin_user: Any, tmp_path: Any) -> None:
+    path = generate_inventory(50, tmp_path / "inventory.xlsx")
+    outcome = import_inventory(path, actor=admin_user, source="excel")
+    assert (outcome["state"], outcome["created"], outcome["refused"]) == ("done", 50, 0)
+    assert UseCase.objects.filter(source="excel", stage=Stage.RETIRED).exists()
+
+
+def test_registered_use_cases_show_on_their_page_and_the_portfolio(
+    client: Client, ops_lead: Any
+) -> None:
+    run(ops_lead, inventory(row(1), row(2, stage="Retired")))
+    client.force_login(ops_lead)
+    use_case = UseCase.objects.get(external_id="AG-1")
+
+    assert client.get(reverse("usecases:detail", args=[use_case.pk])).status_code == 200
+    portfolio = client.get(reverse("usecases:portfolio"))
+    assert portfolio.status_code == 200 and b"Case 1" in portfolio.content
