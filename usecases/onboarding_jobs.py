@@ -566,6 +566,7 @@ def _write(job: ImportJob, actor: Any, plans: list[RowPlan]) -> dict[str, int]:
     return {
         "created": len(creates),
         "updated": updated,
+        "unchanged": sum(1 for p in plans if not p.creating and not p.changed),
         "registered": sum(1 for p in creates if p.registered),
     }
 
@@ -590,11 +591,9 @@ def _write_updates(actor: Any, plans: list[RowPlan], now: Any) -> int:
             for p in plans
         ),
     )
-    intake = set(INTAKE_FIELDS)
     for plan in plans:
-        changed = {name.removesuffix("_id") for name in plan.changed} & intake
-        if not changed:
-            continue
+        # Every changed field is named (not only intake ones): a lane rule may read any.
+        changed = {name.removesuffix("_id") for name in plan.changed}
         use_case = plan.instance
         for follow_on in lifecycle.steps_after_change(use_case, actor, changed):
             use_case = usecase_move_stage(

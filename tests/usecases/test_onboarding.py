@@ -317,7 +317,7 @@ def test_a_reimport_from_the_same_source_updates_instead_of_duplicating(
     assert UseCase.objects.count() == 2
     assert (job.created, job.updated) == (0, 1)  # row 1 is unchanged
     assert UseCase.objects.get(external_id="AG-2").problem == "Reads forms and letters"
-    assert job.mapping["preview"]["unchanged"] == 1
+    assert job.mapping["preview"]["unchanged"] == job.mapping["result"]["unchanged"] == 1
 
 
 def test_blank_cells_leave_fields_unchanged_unless_asked_to_clear(admin_user: Any) -> None:
