@@ -631,3 +631,15 @@ def test_registered_use_cases_show_on_their_page_and_the_portfolio(
     assert client.get(reverse("usecases:detail", args=[use_case.pk])).status_code == 200
     portfolio = client.get(reverse("usecases:portfolio"))
     assert portfolio.status_code == 200 and b"Case 1" in portfolio.content
+
+
+def test_a_reimport_that_changes_risk_moves_the_lane(admin_user: Any) -> None:
+    header = ["Use Case ID", "Use Case Name", "Agency", "Autonomy", "Moves money"]
+    run(admin_user, csv_bytes(header, [["X1", "A", "Treasury", "draft", "no"]]))
+    assert LaneAssignment.objects.get().lane != "prohibited"
+
+    job = run(admin_user, csv_bytes(header, [["X1", "A", "Treasury", "act", "yes"]]))
+
+    assert job.updated == 1
+    assert LaneAssignment.objects.get().lane == "prohibited"
+    assert AuditEvent.objects.filter(action="usecase.updated").count() == 1
