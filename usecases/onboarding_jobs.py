@@ -44,6 +44,8 @@ from usecases.onboarding_rows import Problem, RowPlan, check_context, check_row
 from usecases.services import INTAKE_FIELDS, usecase_move_stage
 
 PREVIEW_ROWS = 20
+# A 10,000-row inventory workbook unpacks to about 10 MB and its header reads in ~2 s.
+PEEK_UNPACKED_BYTES = 30 * 1024 * 1024
 # Every refused row is reported (the error report is a download), up to this many problems.
 PROBLEMS_KEPT = 20_000
 TASK = "usecases.tasks.onboarding_run"
@@ -86,6 +88,18 @@ def onboarding_upload(*, actor: Any, name: str, content: bytes, source: str) -> 
         raise ValidationError({"source": "The source's name is longer than 100 characters."})
     if source.lower() == "opsai":
         raise ValidationError({"source": "'opsai' is opsai's own columns: use the import page."})
+    if tabular.is_excel(name):
+        try:
+            unpacked = tabular.excel_unpacked_size(content, limits=import_limits())
+        except tabular.TabularError as error:
+            raise ValidationError(_unreadable(error)) from error
+        if unpacked > PEEK_UNPACKED_BYTES:
+            # openpyxl parses a workbook's whole shared-strings table before its first row:
+            # past this, reading even the header could outlast a web request.
+            raise ValidationError(
+                f"This workbook unpacks to {tabular.size_text(unpacked)}, too large to map in "
+                "a request: save it as CSV (UTF-8) and upload that."
+            )
     table = _read(name, content, head=settings.USECASE_IMPORT_INLINE_ROWS * 5)
     saved = ImportMapping.objects.filter(source=source).first()
     proposal = mapping_propose(table.header, table.rows, saved=saved)
