@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models, transaction
 
 from audit.models import AuditEvent
+from opsai.bulk import bulk_insert
 from opsai.permissions import acting_user
 
 
@@ -42,3 +44,36 @@ def audit_record(
         ticket_id=ticket_id,
         model_version=model_version,
     )
+
+
+def audit_record_many(
+    *,
+    actor: Any,
+    action: str,
+    events: Iterable[tuple[models.Model, dict[str, Any] | None, dict[str, Any] | None]],
+) -> int:
+    """Append one audit event per ``(target, before, after)`` in one bulk insert.
+
+    For a change that touches thousands of rows at once (an import): the same events
+    :func:`audit_record` would write one by one, in the change's transaction.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(
+            "audit_record_many must run inside the transaction of the change it describes"
+        )
+    user = acting_user(actor)
+    name = user.get_username() if user else "system"
+    rows = [
+        AuditEvent(
+            actor=user,
+            actor_name=name,
+            action=action,
+            object_type=target._meta.label_lower,
+            object_id=str(target.pk),
+            object_repr=str(target)[:200],
+            before=before,
+            after=after,
+        )
+        for target, before, after in events
+    ]
+    return bulk_insert(AuditEvent, rows)

@@ -33,6 +33,7 @@ from governance.selectors import (
 )
 from governance.services import (
     lane_assign,
+    lane_assign_bulk,
     lane_of,
     lane_stricter_reason,
     review_open,
@@ -68,6 +69,11 @@ def lane_guard(move: StageMove) -> str | None:
 def place_new_use_case(use_case: UseCase, actor: Any) -> None:
     """A new use case gets its lane from the current policy."""
     lane_assign(use_case=use_case, actor=actor)
+
+
+def place_new_use_cases(use_cases: list[UseCase], actor: Any) -> None:
+    """Many new use cases (an import) get their lanes from the current policy, in bulk."""
+    lane_assign_bulk(use_cases=use_cases, actor=actor)
 
 
 def review_after_change(use_case: UseCase, actor: Any, changed: frozenset[str]) -> FollowOn | None:
@@ -124,6 +130,7 @@ def register() -> None:
     """Hook governance's guards and steps into the lifecycle."""
     lifecycle.register_guard("governance.lane", lane_guard)
     lifecycle.register_create_step("governance.lane", place_new_use_case)
+    lifecycle.register_bulk_step("governance.lane", place_new_use_cases)
     lifecycle.register_change_step("governance.review", review_after_change)
     lifecycle.register_move_step("governance.review", review_after_move)
     lifecycle.register_obligation(

@@ -155,7 +155,12 @@ def is_excel(filename: str) -> bool:
 
 
 def read_table(
-    content: bytes, *, filename: str, limits: Limits | None = None, head: int | None = None
+    content: bytes,
+    *,
+    filename: str,
+    limits: Limits | None = None,
+    head: int | None = None,
+    keep_case: bool = False,
 ) -> Table:
     """Read an uploaded file: an Excel workbook by its name's ending, otherwise CSV.
 
@@ -163,12 +168,16 @@ def read_table(
     ``Table.more`` whether there are others (a cheap look at a large file in a request).
     """
     if is_excel(filename):
-        return read_excel(content, limits=limits, head=head)
-    return read_csv(content, limits=limits, head=head)
+        return read_excel(content, limits=limits, head=head, keep_case=keep_case)
+    return read_csv(content, limits=limits, head=head, keep_case=keep_case)
 
 
 def read_csv(
-    content: bytes | str, *, limits: Limits | None = None, head: int | None = None
+    content: bytes | str,
+    *,
+    limits: Limits | None = None,
+    head: int | None = None,
+    keep_case: bool = False,
 ) -> Table:
     """Read CSV bytes (UTF-8, with or without a byte-order mark) or text into a :class:`Table`.
 
@@ -192,12 +201,18 @@ def read_csv(
         columns = [column[:-1] for column in columns]
     lines = _csv_lines(columns, data, complete=nrows is None or not more)
     _check_cell_sizes(columns, lines, limits)
-    table = _table([[cell.strip() for cell in column] for column in columns], lines)
+    table = _table([[cell.strip() for cell in column] for column in columns], lines, keep_case)
     table.more = more
     return table
 
 
-def read_excel(content: bytes, *, limits: Limits | None = None, head: int | None = None) -> Table:
+def read_excel(
+    content: bytes,
+    *,
+    limits: Limits | None = None,
+    head: int | None = None,
+    keep_case: bool = False,
+) -> Table:
     """Read the first sheet of an .xlsx workbook into a :class:`Table`; lines are sheet rows."""
     limits = limits or upload_limits()
     _check_bytes(len(content), limits)
@@ -228,7 +243,7 @@ def read_excel(content: bytes, *, limits: Limits | None = None, head: int | None
     columns = [[_excel_text(cell) for cell in frame[label].tolist()] for label in frame.columns]
     lines = range(1, len(frame) + 1)
     _check_cell_sizes(columns, lines, limits)
-    table = _table(columns, lines)
+    table = _table(columns, lines, keep_case)
     table.more = more
     return table
 
@@ -431,9 +446,12 @@ def _excel_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _table(columns: list[list[str]], lines: Sequence[int]) -> Table:
-    """Build the Table from stripped cell text by column (header first) and record lines."""
-    header = [column[0].strip().lower() for column in columns]
+def _table(columns: list[list[str]], lines: Sequence[int], keep_case: bool = False) -> Table:
+    """Build the Table from stripped cell text by column (header first) and record lines.
+
+    Column names are lower-cased unless ``keep_case`` (another tool's names, shown as written).
+    """
+    header = [column[0].strip() if keep_case else column[0].strip().lower() for column in columns]
     named = [(name, column[1:]) for name, column in zip(header, columns, strict=True) if name]
     names = [name for name, _ in named]
     blank = ("",) * len(names)  # cells are stripped: a row without text is all ""

@@ -1,7 +1,14 @@
-"""Time a use-case import of N Excel rows through a real Celery worker, and its peak memory.
+"""Time a use-case import of N rows through a real Celery worker, and its peak memory.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/opsai_bench REDIS_URL=redis://127.0.0.1:6379/0 \\
         .venv/bin/python scripts/bench-import.py 3000 10000
+    … scripts/bench-import.py --inventory 10000
+
+``--inventory``: onboard a generated inventory in another tool's columns
+(``scripts/inventory.py``: foreign column names, three organisation levels, deployed,
+piloted and retired rows, risk flags) as an admin with the proposed mapping and
+"create missing organisation units" — the onboarding job, registration as found and
+all. Without it: an .xlsx in opsai's own columns through the all-or-nothing importer.
 
 For each N: writes an .xlsx of N good rows, starts `celery worker --pool=solo` under
 /usr/bin/time -v on a queue of its own, queues the import as the import page would
@@ -36,8 +43,10 @@ import openpyxl  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
 
+from scripts.inventory import generate_inventory  # noqa: E402
 from usecases.imports import usecase_import_queue  # noqa: E402
 from usecases.models import ImportJob, Team  # noqa: E402
+from usecases.onboarding_jobs import onboarding_mapping_set, onboarding_upload  # noqa: E402
 
 
 def workbook(rows: int) -> bytes:
@@ -54,14 +63,33 @@ def workbook(rows: int) -> bytes:
     return buffer.getvalue()
 
 
-def run(rows: int) -> None:
+def queue_inventory(user: object, rows: int) -> tuple[ImportJob, int]:
+    """Upload a generated inventory and confirm the proposed mapping: the job is queued."""
+    path = generate_inventory(rows, Path(tempfile.gettempdir()) / f"{QUEUE}-inventory-{rows}.csv")
+    content = path.read_bytes()
+    with transaction.atomic():
+        job = onboarding_upload(
+            actor=user, name=path.name, content=content, source=f"bench {QUEUE} {rows}"
+        )
+        job = onboarding_mapping_set(
+            job=job,
+            actor=user,
+            columns=job.mapping["columns"],
+            values=job.mapping["values"],
+            options={**job.mapping["options"], "create_units": True},
+            check=False,
+        )
+    return job, len(content)
+
+
+def run(rows: int, *, inventory: bool = False) -> None:
     from django.contrib.auth import get_user_model
 
     from opsai.roles import role_group
 
-    content = workbook(rows)
+    content = b"" if inventory else workbook(rows)
     user, _ = get_user_model().objects.get_or_create(username="bench-import")
-    user.groups.add(role_group("Ops lead"))
+    user.groups.add(role_group("Admin" if inventory else "Ops lead"))
     for name in ("Finance", "Support"):
         Team.objects.get_or_create(name=name)
     log = Path(tempfile.gettempdir()) / f"{QUEUE}-{rows}.log"
@@ -73,8 +101,12 @@ def run(rows: int) -> None:
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
-        with transaction.atomic():
-            job = usecase_import_queue(actor=user, name=f"bench-{rows}.xlsx", content=content)
+        if inventory:
+            job, size = queue_inventory(user, rows)
+        else:
+            with transaction.atomic():
+                job = usecase_import_queue(actor=user, name=f"bench-{rows}.xlsx", content=content)
+            size = len(content)
         while (state := ImportJob.objects.values_list("state", flat=True).get(pk=job.pk)) not in (
             "done",
             "failed",
@@ -90,7 +122,8 @@ def run(rows: int) -> None:
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", log.read_text())
     took = (job.finished_at - job.started_at).total_seconds()
     print(
-        f"{rows:>6} rows, {len(content) / 1024:,.0f} KiB .xlsx: {state}, {job.created} created, "
+        f"{rows:>6} rows, {size / 1024:,.0f} KiB {'inventory .csv' if inventory else '.xlsx'}: "
+        f"{state}, {job.created} created, "
         f"{took:.1f} s in the worker ({rows / took:,.0f} rows/s), "
         f"worker peak RSS {int(peak.group(1)) / 1024:,.0f} MiB"
         if peak
@@ -100,5 +133,7 @@ def run(rows: int) -> None:
 
 if __name__ == "__main__":
     call_command("migrate", verbosity=0)
-    for count in sys.argv[1:] or ["3000", "10000"]:
-        run(int(count))
+    inventory = "--inventory" in sys.argv
+    counts = [a for a in sys.argv[1:] if a != "--inventory"]
+    for count in counts or ["3000", "10000"]:
+        run(int(count), inventory=inventory)

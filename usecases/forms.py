@@ -373,3 +373,123 @@ def upload_size_problem(size: int) -> str:
     if size > limit:
         return f"The file is {tabular.size_text(size)}; the limit is {tabular.size_text(limit)}."
     return ""
+
+
+# --- Onboarding an existing inventory ------------------------------------------------------
+
+
+class OnboardingUploadForm(ImportForm):
+    """An inventory file and the source it comes from (its mapping is saved under that name)."""
+
+    source = forms.CharField(
+        label="Source",
+        max_length=100,
+        help_text="The tool or register the file comes from, e.g. “Federal AI inventory 2024”. "
+        "The mapping you confirm is offered again for the next file from the same source.",
+    )
+    field_order = ["source", "file"]
+
+
+class OnboardingMappingForm(forms.Form):
+    """The mapping of one file: a target per column, a value per distinct value, the options.
+
+    Fields are named by position (``column_3``, ``value_stage_2``), so a column named
+    anything at all makes a valid field name; labels carry the file's own names.
+    """
+
+    clear_blank = forms.BooleanField(
+        label="Blank cells clear fields",
+        required=False,
+        help_text="Off: a blank cell leaves the use case's field as it is.",
+    )
+    register_as_found = forms.BooleanField(
+        label="Register at their real stage (as found)",
+        required=False,
+        help_text="Rows in pilot, production or retired are registered there, with their dates; "
+        "the gates they skipped show as open obligations.",
+    )
+    create_units = forms.BooleanField(
+        label="Create missing organisation units",
+        required=False,
+        help_text="Admins only: units the file names that do not exist yet are created.",
+    )
+    default_unit = forms.ModelChoiceField(
+        label="Unit for rows without one",
+        queryset=Team.objects.none(),
+        required=False,
+        empty_label="— none: such a row is refused —",
+    )
+
+    def __init__(
+        self, *args: Any, job: Any, all_targets: list[Any], may_create_units: bool, **kwargs: Any
+    ) -> None:
+        mapping = job.mapping
+        options = mapping.get("options", {})
+        kwargs.setdefault("initial", {}).update(
+            {
+                name: options.get(name)
+                for name in ("clear_blank", "register_as_found", "create_units", "default_unit")
+            }
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["default_unit"].queryset = Team.objects.order_by("path_label")
+        self.fields["default_unit"].label_from_instance = lambda unit: unit.path_label or unit.name
+        if not may_create_units:
+            del self.fields["create_units"]
+        self.by_key = {t.key: t for t in all_targets}
+        choices = [("", "— leave out —")] + [(t.key, f"{t.label} ({t.key})") for t in all_targets]
+        self.columns: list[tuple[str, str]] = []
+        for index, column in enumerate(mapping.get("header", [])):
+            name = f"column_{index}"
+            self.fields[name] = forms.ChoiceField(
+                label=column,
+                choices=choices,
+                required=False,
+                initial=mapping.get("columns", {}).get(column, ""),
+            )
+            self.columns.append((name, column))
+        self.values: list[tuple[str, str, str, str]] = []  # field name, target key, file value
+        for key, seen in mapping.get("values", {}).items():
+            target = self.by_key.get(key)
+            if target is None:
+                continue
+            value_choices = [("", "— not mapped —"), *list(target.choices)]
+            for index, raw in enumerate(seen):
+                name = f"value_{key.replace(':', '__')}_{index}"
+                self.fields[name] = forms.ChoiceField(
+                    label=f"{target.label}: {raw}",
+                    choices=value_choices,
+                    required=False,
+                    initial=seen[raw],
+                )
+                self.values.append((name, key, raw, target.label))
+
+    def column_rows(self, samples: dict[str, list[str]]) -> list[dict[str, Any]]:
+        return [
+            {"field": self[name], "column": column, "samples": samples.get(column, [])}
+            for name, column in self.columns
+        ]
+
+    def value_tables(self) -> list[dict[str, Any]]:
+        tables: dict[str, dict[str, Any]] = {}
+        for name, key, raw, label in self.values:
+            tables.setdefault(key, {"key": key, "label": label, "rows": []})["rows"].append(
+                {"field": self[name], "raw": raw}
+            )
+        return list(tables.values())
+
+    def mapping(self) -> tuple[dict[str, str], dict[str, dict[str, str]], dict[str, Any]]:
+        """(columns, values, options) as ``onboarding_mapping_set`` takes them."""
+        data = self.cleaned_data
+        columns = {column: data.get(name, "") for name, column in self.columns}
+        values: dict[str, dict[str, str]] = {}
+        for name, key, raw, _ in self.values:
+            values.setdefault(key, {})[raw] = data.get(name, "")
+        unit = data.get("default_unit")
+        options = {
+            "clear_blank": data.get("clear_blank", False),
+            "register_as_found": data.get("register_as_found", False),
+            "create_units": data.get("create_units", False),
+            "default_unit": unit.pk if unit else None,
+        }
+        return columns, values, options

@@ -48,7 +48,7 @@ from usecases.services import CUSTOM_FIELD, INTAKE_FIELDS, usecase_create, useca
 # The intake fields a file's column may name (custom values are not one JSON column).
 COLUMN_FIELDS: tuple[str, ...] = tuple(name for name in INTAKE_FIELDS if name != CUSTOM_FIELD)
 
-EXTRA_COLUMNS = ("id", "template_key", "submit")
+EXTRA_COLUMNS = ("id", "opsai_id", "template_key", "submit")
 TRUE_WORDS = {"yes", "y", "true", "1"}
 FALSE_WORDS = {"no", "n", "false", "0"}
 # Enough bad rows to fix a file; the count says how many more there are.
@@ -118,7 +118,9 @@ def read_rows(*, name: str, content: bytes, head: int | None = None) -> tabular.
     twice = sorted({c for c in header if c and header.count(c) > 1})
     if twice:  # which of the two cells would win is a guess: refuse rather than pick one
         raise ValidationError(f"Line 1: columns named twice: {', '.join(twice)}.")
-    if "title" not in header and "id" not in header:
+    if "id" in header and "opsai_id" in header:
+        raise ValidationError("Line 1: give either an 'id' or an 'opsai_id' column, not both.")
+    if "title" not in header and "id" not in header and "opsai_id" not in header:
         raise ValidationError("Line 1: a 'title' column (or an 'id' column to update) is needed.")
     return table
 
@@ -138,8 +140,8 @@ def _unreadable(error: tabular.TabularError) -> str:
 
 
 def _row_id(row: dict[str, str]) -> int | None:
-    """The row's ``id`` column as a number, or None (isdigit alone lets "²" through)."""
-    text = row.get("id", "")
+    """The row's ``id`` (or ``opsai_id``) as a number, or None (isdigit alone lets "²" through)."""
+    text = row.get("id", "") or row.get("opsai_id", "")
     return int(text) if text.isascii() and text.isdigit() else None
 
 
@@ -156,8 +158,8 @@ def _form_data(
                 value = "true" if value else "false"
             data[name] = "" if value is None else value
     for name in COLUMN_FIELDS:
-        if name not in row:
-            continue
+        if name not in row or (instance is not None and not row[name]):
+            continue  # a blank cell leaves an existing use case's field as it is
         text = row[name]
         if name == "team":
             if text and text.lower() not in teams:
@@ -295,13 +297,21 @@ def _check_row(
 ) -> _Checked | str:
     """The row ready to write, or the message naming its line and what is wrong."""
     instance = None
-    if row.get("id"):
+    if row.get("id") or row.get("opsai_id"):
         pk = _row_id(row)
         if pk not in existing:
-            return f"Line {line}: id: no use case with id {tabular.quote(row['id'])}."
+            text = row.get("id") or row.get("opsai_id", "")
+            return f"Line {line}: id: no use case with id {tabular.quote(text)}."
         instance = existing[pk]
         if not actor.has_perm("usecases.change_usecase", instance):
             return f"Line {line}: you may not edit use case {instance.pk} ({instance})."
+        title = row.get("title", "")
+        if title and " ".join(title.lower().split()) != " ".join(instance.title.lower().split()):
+            # Another tool's ids are numbers too: an id is only trusted with its own title.
+            return (
+                f"Line {line}: title: {tabular.quote(title)} is not the title of use case "
+                f"{instance.pk} ({tabular.quote(instance.title)}); the row is refused."
+            )
     template_key = row.get("template_key", "")
     if template_key and template_key not in USE_CASE_TEMPLATES:
         return f"Line {line}: template_key: unknown template {tabular.quote(template_key)}."

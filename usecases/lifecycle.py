@@ -109,6 +109,7 @@ Guard = Callable[[StageMove], str | None]
 MoveStep = Callable[[StageMove], FollowOn | None]
 CreateStep = Callable[["UseCase", Any], None]
 ChangeStep = Callable[["UseCase", Any, frozenset[str]], FollowOn | None]
+BulkStep = Callable[[list["UseCase"], Any], None]
 
 # Keyed by name so that registering twice (``ready`` in tests) replaces instead of doubling.
 _guards: dict[str, Guard] = {}
@@ -116,6 +117,7 @@ _move_steps: dict[str, MoveStep] = {}
 _create_steps: dict[str, CreateStep] = {}
 _change_steps: dict[str, ChangeStep] = {}
 _obligations: dict[str, Obligation] = {}
+_bulk_steps: dict[str, BulkStep] = {}
 
 
 def register_guard(name: str, guard: Guard) -> None:
@@ -160,6 +162,11 @@ def obligation_owed_by(obligation: Obligation, queryset: QuerySet[UseCase]) -> Q
     return obligation.missing(queryset.filter(stage__in=obligation.stages))
 
 
+def register_bulk_step(name: str, step: BulkStep) -> None:
+    """Run ``step`` once for many newly created use cases, in place of the create step ``name``."""
+    _bulk_steps[name] = step
+
+
 def allowed_moves(stage: str) -> tuple[Stage, ...]:
     """The stages a use case in ``stage`` may move to."""
     return TRANSITIONS.get(Stage(stage), ()) if stage in Stage.values else ()
@@ -197,6 +204,19 @@ def steps_after_create(use_case: UseCase, actor: Any) -> None:
     """Run the registered steps for a newly created use case."""
     for step in _create_steps.values():
         step(use_case, actor)
+
+
+def steps_after_bulk_create(use_cases: list[UseCase], actor: Any) -> None:
+    """Run every create step for many newly created use cases: in bulk where one is registered."""
+    if not use_cases:
+        return
+    for name, step in _create_steps.items():
+        bulk = _bulk_steps.get(name)
+        if bulk is not None:
+            bulk(use_cases, actor)
+        else:
+            for use_case in use_cases:
+                step(use_case, actor)
 
 
 def steps_after_change(use_case: UseCase, actor: Any, changed: Iterable[str]) -> list[FollowOn]:

@@ -11,6 +11,7 @@ import logging
 from celery import shared_task
 
 from usecases.imports import usecase_import_run as run_import
+from usecases.onboarding_jobs import onboarding_run as run_onboarding
 
 logger = logging.getLogger(__name__)
 
@@ -21,5 +22,15 @@ def usecase_import_run(job_id: int) -> str:
     job = run_import(job_id=job_id)
     if job is None:
         logger.info("import job %s is gone", job_id)
+        return "gone"
+    return job.state
+
+
+@shared_task(name="usecases.tasks.onboarding_run")
+def onboarding_run(job_id: int) -> str:
+    """Check (the preview) or import an onboarding job's rows, as its phase says."""
+    job = run_onboarding(job_id=job_id)
+    if job is None:
+        logger.info("onboarding job %s is gone", job_id)
         return "gone"
     return job.state

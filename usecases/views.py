@@ -29,12 +29,14 @@ from opsai.permissions import (
 )
 from usecases import exports, lifecycle, scoring
 from usecases.catalog import TEMPLATE_FIELDS, USE_CASE_TEMPLATES
-from usecases.choices import TeamFunction
+from usecases.choices import ImportState, TeamFunction
 from usecases.custom_fields import custom_fields, custom_values_display
 from usecases.filters import SORT_LABELS, UseCaseFilterSet
 from usecases.forms import (
     CustomFieldForm,
     ImportForm,
+    OnboardingMappingForm,
+    OnboardingUploadForm,
     ScoreForm,
     ScoringModelForm,
     StageMoveForm,
@@ -42,7 +44,17 @@ from usecases.forms import (
     UseCaseForm,
 )
 from usecases.imports import import_limits, usecase_import_submit
-from usecases.models import CustomField, ImportJob, Team, UseCase
+from usecases.models import CustomField, ImportJob, ImportMapping, Team, UseCase
+from usecases.onboarding import columns_csv as onboarding_columns_csv
+from usecases.onboarding import sample_csv as onboarding_sample_csv
+from usecases.onboarding import targets as onboarding_targets
+from usecases.onboarding_jobs import (
+    error_report_csv,
+    onboarding_confirm,
+    onboarding_mapping_set,
+    onboarding_remap,
+    onboarding_upload,
+)
 from usecases.risk import risk_class_label, risk_scheme
 from usecases.selectors import (
     SCORE_FLAGS,
@@ -640,3 +652,133 @@ def custom_field_edit(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"field": field, "form": form}
     status = 400 if form.errors else 200
     return render(request, "usecases/custom_field_edit.html", context, status=status)
+
+
+# --- Onboarding an existing inventory ------------------------------------------------------------
+
+
+@write_required
+@permission_required("usecases.add_usecase")
+def onboarding(request: HttpRequest) -> HttpResponse:
+    """Upload an inventory from another tool: the next page proposes how its columns map."""
+    form = OnboardingUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = onboarding_upload(
+                actor=request.user,
+                name=upload.name,
+                content=upload.read(),
+                source=form.cleaned_data["source"],
+            )
+        except ValidationError as error:
+            form_add_errors(form, error)
+        else:
+            return redirect("usecases:onboarding_job", pk=job.pk)
+    context = {
+        "form": form,
+        "targets": onboarding_targets(),
+        "limits": import_limits().describe(),
+        "sources": ImportMapping.objects.values_list("source", flat=True)[:50],
+        "jobs": ImportJob.objects.defer("content")
+        .filter(created_by=request.user)
+        .exclude(source="")[:5],
+    }
+    return render(
+        request, "usecases/onboarding_upload.html", context, status=400 if form.is_bound else 200
+    )
+
+
+@require_safe
+@permission_required("usecases.add_usecase")
+def onboarding_sample(request: HttpRequest, kind: str) -> HttpResponse:
+    """The sample file (every column, two example rows) or the columns and their allowed values."""
+    text = onboarding_sample_csv() if kind == "sample" else onboarding_columns_csv()
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    name = "opsai-inventory-sample.csv" if kind == "sample" else "opsai-inventory-columns.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _onboarding_context(request: HttpRequest, job: ImportJob, form: Any = None) -> dict[str, Any]:
+    may_create_units = request.user.has_perm("usecases.add_team")
+    if form is None and job.state == ImportState.MAPPING and job.mapping.get("phase") == "mapping":
+        form = OnboardingMappingForm(
+            job=job, all_targets=onboarding_targets(), may_create_units=may_create_units
+        )
+    return {
+        "job": job,
+        "phase": job.mapping.get("phase", ""),
+        "form": form,
+        "columns": form.column_rows(job.mapping.get("samples", {})) if form else [],
+        "value_tables": form.value_tables() if form else [],
+        "preview": job.mapping.get("preview") or {},
+        "result": job.mapping.get("result") or {},
+    }
+
+
+@write_required
+@permission_required("usecases.add_usecase")
+def onboarding_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """One onboarding: the mapping to confirm, the preview, the progress, the outcome.
+
+    htmx polls the status card every second while the worker checks or imports.
+    """
+    job = _get_import_job(request, pk)
+    if request.method == "POST":
+        if job.state != ImportState.MAPPING or job.mapping.get("phase") != "mapping":
+            messages.error(request, "This import is past its mapping.")
+            return redirect("usecases:onboarding_job", pk=job.pk)
+        form = OnboardingMappingForm(
+            request.POST,
+            job=job,
+            all_targets=onboarding_targets(),
+            may_create_units=request.user.has_perm("usecases.add_team"),
+        )
+        if form.is_valid():
+            columns, values, options = form.mapping()
+            try:
+                onboarding_mapping_set(
+                    job=job, actor=request.user, columns=columns, values=values, options=options
+                )
+            except ValidationError as error:
+                form_add_errors(form, error)
+            else:
+                return redirect("usecases:onboarding_job", pk=job.pk)
+        context = _onboarding_context(request, job, form)
+        return render(request, "usecases/onboarding_job.html", context, status=400)
+    context = _onboarding_context(request, job)
+    if request.htmx:
+        if job.state not in (ImportState.QUEUED, ImportState.RUNNING):
+            # The check or the import ended: the preview or the outcome is a page of its own.
+            response = HttpResponse(status=204)
+            response["HX-Refresh"] = "true"
+            return response
+        return render(request, "usecases/partials/onboarding_status.html", context)
+    return render(request, "usecases/onboarding_job.html", context)
+
+
+@require_POST
+@write_required
+@permission_required("usecases.add_usecase")
+def onboarding_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Import the previewed rows in the background ("remap": back to the mapping instead)."""
+    job = _get_import_job(request, pk)
+    try:
+        if request.POST.get("action") == "remap":
+            onboarding_remap(job=job, actor=request.user)
+        else:
+            onboarding_confirm(job=job, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("usecases:onboarding_job", pk=job.pk)
+
+
+@require_safe
+@permission_required("usecases.add_usecase")
+def onboarding_errors(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every refused row of an onboarding, as CSV: line, field, problem."""
+    job = _get_import_job(request, pk)
+    response = HttpResponse(error_report_csv(job), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+    return response

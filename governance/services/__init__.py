@@ -10,6 +10,7 @@ from governance.services.incidents import (
 )
 from governance.services.lanes import (
     lane_assign,
+    lane_assign_bulk,
     lane_of,
     lane_policy_create,
     lane_policy_ensure_default,
@@ -47,6 +48,7 @@ __all__ = [
     "incident_open",
     "incident_step_update",
     "lane_assign",
+    "lane_assign_bulk",
     "lane_of",
     "lane_policy_create",
     "lane_policy_ensure_default",

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_record
+from audit.services import audit_record, audit_record_many
 from governance.choices import (
     LANE_STRICTNESS,
     Lane,
@@ -24,6 +24,7 @@ from governance.selectors import (
     lane_policy_current,
 )
 from governance.services.reviews import review_require_again
+from opsai.bulk import bulk_insert
 from opsai.permissions import acting_user
 from usecases.models import UseCase
 
@@ -88,6 +89,50 @@ def _lane_place(
             f"Lane moved from {Lane(previous_lane).label} to {Lane(lane).label}: {reason}"
         )
     return assignment, ""
+
+
+@transaction.atomic
+def lane_assign_bulk(*, use_cases: list[UseCase], actor: Any) -> list[LaneAssignment]:
+    """Place many new use cases (none has a lane yet) in the lanes the current policy gives them.
+
+    The policy is evaluated in memory, exactly as :func:`lane_assign` does one by one; the
+    assignments and their ``lane.assigned`` audit events are written in two bulk inserts.
+    """
+    current = lane_policy_current() or lane_policy_ensure_default()
+    policy = LanePolicy.objects.prefetch_related("rules").get(pk=current.pk)
+    now = timezone.now()
+    assignments = []
+    for use_case in use_cases:
+        lane, rule, reason = lane_decide(policy=policy, use_case=use_case)
+        assignments.append(
+            LaneAssignment(
+                use_case=use_case,
+                lane=lane,
+                rule=rule,
+                policy=policy,
+                reason=reason[:500],
+                assigned_at=now,
+            )
+        )
+    bulk_insert(LaneAssignment, assignments)
+    audit_record_many(
+        actor=actor,
+        action="lane.assigned",
+        events=(
+            (
+                a.use_case,
+                None,
+                {
+                    "lane": a.lane,
+                    "policy_version": policy.version,
+                    "rule": getattr(a.rule, "name", ""),
+                    "reason": a.reason,
+                },
+            )
+            for a in assignments
+        ),
+    )
+    return assignments
 
 
 @transaction.atomic

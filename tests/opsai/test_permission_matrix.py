@@ -55,6 +55,12 @@ PAGES: dict[str, dict[str, frozenset[str]]] = {
     "usecases:intake": {R: OPS, W: OPS},
     "usecases:import": {R: OPS, W: OPS},
     "usecases:import_job": {R: OPS, W: NOBODY},  # its sender (ops) and admins
+    "usecases:onboarding": {R: OPS, W: OPS},
+    "usecases:onboarding_sample": {R: OPS, W: NOBODY},
+    "usecases:onboarding_columns": {R: OPS, W: NOBODY},
+    "usecases:onboarding_job": {R: OPS, W: OPS},  # its sender (ops) and admins
+    "usecases:onboarding_confirm": {R: NOBODY, W: OPS},
+    "usecases:onboarding_errors": {R: OPS, W: NOBODY},
     "usecases:sensitivity": {R: EVERYONE, W: NOBODY},
     "usecases:scoring_models": {R: EVERYONE, W: ADMIN},
     "usecases:teams": {R: EVERYONE, W: OWNERS},
@@ -115,6 +121,10 @@ API: dict[str, dict[str, frozenset[str]]] = {
     "api-usecase-list": {R: EVERYONE, W: OPS},
     "api-usecase-import-file": {W: OPS},
     "api-usecase-import-job-detail": {R: OPS},  # its sender (ops) and admins
+    "api-usecase-onboarding-list": {W: OPS},
+    "api-usecase-onboarding-detail": {R: OPS},  # its sender (ops) and admins
+    "api-usecase-onboarding-mapping": {W: OPS},
+    "api-usecase-onboarding-confirm": {W: OPS},
     "api-usecase-detail": {R: EVERYONE, "PUT": ADMIN, "PATCH": ADMIN},
     "api-usecase-move": {W: OWNERS},
     "api-usecase-scores": {R: EVERYONE, W: OPS},
@@ -158,6 +168,9 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     "usecases:detail": {"pk": "use_case"},
     "usecases:import_job": {"pk": "import_job"},
     "usecases:custom_field_edit": {"pk": "custom_field"},
+    "usecases:onboarding_job": {"pk": "onboarding_job"},
+    "usecases:onboarding_confirm": {"pk": "onboarding_job"},
+    "usecases:onboarding_errors": {"pk": "onboarding_job"},
     "usecases:edit": {"pk": "use_case"},
     "usecases:score": {"pk": "use_case"},
     "usecases:reveal": {"pk": "use_case"},
@@ -188,6 +201,9 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     "governance:vendor_edit": {"pk": "vendor"},
     "api-usecase-detail": {"pk": "use_case"},
     "api-usecase-import-job-detail": {"pk": "import_job"},
+    "api-usecase-onboarding-detail": {"pk": "onboarding_job"},
+    "api-usecase-onboarding-mapping": {"pk": "onboarding_job"},
+    "api-usecase-onboarding-confirm": {"pk": "onboarding_job"},
     "api-usecase-move": {"pk": "use_case"},
     "api-usecase-scores": {"pk": "use_case"},
     "api-usecase-submit": {"pk": "use_case"},
@@ -298,6 +314,13 @@ def demo_objects() -> dict[str, Any]:
         "custom_field": CustomField.objects.create(key="matrix", label="Matrix", kind="text"),
         "import_job": ImportJob.objects.create(
             created_by=get_user_model().objects.get(username="ops"), filename="matrix.csv"
+        ),
+        "onboarding_job": ImportJob.objects.create(
+            created_by=get_user_model().objects.get(username="ops"),
+            filename="matrix.csv",
+            source="matrix",
+            state="mapping",
+            mapping={"phase": "mapping", "header": ["title"], "columns": {"title": "title"}},
         ),
     }
 

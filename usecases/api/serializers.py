@@ -199,3 +199,56 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "created", "updated", "error_count", "errors",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+class OnboardingJobSerializer(serializers.ModelSerializer):
+    """An onboarding import: its mapping, phase, preview, progress and outcome.
+
+    ``errors``: the first 200 problems of refused rows (line, field, problem); the page's
+    error report has every one.
+    """
+
+    created_by = serializers.StringRelatedField()
+    progress_percent = serializers.IntegerField(read_only=True)
+    phase = serializers.SerializerMethodField()
+    mapping = serializers.SerializerMethodField()
+    preview = serializers.SerializerMethodField()
+    result = serializers.SerializerMethodField()
+    errors = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id", "source", "filename", "state", "phase", "created_by", "created_at",
+            "started_at", "finished_at", "rows_total", "rows_checked", "rows_saved",
+            "progress_percent", "mapping", "preview", "result", "created", "updated",
+            "error_count", "errors",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_phase(self, job: ImportJob) -> str:
+        return job.mapping.get("phase", "")
+
+    def get_mapping(self, job: ImportJob) -> dict[str, Any]:
+        keys = ("header", "columns", "values", "options", "samples", "saved")
+        return {key: job.mapping.get(key) for key in keys}
+
+    def get_preview(self, job: ImportJob) -> dict[str, Any] | None:
+        return job.mapping.get("preview")
+
+    def get_result(self, job: ImportJob) -> dict[str, Any] | None:
+        return job.mapping.get("result")
+
+    def get_errors(self, job: ImportJob) -> list[Any]:
+        return list(job.errors[:200])
+
+
+class OnboardingMappingSerializer(serializers.Serializer):
+    """A mapping: ``columns`` (file column → field key, "" to leave out), ``values``, ``options``."""
+
+    columns = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=60))
+    values = serializers.DictField(
+        child=serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=100)),
+        required=False,
+    )
+    options = serializers.DictField(required=False)

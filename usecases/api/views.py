@@ -7,6 +7,7 @@ object rules of ``usecases/rules.py`` checked with ``require``. Services raise D
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.http import Http404
@@ -22,6 +23,8 @@ from rest_framework.response import Response
 from opsai.permissions import require
 from usecases.api.serializers import (
     ImportJobSerializer,
+    OnboardingJobSerializer,
+    OnboardingMappingSerializer,
     ScoreSerializer,
     StageMoveSerializer,
     UseCaseSerializer,
@@ -31,6 +34,7 @@ from usecases.filters import UseCaseFilterSet
 from usecases.forms import upload_size_problem
 from usecases.imports import usecase_import_submit
 from usecases.models import ImportJob, UseCase
+from usecases.onboarding_jobs import onboarding_confirm, onboarding_mapping_set, onboarding_upload
 from usecases.scoring import CRITERION_KEYS
 from usecases.selectors import (
     scores_visible_to,
@@ -196,3 +200,111 @@ class ImportJobViewSet(viewsets.GenericViewSet):
         if not request.user.has_perm("usecases.view_importjob", job):
             raise Http404
         return Response(ImportJobSerializer(job).data)
+
+
+# --- Onboarding an existing inventory ------------------------------------------------------------
+
+
+class OnboardingViewSet(viewsets.GenericViewSet):
+    """Onboard another tool's inventory: upload, mapping, preview, confirm, follow the job.
+
+    Only whoever sent the file, and admins, see a job; anyone else gets a 404.
+    """
+
+    serializer_class = OnboardingJobSerializer
+    queryset = ImportJob.objects.defer("content").select_related("created_by").exclude(source="")
+
+    def _job(self, pk: Any) -> ImportJob:
+        require(self.request.user, "usecases.add_usecase")
+        job = get_object_or_404(self.get_queryset(), pk=pk)
+        if not self.request.user.has_perm("usecases.view_importjob", job):
+            raise Http404
+        return job
+
+    def _answer(self, job: ImportJob, code: int) -> Response:
+        job = self.get_queryset().get(pk=job.pk)
+        url = reverse("api-usecase-onboarding-detail", args=[job.pk])
+        return Response(OnboardingJobSerializer(job).data, status=code, headers={"Location": url})
+
+    @staticmethod
+    def _mapping(data: Any) -> dict[str, Any]:
+        if isinstance(data, str):  # a multipart form field holds it as JSON text
+            try:
+                data = json.loads(data)
+            except ValueError as error:
+                raise ValidationError({"mapping": ["Not JSON."]}) from error
+        serializer = OnboardingMappingSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    @staticmethod
+    def _options(data: Any) -> dict[str, Any]:
+        if not data:
+            return {}
+        try:
+            options = json.loads(data) if isinstance(data, str) else data
+        except ValueError as error:
+            raise ValidationError({"options": ["Not JSON."]}) from error
+        if not isinstance(options, dict):
+            raise ValidationError({"options": ["Give the options as a JSON object."]})
+        return options
+
+    def create(self, request: Request) -> Response:
+        """Upload ``file`` from ``source``: 201 with the proposed mapping (state ``mapping``).
+
+        With ``run=true`` the proposal (or ``mapping``, JSON: columns, values, options) is
+        taken as confirmed — ``options`` (JSON) overriding its options, e.g.
+        ``{"create_units": true}`` — and the rows are imported in the background at once:
+        202 with the job to follow (its ``Location``).
+        """
+        require(request.user, "usecases.add_usecase")
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": ["Upload a .csv or .xlsx file as 'file'."]})
+        problem = upload_size_problem(upload.size)
+        if problem:
+            raise ValidationError({"file": [problem]})
+        source = str(request.data.get("source", ""))
+        job = onboarding_upload(
+            actor=request.user, name=upload.name, content=upload.read(), source=source
+        )
+        run = str(request.data.get("run", "")).lower() in ("1", "true", "yes")
+        given = request.data.get("mapping")
+        extra = request.data.get("options")
+        if not run and not given:
+            return self._answer(job, status.HTTP_201_CREATED)
+        mapping = self._mapping(given) if given else job.mapping
+        options = {**(mapping.get("options") or {}), **self._options(extra)}
+        job = onboarding_mapping_set(
+            job=job,
+            actor=request.user,
+            columns=mapping["columns"],
+            values=mapping.get("values") or {},
+            options=options,
+            check=not run,
+        )
+        return self._answer(job, status.HTTP_202_ACCEPTED if run else status.HTTP_200_OK)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(OnboardingJobSerializer(self._job(pk)).data)
+
+    @action(detail=True, methods=["post"], serializer_class=OnboardingMappingSerializer)
+    def mapping(self, request: Request, pk: str) -> Response:
+        """Confirm the mapping: 200 with the preview (a small file) or 202 while the worker checks."""
+        job = self._job(pk)
+        mapping = self._mapping(request.data)
+        job = onboarding_mapping_set(
+            job=job,
+            actor=request.user,
+            columns=mapping["columns"],
+            values=mapping.get("values") or {},
+            options=mapping.get("options") or {},
+        )
+        code = status.HTTP_200_OK if job.state == "mapping" else status.HTTP_202_ACCEPTED
+        return self._answer(job, code)
+
+    @action(detail=True, methods=["post"])
+    def confirm(self, request: Request, pk: str) -> Response:
+        """Import the previewed rows in the background: 202 with the job to follow."""
+        job = onboarding_confirm(job=self._job(pk), actor=request.user)
+        return self._answer(job, status.HTTP_202_ACCEPTED)
