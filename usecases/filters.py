@@ -6,7 +6,9 @@ import django_filters
 from django.db.models import F, QuerySet
 
 from usecases.choices import Stage, ValueBucket
+from usecases.forms import UnitChoiceField
 from usecases.models import Team, UseCase
+from usecases.units import unit_subtree_q
 
 YES_NO_ANY = [("", "Any"), ("true", "Yes"), ("false", "No")]
 
@@ -16,7 +18,7 @@ SORTS = {
     # scorer's "by score" order cannot give the hidden ranks away.
     "score": "ranked_score",
     "title": "title",
-    "team": "team__name",
+    "team": "team__path_label",
     "stage": "stage",
     "bucket": "value_bucket",
     "value": "est_cost",
@@ -24,7 +26,7 @@ SORTS = {
 SORT_LABELS = {
     "score": "Score",
     "title": "Title",
-    "team": "Team",
+    "team": "Unit",
     "stage": "Stage",
     "bucket": "Value bucket",
     "value": "Estimated value",
@@ -56,7 +58,13 @@ class UseCaseFilterSet(django_filters.FilterSet):
     """Filter the annotated portfolio (``usecases.selectors.usecase_portfolio``)."""
 
     q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label="Title")
-    team = django_filters.ModelChoiceFilter(queryset=Team.objects.order_by("name"))
+    # Any unit of the tree, by its path; the unit and every unit below it (one indexed WHERE).
+    team = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.order_by("path_label", "pk"),
+        method="in_unit",
+        label="Unit",
+        field_class=UnitChoiceField,
+    )
     stage = django_filters.ChoiceFilter(choices=Stage.choices)
     value_bucket = django_filters.ChoiceFilter(choices=ValueBucket.choices, label="Value bucket")
     radar_hit = _flag_filter("Radar hit")
@@ -73,6 +81,9 @@ class UseCaseFilterSet(django_filters.FilterSet):
     class Meta:
         model = UseCase
         fields: list[str] = []
+
+    def in_unit(self, queryset: QuerySet[UseCase], name: str, value: Team) -> QuerySet[UseCase]:
+        return queryset.filter(unit_subtree_q(value))
 
     def sort_by(self, queryset: QuerySet[UseCase], name: str, value: str) -> QuerySet[UseCase]:
         # Unscored use cases (no consensus) stay last whichever way the column is sorted.

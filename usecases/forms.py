@@ -13,13 +13,18 @@ from opsai.forms import BoundedInputMixin
 from usecases import lifecycle, scoring
 from usecases.choices import System
 from usecases.models import ScoringModel, Team, UseCase
-from usecases.services import INTAKE_FIELDS, REQUIRED_FOR_SUBMIT, RISK_FIELDS
+from usecases.services import (
+    INTAKE_FIELDS,
+    OWNER_OR_CONTACT_MISSING,
+    REQUIRED_FOR_SUBMIT,
+    RISK_FIELDS,
+)
 
 YES_NO = [("", "—"), ("true", "Yes"), ("false", "No")]
 
 # The intake form's sections, in the order a person fills them in.
 INTAKE_SECTIONS: list[tuple[str, str, tuple[str, ...]]] = [
-    ("basics", "The use case", ("title", "team", "owner")),
+    ("basics", "The use case", ("title", "team", "owner", "contact_name", "contact_email")),
     ("workflow", "Today's workflow", ("problem", "current_workflow")),
     (
         "outcome",
@@ -49,6 +54,17 @@ INTAKE_SECTIONS: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 
 
+class UnitChoiceField(forms.ModelChoiceField):
+    """An organisation unit, listed by its path ("Northwind › Finance & supply › Finance")."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("queryset", Team.objects.order_by("path_label", "pk"))
+        super().__init__(**kwargs)
+
+    def label_from_instance(self, obj: Team) -> str:
+        return obj.path_label or obj.name
+
+
 def _nullable_boolean(label: str, help_text: str = "") -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
         label=label,
@@ -66,6 +82,7 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
     On submit each missing field gets its own error naming it, and nothing is saved.
     """
 
+    team = UnitChoiceField(label="Team")
     systems_touched = forms.MultipleChoiceField(
         choices=System.choices,
         widget=forms.CheckboxSelectMultiple,
@@ -96,7 +113,6 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
     def __init__(self, *args: Any, require_complete: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.require_complete = require_complete
-        self.fields["team"].queryset = Team.objects.order_by("name")
         self.fields["owner"].queryset = (
             get_user_model().objects.filter(is_active=True).order_by("username")
         )
@@ -123,6 +139,12 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
                 if value is None or value == "" or value == []:
                     label = self.fields[name].label or name
                     self.add_error(name, f"{label} is required to submit.")
+            if (
+                not data.get("owner")
+                and not data.get("contact_email")
+                and "owner" not in self.errors
+            ):
+                self.add_error("owner", OWNER_OR_CONTACT_MISSING)
         return data
 
     def intake_data(self) -> dict[str, Any]:
@@ -200,6 +222,42 @@ class TeamCostForm(forms.ModelForm):
     class Meta:
         model = Team
         fields = ["hourly_cost"]
+
+
+class UnitForm(BoundedInputMixin, forms.Form):
+    """A new organisation unit: its name, the unit it sits in, product owner and hourly cost."""
+
+    name = forms.CharField(max_length=120)
+    parent = UnitChoiceField(required=False, empty_label="— top level —", label="Inside")
+    product_owner = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        required=False,
+    )
+    hourly_cost = forms.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        min_value=0,
+        initial=Team._meta.get_field("hourly_cost").default,
+    )
+
+
+class UnitMoveForm(BoundedInputMixin, forms.Form):
+    """Rename a unit and/or move it under another one (the units below it follow)."""
+
+    unit = UnitChoiceField()
+    name = forms.CharField(max_length=120, required=False, help_text="Blank keeps the name.")
+    parent = UnitChoiceField(required=False, empty_label="— top level —", label="Move inside")
+    keep_parent = forms.BooleanField(required=False, initial=True, label="Keep where it is")
+
+    def changes(self) -> dict[str, Any]:
+        """The changes for ``usecases.services.unit_update``."""
+        data = self.cleaned_data
+        changes: dict[str, Any] = {}
+        if data["name"].strip():
+            changes["name"] = data["name"]
+        if not data["keep_parent"]:
+            changes["parent"] = data["parent"]
+        return changes
 
 
 class ImportForm(forms.Form):

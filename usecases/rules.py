@@ -9,8 +9,12 @@
 - the owner reveals the blind scores;
 - a product owner moves the stages of their own team's use cases (any product owner
   while the team has none named);
-- admins create scoring-model versions; admins and the team's product owner set
-  the team's hourly cost.
+- admins create scoring-model versions; admins add, rename and move organisation
+  units; admins and the unit's product owner set the unit's hourly cost;
+- admins and the unit's product owner invite a use case's contact (``usecases.contacts``).
+
+"The unit's product owner" is the nearest one named up the tree
+(``opsai.permissions.is_team_product_owner``).
 """
 
 from typing import Any
@@ -58,6 +62,9 @@ rules.add_perm("usecases.move_stage", is_team_product_owner | is_admin)
 rules.add_perm("usecases.add_scoringmodel", is_admin)
 rules.add_perm("usecases.add_team", is_admin)
 rules.add_perm("usecases.change_team", is_admin | is_team_product_owner)
+rules.add_perm("usecases.organise_units", is_admin)  # rename and move units
+# Inviting a use case's contact creates an account: admins, and the unit's product owner.
+rules.add_perm("usecases.invite_contact", is_admin | is_team_product_owner)
 
 
 @rules.predicate
