@@ -6,7 +6,6 @@ import django_filters
 from django.db.models import F, QuerySet
 
 from usecases.choices import Stage, ValueBucket
-from usecases.forms import UnitChoiceField
 from usecases.models import Team, UseCase
 from usecases.units import unit_subtree_q
 
@@ -54,16 +53,24 @@ def _filter_score_flag(queryset: QuerySet[UseCase], name: str, value: bool) -> Q
     return queryset.filter(**{name: value, "score_hidden": False})
 
 
+class _UnitField(django_filters.fields.ModelChoiceField):
+    def label_from_instance(self, obj: Team) -> str:
+        return obj.path_label or obj.name
+
+
+class UnitFilter(django_filters.ModelChoiceFilter):
+    """An organisation unit, listed by its path (``Northwind › Finance & supply``)."""
+
+    field_class = _UnitField
+
+
 class UseCaseFilterSet(django_filters.FilterSet):
     """Filter the annotated portfolio (``usecases.selectors.usecase_portfolio``)."""
 
     q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label="Title")
     # Any unit of the tree, by its path; the unit and every unit below it (one indexed WHERE).
-    team = django_filters.ModelChoiceFilter(
-        queryset=Team.objects.order_by("path_label", "pk"),
-        method="in_unit",
-        label="Unit",
-        field_class=UnitChoiceField,
+    team = UnitFilter(
+        queryset=Team.objects.order_by("path_label", "pk"), method="in_unit", label="Unit"
     )
     stage = django_filters.ChoiceFilter(choices=Stage.choices)
     value_bucket = django_filters.ChoiceFilter(choices=ValueBucket.choices, label="Value bucket")
