@@ -34,7 +34,7 @@ from governance.rules import user_can_sign_role
 from usecases.models import Team, UseCase
 from usecases.selectors import usecase_visibility, usecase_visible_to
 from usecases.services import RISK_FIELDS
-from usecases.units import unit_breakdown, unit_choices, unit_subtree_q
+from usecases.units import unit_breakdown, unit_subtree_q, unit_tree
 
 # The use-case fields a decision freezes; a later change to any of them forces a new review.
 FROZEN_FIELDS: tuple[str, ...] = (
@@ -233,6 +233,7 @@ def governance_overview(
     )
     for review in open_reviews:
         review.age = now - review.opened_at
+    units = list(unit_tree())  # the unit filter's choices and the per-unit table's tree
     return {
         "lanes": lanes,
         "open_reviews": open_reviews,
@@ -247,7 +248,7 @@ def governance_overview(
         "overdue_vendors": list(Vendor.objects.filter(next_review_due__lt=today)),
         "policy": lane_policy_current(),
         "unit": unit,
-        "unit_choices": unit_choices(),
+        "unit_choices": [(u.pk, u.path_label) for u in units],
         "lane_columns": Lane.choices,
         "lanes_by_unit": unit_breakdown(
             LaneAssignment.objects.filter(visible),
@@ -255,6 +256,7 @@ def governance_overview(
             key_field="lane",
             keys=tuple(Lane.values),
             unit=unit,
+            units=units,
         ),
     }
 

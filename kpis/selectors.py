@@ -50,7 +50,7 @@ from usecases.selectors import (
     usecase_visibility,
     usecase_visible_to,
 )
-from usecases.units import unit_breakdown, unit_choices, unit_subtree_q
+from usecases.units import unit_breakdown, unit_subtree_q, unit_tree
 
 # Snapshots older than this are flagged as stale on every dashboard.
 STALE_AFTER = timedelta(hours=36)
@@ -211,6 +211,7 @@ def portfolio_dashboard(viewer: Any = None, *, unit: Team | None = None) -> dict
         .order_by("-fired_at")[:10]
     )
     buckets = _value_by_bucket(viewer, unit)
+    units = list(unit_tree())  # the unit filter's choices and the per-unit table's tree
     return {
         "status_counts": status_counts,
         "stages": [(stage.label, stages.get(stage.value, 0)) for stage in Stage],
@@ -225,7 +226,7 @@ def portfolio_dashboard(viewer: Any = None, *, unit: Team | None = None) -> dict
         "stage_figure": figure_json(charts.stage_count_figure(stages)),
         "freshness": freshness(),
         "unit": unit,
-        "unit_choices": unit_choices(),
+        "unit_choices": [(u.pk, u.path_label) for u in units],
         "status_columns": Status.choices,
         "status_by_unit": unit_breakdown(
             business.annotate(
@@ -235,6 +236,7 @@ def portfolio_dashboard(viewer: Any = None, *, unit: Team | None = None) -> dict
             key_field="status_key",
             keys=tuple(Status.values),
             unit=unit,
+            units=units,
         ),
     }
 

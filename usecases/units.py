@@ -161,13 +161,15 @@ def unit_breakdown(
     key_field: str,
     keys: tuple[str, ...],
     unit: Team | None = None,
+    units: list[Team] | None = None,
 ) -> list[UnitCounts]:
     """Rows of ``queryset`` counted per ``key_field`` value (a lane, a KPI status, …) for
     ``unit`` (its total first) and each unit right below it — the top-level units without
     one — each rolled up over its whole subtree, so a page drills down one level at a time
     and stays short at any size. ``unit_field`` is the lookup to the row's unit id, e.g.
     ``"use_case__team_id"``; ``keys`` orders each row's ``cells``. Two queries: one GROUP
-    BY, and the units.
+    BY, and the units — one if the page already loaded ``units`` (every unit, as
+    :func:`unit_tree` gives them) for its unit filter.
     """
     own: dict[int, dict[str, Any]] = defaultdict(lambda: {"counts": {}})
     grouped = queryset.values(unit_field, key_field).annotate(n=Count("pk")).order_by()
@@ -175,7 +177,10 @@ def unit_breakdown(
         key = row[key_field] if row[key_field] is not None else ""
         counts = own[row[unit_field]]["counts"]
         counts[key] = counts.get(key, 0) + row["n"]
-    units = list(unit_tree().filter(unit_subtree_q(unit, through="")))
+    if units is None:
+        units = list(unit_tree().filter(unit_subtree_q(unit, through="")))
+    elif unit is not None:
+        units = [u for u in units if u.path.startswith(unit.path)]
     totals = fold_up(units, own)
     parent_id = unit.pk if unit is not None else None
     rows = [
