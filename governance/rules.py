@@ -56,7 +56,7 @@ def sign_off_refusal(user: Any, sign_off: Any) -> str | None:
         named = sign_off_named_product_owners(sign_off)
         if named and user.pk not in named:
             return (
-                f"Only the product owner of the {use_case.team.get_name_display()} team "
+                f"Only the product owner of the {use_case.team.path_label} team "
                 f"(or the one assigned) can give the {role_label} sign-off."
             )
     return None

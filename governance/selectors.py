@@ -233,7 +233,7 @@ def governance_overview(
     )
     for review in open_reviews:
         review.age = now - review.opened_at
-    units = list(unit_tree())  # the unit filter's choices and the per-unit table's tree
+    units = unit_tree()  # the unit filter's choices and the per-unit table's tree
     return {
         "lanes": lanes,
         "open_reviews": open_reviews,

@@ -211,7 +211,7 @@ def portfolio_dashboard(viewer: Any = None, *, unit: Team | None = None) -> dict
         .order_by("-fired_at")[:10]
     )
     buckets = _value_by_bucket(viewer, unit)
-    units = list(unit_tree())  # the unit filter's choices and the per-unit table's tree
+    units = unit_tree()  # the unit filter's choices and the per-unit table's tree
     return {
         "status_counts": status_counts,
         "stages": [(stage.label, stages.get(stage.value, 0)) for stage in Stage],

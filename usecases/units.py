@@ -19,17 +19,21 @@ from django.db.models import Count, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from usecases.choices import Stage
-from usecases.models import Team, UseCase
+from usecases.models import PATH_SEPARATOR, Team, UseCase
 from usecases.selectors import _MONEY, ESTIMATED_COST_PER_YEAR, usecase_visible_to
 
 
-def unit_tree() -> QuerySet[Team]:
-    """Every unit in tree order (a parent right before its children, siblings by name).
+def unit_tree(root: Team | None = None) -> list[Team]:
+    """Every unit (or ``root`` and the units below it) in tree order: a parent right before
+    its children, siblings by name; ``depth`` gives the indent. One query.
 
-    Ordered by the path label: a child's label starts with its parent's followed by the
-    separator, so the labels sort into the tree. ``depth`` gives the indent.
+    Sorted here on the names along each path, not by the database on the joined label: a
+    locale's collation may skip the separator and put "IRSa" between "IRS" and its children.
     """
-    return Team.objects.select_related("product_owner", "parent").order_by("path_label", "pk")
+    units = Team.objects.select_related("product_owner", "parent").filter(
+        unit_subtree_q(root, through="")
+    )
+    return sorted(units, key=lambda u: [n.casefold() for n in u.path_label.split(PATH_SEPARATOR)])
 
 
 def unit_subtree_q(unit: Team | None, *, through: str = "team__") -> Q:
@@ -41,11 +45,6 @@ def unit_subtree_q(unit: Team | None, *, through: str = "team__") -> Q:
     if unit is None:
         return Q()
     return Q(**{f"{through}path__startswith": unit.path})
-
-
-def unit_choices() -> list[tuple[int, str]]:
-    """(id, path label) of every unit, in tree order: what a unit select lists (one query)."""
-    return list(Team.objects.order_by("path_label", "pk").values_list("pk", "path_label"))
 
 
 @dataclass
@@ -97,7 +96,7 @@ def unit_rollups(viewer: Any = None, *, root: Team | None = None) -> list[UnitRo
     """Per unit (all of them, or ``root``'s subtree), in tree order: how many use cases
     ``viewer`` may see sit in it or below it, their summed value estimate and their count
     per stage. Two queries whatever the number of units and use cases."""
-    units = list(unit_tree().filter(unit_subtree_q(root, through="")))
+    units = unit_tree(root)
     rows = (
         usecase_visible_to(UseCase.objects.all(), viewer)
         .filter(unit_subtree_q(root))
@@ -178,7 +177,7 @@ def unit_breakdown(
         counts = own[row[unit_field]]["counts"]
         counts[key] = counts.get(key, 0) + row["n"]
     if units is None:
-        units = list(unit_tree().filter(unit_subtree_q(unit, through="")))
+        units = unit_tree(unit)
     elif unit is not None:
         units = [u for u in units if u.path.startswith(unit.path)]
     totals = fold_up(units, own)
