@@ -25,6 +25,16 @@ from opsai.mail import mail_on_commit
 from usecases.models import UseCase
 
 
+def contact_user(email: str) -> Any:
+    """The active account with ``email`` (any case), or ``None``: a contact who is a user."""
+    email = (email or "").strip()
+    if not email:
+        return None
+    return (
+        get_user_model().objects.filter(email__iexact=email, is_active=True).order_by("pk").first()
+    )
+
+
 @transaction.atomic
 def contact_link_user(*, user: Any, actor: Any = None) -> list[UseCase]:
     """Make ``user`` the owner of every use case naming their email as contact and having no

@@ -19,6 +19,7 @@ from audit.services import audit_record
 from opsai.permissions import acting_user
 from usecases import lifecycle, scoring
 from usecases.choices import Stage
+from usecases.contacts import contact_user
 from usecases.models import Score, ScoringModel, StageChange, Team, UseCase
 
 # The attributes that decide a use case's risk: its lane, its sign-offs, its review.
@@ -102,6 +103,12 @@ def _snapshot(use_case: UseCase, names: tuple[str, ...] | set[str]) -> dict[str,
     }
 
 
+def _owner_from_contact(use_case: UseCase) -> None:
+    """A contact who already has an account is the owner: no invitation needed."""
+    if use_case.owner_id is None and use_case.contact_email:
+        use_case.owner = contact_user(use_case.contact_email)
+
+
 def _validate_submittable(use_case: UseCase) -> None:
     missing = usecase_missing_fields(use_case)
     if missing:
@@ -133,6 +140,7 @@ def usecase_create(
         stage=Stage.IDEA,
         stage_entered_at=now,
     )
+    _owner_from_contact(use_case)
     if submit:
         _validate_submittable(use_case)
         use_case.submitted_at = now
@@ -171,6 +179,7 @@ def usecase_update(
     before_all = _snapshot(use_case, INTAKE_FIELDS)
     for name, value in data.items():
         setattr(use_case, name, value)
+    _owner_from_contact(use_case)
     after_all = _snapshot(use_case, INTAKE_FIELDS)
     changed = {name for name in INTAKE_FIELDS if before_all[name] != after_all[name]}
     submitting = submit and use_case.is_draft
@@ -430,19 +439,22 @@ def unit_update(*, unit: Team, actor: Any, **changes: Any) -> Team:
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationError(f"Unknown unit fields: {', '.join(sorted(unknown))}.")
-    # Every unit is locked in path order, so two moves at once cannot build a cycle.
-    list(Team.objects.select_for_update().order_by("path").values_list("pk"))
-    unit = Team.objects.get(pk=unit.pk)
+    if "parent" in changes:
+        # A move locks every unit (in path order): two moves at once cannot build a cycle.
+        list(Team.objects.select_for_update().order_by("path").values_list("pk"))
+        if changes["parent"] is not None:  # its path as it is now, not as it was read
+            changes["parent"] = Team.objects.get(pk=changes["parent"].pk)
+    unit = Team.objects.select_for_update().get(pk=unit.pk)
     before = _unit_snapshot(unit)
     if "name" in changes:
         changes["name"] = (changes["name"] or "").strip()
-    for name, value in changes.items():
-        setattr(unit, name, value)
     parent = changes.get("parent")
-    if parent is not None and (parent.pk == unit.pk or parent.path.startswith(unit.path)):
+    if parent is not None and parent.path.startswith(unit.path):
         raise ValidationError(
             {"parent": f"{unit.name} cannot move under itself or a unit inside it."}
         )
+    for name, value in changes.items():
+        setattr(unit, name, value)
     _unit_save(unit)
     after = _unit_snapshot(unit)
     changed = {key for key in after if before[key] != after[key]}

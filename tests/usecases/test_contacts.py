@@ -160,3 +160,11 @@ def test_an_invitation_without_a_contact_email_is_a_message(client, ops_lead, ad
     client.force_login(admin_user)
     response = client.post(reverse("usecases:invite", args=[use_case.pk]), follow=True)
     assert "Name the contact" in response.content.decode()
+
+
+def test_a_contact_who_already_has_an_account_is_the_owner_at_once(ops_lead, make_user):
+    dana = make_user("Ops lead", username="dana")  # dana@example.com
+    use_case = make_use_case(ops_lead, owner=None, contact_email="DANA@example.com")
+    assert use_case.owner == dana
+    event = AuditEvent.objects.get(action="usecase.created", object_id=str(use_case.pk))
+    assert event.after["owner"] == dana.pk
