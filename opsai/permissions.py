@@ -80,8 +80,20 @@ def is_team_product_owner(user: Any, obj: Any) -> bool:
     """
     if obj is None or not is_product_owner(user):
         return False
-    owner_id = nearest_product_owner_id(team_of(obj))
+    owner_id = _nearest_owner_for(user, team_of(obj))
     return owner_id is None or owner_id == user.pk
+
+
+def _nearest_owner_for(user: Any, unit: Any) -> int | None:
+    """:func:`nearest_product_owner_id`, remembered on the request's user per unit: a list
+    checked row by row (a bulk KPI batch) asks about the same few units many times."""
+    if unit is None or getattr(unit, "product_owner_id", None) is not None:
+        return nearest_product_owner_id(unit)
+    cache = user.__dict__.setdefault("_nearest_owner_cache", {})
+    key = (unit.pk, unit.path)
+    if key not in cache:
+        cache[key] = nearest_product_owner_id(unit)
+    return cache[key]
 
 
 def nearest_product_owner_id(unit: Any) -> int | None:
@@ -115,8 +127,9 @@ def _led_team_ids(user: Any) -> set[int]:
 
 @rules.predicate
 def is_team_member(user: Any, obj: Any) -> bool:
-    """Someone of the team of ``obj``: its named product owner, or the owner or submitter
-    of one of its use cases (opsai records no other team membership).
+    """Someone of the team of ``obj``: its product owner (the nearest one named up the
+    tree), or the owner or submitter of one of its use cases (opsai records no other
+    team membership).
 
     Unlike :func:`is_team_product_owner` there is no stand-in: a team without a named
     product owner is not open to every product owner here.
@@ -126,7 +139,7 @@ def is_team_member(user: Any, obj: Any) -> bool:
     team = team_of(obj)
     if team is None:
         return False
-    if getattr(team, "product_owner_id", None) == user.pk and is_product_owner(user):
+    if is_product_owner(user) and _nearest_owner_for(user, team) == user.pk:
         return True
     return team.pk in _led_team_ids(user)
 
