@@ -582,10 +582,10 @@ def teams(request: HttpRequest) -> HttpResponse:
     if is_product_owner(user) and not admin:
         owned = set(units_product_owned_by(user).values_list("pk", flat=True))
     rollups = unit_rollups(user)
-    for rollup in rollups:
-        rollup.may_edit = admin or rollup.unit.pk in owned
     context = {
         "rollups": rollups,
+        "editable": [r.unit for r in rollups if admin or r.unit.pk in owned],
+        "unit_options": [(r.unit.pk, r.unit.path_label) for r in rollups],
         "may_add": user.has_perm("usecases.add_team"),
         "may_organise": user.has_perm("usecases.organise_units"),
         "add_form": add_form,
