@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import F, QuerySet
 
 from usecases.choices import Stage, ValueBucket
+from usecases.forms import UnitSelect
 from usecases.models import Team, UseCase
 from usecases.units import unit_subtree_q
 
@@ -54,6 +55,8 @@ def _filter_score_flag(queryset: QuerySet[UseCase], name: str, value: bool) -> Q
 
 
 class _UnitField(django_filters.fields.ModelChoiceField):
+    widget = UnitSelect
+
     def label_from_instance(self, obj: Team) -> str:
         return obj.path_label or obj.name
 
@@ -70,7 +73,10 @@ class UseCaseFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label="Title")
     # Any unit of the tree, by its path; the unit and every unit below it (one indexed WHERE).
     team = UnitFilter(
-        queryset=Team.objects.order_by("path_label", "pk"), method="in_unit", label="Unit"
+        queryset=Team.objects.order_by("path_label", "pk"),
+        method="in_unit",
+        label="Unit",
+        empty_label="Every unit",
     )
     stage = django_filters.ChoiceFilter(choices=Stage.choices)
     value_bucket = django_filters.ChoiceFilter(choices=ValueBucket.choices, label="Value bucket")

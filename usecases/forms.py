@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
 
 from opsai import tabular
 from opsai.forms import BoundedInputMixin
@@ -54,8 +56,33 @@ INTAKE_SECTIONS: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 
 
+class UnitSelect(forms.Select):
+    """A select of units written out in one pass: Django renders each option through a
+    template of its own, which for the few hundred units of an organisation costs more
+    than the rest of the page (about 0.3 ms an option)."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> str:
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (option["value"], " selected" if option["selected"] else "", option["label"])
+                for _, group, _ in widget["optgroups"]
+                for option in group
+            ),
+        )
+        return format_html(
+            '<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), options
+        )
+
+
 class UnitChoiceField(forms.ModelChoiceField):
     """An organisation unit, listed by its path ("Northwind › Finance & supply › Finance")."""
+
+    widget = UnitSelect
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("queryset", Team.objects.order_by("path_label", "pk"))
