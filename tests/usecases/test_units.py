@@ -104,6 +104,9 @@ def test_the_portfolio_filters_a_unit_and_every_unit_below_it(client, tree, ops_
     # the select lists every unit by its path; the row shows its unit's path
     response = client.get(url, {"team": tree["irs"].pk})
     assert "Treasury › IRS › Enforcement</option>" in response.content.decode()
+    assert f'<option value="{tree["irs"].pk}" selected>Treasury › IRS</option>' in (
+        response.content.decode()
+    )
     assert "<td>Treasury › IRS › Taxpayer services</td>" in response.content.decode()
 
 
