@@ -15,6 +15,7 @@ from opsai.permissions import (
     is_product_owner,
     is_reviewer,
     is_team_product_owner,
+    nearest_product_owner_id,
     reviewer_specialty,
 )
 
@@ -27,13 +28,14 @@ def user_can_sign_role(user: Any, role: str) -> bool:
 
 
 def sign_off_named_product_owners(sign_off: Any) -> set[int]:
-    """Who may give a product-owner sign-off: its assignee and the team's product owner.
+    """Who may give a product-owner sign-off: its assignee and the unit's product owner
+    (the nearest one named up the organisation tree).
 
     The submitter and owner never count (separation of duties); an empty set means
     no one is named, so any product owner may sign.
     """
     use_case = sign_off.review.use_case
-    named = {sign_off.assignee_id, use_case.team.product_owner_id}
+    named = {sign_off.assignee_id, nearest_product_owner_id(use_case.team)}
     return named - {None, use_case.submitted_by_id, use_case.owner_id}
 
 
@@ -54,7 +56,7 @@ def sign_off_refusal(user: Any, sign_off: Any) -> str | None:
         named = sign_off_named_product_owners(sign_off)
         if named and user.pk not in named:
             return (
-                f"Only the product owner of the {use_case.team.get_name_display()} team "
+                f"Only the product owner of the {use_case.team.path_label} team "
                 f"(or the one assigned) can give the {role_label} sign-off."
             )
     return None

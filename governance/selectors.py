@@ -33,10 +33,11 @@ from governance.models import (
 from governance.policy import describe_match, rule_matches
 from governance.rules import user_can_sign_role
 from usecases import lifecycle
-from usecases.models import UseCase
+from usecases.models import Team, UseCase
 from usecases.risk import risk_lane_floor
 from usecases.selectors import usecase_obligation_counts, usecase_visibility, usecase_visible_to
 from usecases.services import RISK_FIELDS
+from usecases.units import unit_breakdown, unit_subtree_q, unit_tree
 
 # The use-case fields a decision freezes; a later change to any of them forces a new review.
 FROZEN_FIELDS: tuple[str, ...] = (
@@ -209,15 +210,21 @@ def worker_status(worker: AIWorker) -> dict[str, Any]:
 LANE_CARD_ROWS = 15
 
 
-def governance_overview(*, viewer: Any = None, today: date | None = None) -> dict[str, Any]:
+def governance_overview(
+    *, viewer: Any = None, today: date | None = None, unit: Team | None = None
+) -> dict[str, Any]:
     """Everything the governance page shows, in a fixed number of queries.
 
     Over the use cases ``viewer`` may see: someone else's draft is in no lane, count or
     list (``usecases.selectors.usecase_visibility``; without a viewer, submitted only).
+    With ``unit``, only the use cases of that organisation unit and the units below it;
+    ``lanes_by_unit`` counts the lanes of the unit and of each unit right below it.
     """
     today = today or timezone.localdate()
     now = timezone.now()
-    visible = usecase_visibility(viewer, through="use_case__")
+    visible = usecase_visibility(viewer, through="use_case__") & unit_subtree_q(
+        unit, through="use_case__team__"
+    )
     lane_counts = dict(
         LaneAssignment.objects.filter(visible)
         .values_list("lane")
@@ -251,6 +258,7 @@ def governance_overview(*, viewer: Any = None, today: date | None = None) -> dic
     )
     for review in open_reviews:
         review.age = now - review.opened_at
+    units = unit_tree()  # the unit filter's choices and the per-unit table's tree
     return {
         "lanes": lanes,
         "open_reviews": open_reviews,
@@ -265,6 +273,17 @@ def governance_overview(*, viewer: Any = None, today: date | None = None) -> dic
         "overdue_vendors": list(Vendor.objects.filter(next_review_due__lt=today)),
         "policy": lane_policy_current(),
         "obligations": [o for o in obligations_overview(viewer) if o["summary"].count],
+        "unit": unit,
+        "unit_choices": [(u.pk, u.path_label) for u in units],
+        "lane_columns": Lane.choices,
+        "lanes_by_unit": unit_breakdown(
+            LaneAssignment.objects.filter(visible),
+            unit_field="use_case__team_id",
+            key_field="lane",
+            keys=tuple(Lane.values),
+            unit=unit,
+            units=units,
+        ),
     }
 
 

@@ -4,7 +4,7 @@ Everyone with a role reads dashboards. Ops leads, product owners and admins defi
 KPIs and send measurements (``kpis.manage_kpis``, the forms and the data page); which
 KPI they may change, send measurements into or check in on is the object rule below,
 the one place it lives: the KPI's owner, the people of its use case's team
-(``opsai.permissions.is_team_member``: the team's named product owner and the owners
+(``opsai.permissions.is_team_member``: the unit's product owner, nearest named up the tree, and the owners
 and submitters of its use cases) and admins. Executives only read.
 """
 

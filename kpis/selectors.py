@@ -28,7 +28,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Abs, NullIf
+from django.db.models.functions import Abs, Coalesce, NullIf
 from django.utils import timezone
 
 from kpis import charts
@@ -45,13 +45,14 @@ from kpis.models import (
 )
 from opsai.charts import figure_json
 from usecases.choices import Stage, ValueBucket
-from usecases.models import UseCase
+from usecases.models import Team, UseCase
 from usecases.selectors import (
     ESTIMATED_COST_PER_YEAR,
     usecase_value_estimate,
     usecase_visibility,
     usecase_visible_to,
 )
+from usecases.units import unit_breakdown, unit_subtree_q, unit_tree
 
 # Snapshots older than this are flagged as stale on every dashboard.
 STALE_AFTER = timedelta(hours=36)
@@ -103,10 +104,12 @@ def freshness() -> dict[str, Any]:
 # --- Value --------------------------------------------------------------------------------
 
 
-def _value_by_bucket(viewer: Any) -> dict[str, dict[str, float]]:
-    """Realised (business-KPI movement × value per unit) and estimated value per bucket. Two queries."""
+def _value_by_bucket(viewer: Any, unit: Team | None = None) -> dict[str, dict[str, float]]:
+    """Realised (business-KPI movement × value per unit) and estimated value per bucket
+    (of ``unit``'s subtree if given). Two queries."""
     realised = (
         kpi_visible_to(KPI.objects.all(), viewer)
+        .filter(unit_subtree_q(unit, through="use_case__team__"))
         .filter(level=Level.BUSINESS, current_snapshot__realised_value__isnull=False)
         .exclude(use_case__stage=Stage.REJECTED)  # as the estimate below: rejected never counts
         .values("use_case__value_bucket")
@@ -114,6 +117,7 @@ def _value_by_bucket(viewer: Any) -> dict[str, dict[str, float]]:
     )
     estimated = (
         usecase_visible_to(UseCase.objects.all(), viewer)
+        .filter(unit_subtree_q(unit))
         .exclude(stage=Stage.REJECTED)
         .values("value_bucket")
         .annotate(total=Sum(ESTIMATED_COST_PER_YEAR))
@@ -147,13 +151,20 @@ def _good_move_pct() -> Any:
     )
 
 
-def portfolio_dashboard(viewer: Any = None) -> dict[str, Any]:
+def portfolio_dashboard(viewer: Any = None, *, unit: Team | None = None) -> dict[str, Any]:
     """Everything the executives' home shows, in a fixed number of queries.
 
     Over the use cases ``viewer`` may see: executives (and, without a viewer, jobs)
-    count submitted use cases only, never someone's draft.
+    count submitted use cases only, never someone's draft. With ``unit``, only those of
+    that organisation unit and the units below it; ``status_by_unit`` counts the business
+    KPIs' statuses of the unit and of each unit right below it.
     """
-    business = _business_kpis(viewer).exclude(use_case__stage__in=[Stage.REJECTED, Stage.RETIRED])
+    in_unit = unit_subtree_q(unit, through="use_case__team__")
+    business = (
+        _business_kpis(viewer)
+        .filter(in_unit)
+        .exclude(use_case__stage__in=[Stage.REJECTED, Stage.RETIRED])
+    )
     status_counts = business.aggregate(
         on_track=Count("pk", filter=Q(current_snapshot__rolled_up_status=Status.ON_TRACK)),
         at_risk=Count("pk", filter=Q(current_snapshot__rolled_up_status=Status.AT_RISK)),
@@ -166,6 +177,7 @@ def portfolio_dashboard(viewer: Any = None) -> dict[str, Any]:
     )
     stages = dict(
         usecase_visible_to(UseCase.objects.all(), viewer)
+        .filter(unit_subtree_q(unit))
         .values_list("stage")
         .annotate(n=Count("pk"))
         .order_by()
@@ -195,11 +207,13 @@ def portfolio_dashboard(viewer: Any = None) -> dict[str, Any]:
     firing = list(
         Alert.objects.filter(state=AlertState.FIRING)
         .filter(usecase_visibility(viewer, through="kpi__use_case__"))
+        .filter(unit_subtree_q(unit, through="kpi__use_case__team__"))
         .exclude(kpi__in=KPI.objects.filter(VANITY))  # never shown alone to executives
         .select_related("kpi__use_case")
         .order_by("-fired_at")[:10]
     )
-    buckets = _value_by_bucket(viewer)
+    buckets = _value_by_bucket(viewer, unit)
+    units = unit_tree()  # the unit filter's choices and the per-unit table's tree
     return {
         "status_counts": status_counts,
         "stages": [(stage.label, stages.get(stage.value, 0)) for stage in Stage],
@@ -213,6 +227,19 @@ def portfolio_dashboard(viewer: Any = None) -> dict[str, Any]:
         "value_figure": figure_json(charts.value_by_bucket_figure(buckets)),
         "stage_figure": figure_json(charts.stage_count_figure(stages)),
         "freshness": freshness(),
+        "unit": unit,
+        "unit_choices": [(u.pk, u.path_label) for u in units],
+        "status_columns": Status.choices,
+        "status_by_unit": unit_breakdown(
+            business.annotate(
+                status_key=Coalesce("current_snapshot__rolled_up_status", Value(Status.NO_DATA))
+            ),
+            unit_field="use_case__team_id",
+            key_field="status_key",
+            keys=tuple(Status.values),
+            unit=unit,
+            units=units,
+        ),
     }
 
 

@@ -32,13 +32,17 @@ from opsai.forms import error_text, form_add_errors
 from opsai.permissions import can_write, permission_required, require
 from usecases.models import UseCase
 from usecases.selectors import usecase_visible_to
+from usecases.units import unit_from_query
 
 
 @require_safe
 @permission_required("kpis.view_kpi")
 def portfolio(request: HttpRequest) -> HttpResponse:
     """The executives' home: value, stages, business-KPI status, movers, pilot purgatory."""
-    return render(request, "kpis/portfolio.html", selectors.portfolio_dashboard(request.user))
+    unit = unit_from_query(request.GET.get("unit"))
+    return render(
+        request, "kpis/portfolio.html", selectors.portfolio_dashboard(request.user, unit=unit)
+    )
 
 
 @require_safe

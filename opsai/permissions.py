@@ -70,16 +70,50 @@ def team_of(obj: Any) -> Any:
 
 @rules.predicate
 def is_team_product_owner(user: Any, obj: Any) -> bool:
-    """A product owner of the team of ``obj`` (a team, use case, KPI, AI worker or release).
+    """A product owner of the unit of ``obj`` (a unit, use case, KPI, AI worker or release).
 
-    While a team has no product owner named, any product owner stands in for it, as
-    for the product-owner sign-off: otherwise nobody could move or resume its work.
+    A unit's product owner is the nearest one named on the way up the organisation tree
+    (its own, else its parent's, …): whoever owns a department owns its teams until a
+    team names its own. While none is named anywhere above the unit, any product owner
+    stands in for it, as for the product-owner sign-off: otherwise nobody could move or
+    resume its work. The queryset twin is ``usecases.selectors.units_product_owned_by``.
     """
     if obj is None or not is_product_owner(user):
         return False
-    team = team_of(obj)
-    owner_id = getattr(team, "product_owner_id", None)
+    owner_id = _nearest_owner_for(user, team_of(obj))
     return owner_id is None or owner_id == user.pk
+
+
+def _nearest_owner_for(user: Any, unit: Any) -> int | None:
+    """:func:`nearest_product_owner_id`, remembered on the request's user per unit: a list
+    checked row by row (a bulk KPI batch) asks about the same few units many times."""
+    if unit is None or getattr(unit, "product_owner_id", None) is not None:
+        return nearest_product_owner_id(unit)
+    cache = user.__dict__.setdefault("_nearest_owner_cache", {})
+    key = (unit.pk, unit.path)
+    if key not in cache:
+        cache[key] = nearest_product_owner_id(unit)
+    return cache[key]
+
+
+def nearest_product_owner_id(unit: Any) -> int | None:
+    """The id of the product owner named nearest ``unit`` on its way up the tree, or ``None``.
+
+    No query when the unit names its own; else one, over the ancestors in its path.
+    """
+    if unit is None:
+        return None
+    if getattr(unit, "product_owner_id", None) is not None:
+        return unit.product_owner_id
+    ancestors = [int(part) for part in (unit.path or "").strip("/").split("/")[:-1] if part]
+    if not ancestors:
+        return None
+    owners = dict(
+        type(unit)
+        ._default_manager.filter(pk__in=ancestors, product_owner__isnull=False)
+        .values_list("pk", "product_owner_id")
+    )
+    return next((owners[pk] for pk in reversed(ancestors) if pk in owners), None)
 
 
 def _led_team_ids(user: Any) -> set[int]:
@@ -93,8 +127,9 @@ def _led_team_ids(user: Any) -> set[int]:
 
 @rules.predicate
 def is_team_member(user: Any, obj: Any) -> bool:
-    """Someone of the team of ``obj``: its named product owner, or the owner or submitter
-    of one of its use cases (opsai records no other team membership).
+    """Someone of the team of ``obj``: its product owner (the nearest one named up the
+    tree), or the owner or submitter of one of its use cases (opsai records no other
+    team membership).
 
     Unlike :func:`is_team_product_owner` there is no stand-in: a team without a named
     product owner is not open to every product owner here.
@@ -104,7 +139,7 @@ def is_team_member(user: Any, obj: Any) -> bool:
     team = team_of(obj)
     if team is None:
         return False
-    if getattr(team, "product_owner_id", None) == user.pk and is_product_owner(user):
+    if is_product_owner(user) and _nearest_owner_for(user, team) == user.pk:
         return True
     return team.pk in _led_team_ids(user)
 

@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path, reverse_lazy
 from drf_spectacular.views import SpectacularAPIView
 
 from opsai import views
@@ -20,6 +21,15 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", role_not_required(auth_views.LogoutView.as_view()), name="logout"),
+    # Where an invited contact (``usecases.contacts.contact_invite``) sets their password:
+    # the link's one-time token is the only key, so the page is open.
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        login_not_required(
+            auth_views.PasswordResetConfirmView.as_view(success_url=reverse_lazy("login"))
+        ),
+        name="password_reset_confirm",
+    ),
     path("admin/", admin.site.urls),
     path("profile/", include("accounts.urls")),
     path("usecases/", include("usecases.urls")),

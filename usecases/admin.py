@@ -1,4 +1,4 @@
-"""Teams and use cases are edited here with every change audited; history is read-only."""
+"""Organisation units and use cases are edited here with every change audited; history is read-only."""
 
 from typing import Any
 
@@ -12,7 +12,14 @@ from usecases.models import CustomField, Score, ScoringModel, StageChange, Team,
 
 @admin.register(Team)
 class TeamAdmin(AuditedAdmin):
-    list_display = ["name", "product_owner", "hourly_cost"]
+    """Organisation units, listed in tree order by path; ``Team.save`` keeps the paths."""
+
+    list_display = ["path_label", "name", "parent", "product_owner", "hourly_cost"]
+    list_select_related = ["parent", "product_owner"]
+    search_fields = ["name", "path_label"]
+    readonly_fields = ["path_label"]
+    autocomplete_fields = ["parent"]
+    ordering = ["path_label"]
 
 
 @admin.register(UseCase)

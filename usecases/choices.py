@@ -59,17 +59,6 @@ class Frequency(models.TextChoices):
     QUARTERLY = "quarterly", "Quarterly"
 
 
-class TeamFunction(models.TextChoices):
-    SUPPORT = "Support", "Support"
-    FINANCE = "Finance", "Finance"
-    OPERATIONS = "Operations", "Operations"
-    SUPPLY_CHAIN = "Supply chain", "Supply chain"
-    SALES = "Sales", "Sales"
-    MARKETING = "Marketing", "Marketing"
-    HR = "HR", "HR"
-    IT = "IT", "IT"
-
-
 class RiskClass(models.TextChoices):
     """The shipped risk scheme: the EU AI Act's risk classes (``settings.RISK_SCHEME``)."""
 

@@ -1,7 +1,10 @@
-"""Demo teams, the five seed use cases (through the intake service), a scoring model and scores.
+"""Demo organisation units, the five seed use cases (through the intake service), a scoring
+model and scores.
 
-Safe to run twice: teams and use cases are found by name / template key, the
-scoring model is created only if none exists, and a use case is scored only once.
+Safe to run twice: units are found by name under their parent and use cases by template
+key, the scoring model is created only if none exists, and a use case is scored only
+once. A database from before the unit tree, whose functions (Support, Finance, …) are
+top-level units, has them moved under their department rather than duplicated.
 """
 
 from __future__ import annotations
@@ -11,9 +14,49 @@ from typing import Any
 
 from usecases import scoring
 from usecases.catalog import TEMPLATE_FIELDS, USE_CASE_TEMPLATES
-from usecases.choices import TeamFunction
 from usecases.models import Score, ScoringModel, Team, UseCase
-from usecases.services import score_submit, scoring_model_create, usecase_create
+from usecases.services import (
+    score_submit,
+    scoring_model_create,
+    unit_create,
+    unit_update,
+    usecase_create,
+)
+
+# The demo organisation: three levels, the seed's functions (the catalog templates name
+# their team by these leaf names) under three departments.
+DEMO_ORGANISATION = "Northwind"
+DEMO_UNITS: dict[str, tuple[str, ...]] = {
+    "Customer operations": ("Support", "Sales", "Marketing"),
+    "Finance & supply": ("Finance", "Operations", "Supply chain"),
+    "People & technology": ("HR", "IT"),
+}
+
+
+def demo_units(*, actor: Any, product_owner: Any = None) -> dict[str, Team]:
+    """The demo organisation's units (created or found; old top-level functions re-parented),
+    leaf name → unit. Leaves without a product owner get ``product_owner``."""
+    root = Team.objects.filter(parent=None, name=DEMO_ORGANISATION).first() or unit_create(
+        actor=actor, name=DEMO_ORGANISATION
+    )
+    leaves = {}
+    for department_name, leaf_names in DEMO_UNITS.items():
+        department = Team.objects.filter(parent=root, name=department_name).first() or unit_create(
+            actor=actor, name=department_name, parent=root
+        )
+        for name in leaf_names:
+            leaf = Team.objects.filter(parent=department, name=name).first()
+            if leaf is None:
+                leaf = Team.objects.filter(parent=None, name=name).first()
+                if leaf is not None:  # a function from before the tree: moved, not duplicated
+                    leaf = unit_update(unit=leaf, actor=actor, parent=department)
+                else:
+                    leaf = unit_create(actor=actor, name=name, parent=department)
+            if leaf.product_owner_id is None and product_owner is not None:
+                leaf = unit_update(unit=leaf, actor=actor, product_owner=product_owner)
+            leaves[name] = leaf
+    return leaves
+
 
 # Two scorers per use case: (ops, admin), each criterion in CRITERION_KEYS order.
 # Recruiting screening is scored far apart on purpose: it shows the calibration flag.
@@ -27,12 +70,7 @@ DEMO_SCORES: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
 
 
 def load(users: dict[str, Any]) -> dict[str, int]:
-    owner = users["owner"]
-    for function in TeamFunction:
-        team, _ = Team.objects.get_or_create(name=function.value)
-        if team.product_owner_id is None:
-            team.product_owner = owner
-            team.save(update_fields=["product_owner"])
+    units = demo_units(actor=users["admin"], product_owner=users["owner"])
     if not ScoringModel.objects.exists():
         scoring_model_create(actor=users["admin"], note="Demo: the default weights")
     created = scored = 0
@@ -42,7 +80,7 @@ def load(users: dict[str, Any]) -> dict[str, int]:
             data = {name: template[name] for name in TEMPLATE_FIELDS if name != "team"}
             for name in ("minutes_per_case", "rework_share", "expected_automation_share"):
                 data[name] = Decimal(str(data[name]))
-            data["team"] = Team.objects.get(name=template["team"])
+            data["team"] = units[template["team"]]
             data["owner"] = users["ops"]
             use_case = usecase_create(actor=users["ops"], data=data, template_key=key, submit=True)
             created += 1

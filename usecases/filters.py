@@ -11,8 +11,10 @@ from django.db.models.fields.json import KeyTextTransform, KeyTransform
 
 from usecases.choices import CustomFieldKind, Stage, ValueBucket
 from usecases.custom_fields import custom_fields, custom_value_parse
+from usecases.forms import UnitSelect
 from usecases.models import CustomField, Team, UseCase
 from usecases.risk import risk_class_choices
+from usecases.units import unit_subtree_q
 
 YES_NO_ANY = [("", "Any"), ("true", "Yes"), ("false", "No")]
 
@@ -22,7 +24,7 @@ SORTS = {
     # scorer's "by score" order cannot give the hidden ranks away.
     "score": "ranked_score",
     "title": "title",
-    "team": "team__name",
+    "team": "team__path_label",
     "stage": "stage",
     "bucket": "value_bucket",
     "value": "est_cost",
@@ -30,7 +32,7 @@ SORTS = {
 SORT_LABELS = {
     "score": "Score",
     "title": "Title",
-    "team": "Team",
+    "team": "Unit",
     "stage": "Stage",
     "bucket": "Value bucket",
     "value": "Estimated value",
@@ -84,11 +86,30 @@ class UseCaseFilterForm(forms.Form):
         return data
 
 
+class _UnitField(django_filters.fields.ModelChoiceField):
+    widget = UnitSelect
+
+    def label_from_instance(self, obj: Team) -> str:
+        return obj.path_label or obj.name
+
+
+class UnitFilter(django_filters.ModelChoiceFilter):
+    """An organisation unit, listed by its path (``Northwind › Finance & supply``)."""
+
+    field_class = _UnitField
+
+
 class UseCaseFilterSet(django_filters.FilterSet):
     """Filter the annotated portfolio (``usecases.selectors.usecase_portfolio``)."""
 
     q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label="Title")
-    team = django_filters.ModelChoiceFilter(queryset=Team.objects.order_by("name"))
+    # Any unit of the tree, by its path; the unit and every unit below it (one indexed WHERE).
+    team = UnitFilter(
+        queryset=Team.objects.order_by("path_label", "pk"),
+        method="in_unit",
+        label="Unit",
+        empty_label="Every unit",
+    )
     stage = django_filters.ChoiceFilter(choices=Stage.choices)
     value_bucket = django_filters.ChoiceFilter(choices=ValueBucket.choices, label="Value bucket")
     radar_hit = _flag_filter("Radar hit")
@@ -174,6 +195,9 @@ class UseCaseFilterSet(django_filters.FilterSet):
         return queryset.filter(
             **{f"custom_match__{lookup}": bound for lookup, bound in bounds.items()}
         )
+
+    def in_unit(self, queryset: QuerySet[UseCase], name: str, value: Team) -> QuerySet[UseCase]:
+        return queryset.filter(unit_subtree_q(value))
 
     def sort_by(self, queryset: QuerySet[UseCase], name: str, value: str) -> QuerySet[UseCase]:
         # Unscored use cases (no consensus) stay last whichever way the column is sorted.

@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
 
 from opsai import tabular
 from opsai.forms import BoundedInputMixin
@@ -15,7 +17,13 @@ from usecases.choices import CustomFieldKind, System
 from usecases.custom_fields import TEXT_MAX, URL_MAX, custom_fields, custom_value_parse
 from usecases.models import CustomField, ScoringModel, Team, UseCase
 from usecases.risk import risk_class_choices, risk_scheme
-from usecases.services import CUSTOM_FIELD, INTAKE_FIELDS, REQUIRED_FOR_SUBMIT, RISK_FIELDS
+from usecases.services import (
+    CUSTOM_FIELD,
+    INTAKE_FIELDS,
+    OWNER_OR_CONTACT_MISSING,
+    REQUIRED_FOR_SUBMIT,
+    RISK_FIELDS,
+)
 
 YES_NO = [("", "—"), ("true", "Yes"), ("false", "No")]
 
@@ -23,7 +31,7 @@ RISK_CLASSIFICATION: tuple[str, ...] = ("risk_class", "high_impact", "high_impac
 
 # The intake form's sections, in the order a person fills them in.
 INTAKE_SECTIONS: list[tuple[str, str, tuple[str, ...]]] = [
-    ("basics", "The use case", ("title", "team", "owner")),
+    ("basics", "The use case", ("title", "team", "owner", "contact_name", "contact_email")),
     ("workflow", "Today's workflow", ("problem", "current_workflow")),
     (
         "outcome",
@@ -59,6 +67,42 @@ FORM_MODEL_FIELDS = [name for name in INTAKE_FIELDS if name != CUSTOM_FIELD]
 CUSTOM_PREFIX = "cf_"
 
 
+class UnitSelect(forms.Select):
+    """A select of units written out in one pass: Django renders each option through a
+    template of its own, which for the few hundred units of an organisation costs more
+    than the rest of the page (about 0.3 ms an option)."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> str:
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (option["value"], " selected" if option["selected"] else "", option["label"])
+                for _, group, _ in widget["optgroups"]
+                for option in group
+            ),
+        )
+        return format_html(
+            '<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), options
+        )
+
+
+class UnitChoiceField(forms.ModelChoiceField):
+    """An organisation unit, listed by its path ("Northwind › Finance & supply › Finance")."""
+
+    widget = UnitSelect
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("queryset", Team.objects.order_by("path_label", "pk"))
+        super().__init__(**kwargs)
+
+    def label_from_instance(self, obj: Team) -> str:
+        return obj.path_label or obj.name
+
+
 def _nullable_boolean(label: str, help_text: str = "") -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
         label=label,
@@ -76,6 +120,7 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
     On submit each missing field gets its own error naming it, and nothing is saved.
     """
 
+    team = UnitChoiceField(label="Team")
     systems_touched = forms.MultipleChoiceField(
         choices=System.choices,
         widget=forms.CheckboxSelectMultiple,
@@ -122,7 +167,6 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
         an importer checking thousands of rows passes them once."""
         super().__init__(*args, **kwargs)
         self.require_complete = require_complete
-        self.fields["team"].queryset = Team.objects.order_by("name")
         self.fields["owner"].queryset = (
             get_user_model().objects.filter(is_active=True).order_by("username")
         )
@@ -173,6 +217,12 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
                 if value is None or value == "" or value == []:
                     label = self.fields[name].label or name
                     self.add_error(name, f"{label} is required to submit.")
+            if (
+                not data.get("owner")
+                and not data.get("contact_email")
+                and "owner" not in self.errors
+            ):
+                self.add_error("owner", OWNER_OR_CONTACT_MISSING)
         self.custom_values: dict[str, Any] = {}
         for field in self.custom_field_defs:
             name = CUSTOM_PREFIX + field.key
@@ -349,6 +399,42 @@ class TeamCostForm(forms.ModelForm):
     class Meta:
         model = Team
         fields = ["hourly_cost"]
+
+
+class UnitForm(BoundedInputMixin, forms.Form):
+    """A new organisation unit: its name, the unit it sits in, product owner and hourly cost."""
+
+    name = forms.CharField(max_length=120)
+    parent = UnitChoiceField(required=False, empty_label="— top level —", label="Inside")
+    product_owner = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        required=False,
+    )
+    hourly_cost = forms.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        min_value=0,
+        initial=Team._meta.get_field("hourly_cost").default,
+    )
+
+
+class UnitMoveForm(BoundedInputMixin, forms.Form):
+    """Rename a unit and/or move it under another one (the units below it follow)."""
+
+    unit = UnitChoiceField()
+    name = forms.CharField(max_length=120, required=False, help_text="Blank keeps the name.")
+    parent = UnitChoiceField(required=False, empty_label="— top level —", label="Move inside")
+    keep_parent = forms.BooleanField(required=False, initial=True, label="Keep where it is")
+
+    def changes(self) -> dict[str, Any]:
+        """The changes for ``usecases.services.unit_update``."""
+        data = self.cleaned_data
+        changes: dict[str, Any] = {}
+        if data["name"].strip():
+            changes["name"] = data["name"]
+        if not data["keep_parent"]:
+            changes["parent"] = data["parent"]
+        return changes
 
 
 class ImportForm(forms.Form):

@@ -9,8 +9,13 @@
 - the owner reveals the blind scores;
 - a product owner moves the stages of their own team's use cases (any product owner
   while the team has none named);
-- admins create scoring-model versions; admins and the team's product owner set
-  the team's hourly cost; admins define custom fields.
+- admins create scoring-model versions; admins add, rename and move organisation
+  units; admins and the unit's product owner set the unit's hourly cost; admins
+  define custom fields;
+- admins and the unit's product owner invite a use case's contact (``usecases.contacts``).
+
+"The unit's product owner" is the nearest one named up the tree
+(``opsai.permissions.is_team_product_owner``).
 """
 
 from typing import Any
@@ -61,6 +66,9 @@ rules.add_perm("usecases.change_team", is_admin | is_team_product_owner)
 # The organisation's own use-case fields are defined by admins (page and Django admin).
 for _action in ("view", "add", "change", "delete"):
     rules.add_perm(f"usecases.{_action}_customfield", is_admin)
+rules.add_perm("usecases.organise_units", is_admin)  # rename and move units
+# Inviting a use case's contact creates an account: admins, and the unit's product owner.
+rules.add_perm("usecases.invite_contact", is_admin | is_team_product_owner)
 
 
 @rules.predicate

@@ -29,19 +29,21 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
     Window,
 )
-from django.db.models.functions import Cast, Coalesce, Greatest
+from django.db.models.functions import Cast, Coalesce, Greatest, Length
+from django.db.models.lookups import StartsWith
 from django.utils import timezone
 
 from opsai.charts import figure_json
 from opsai.permissions import has_any_role, is_admin, is_product_owner
 from usecases import charts, lifecycle, scoring
 from usecases.choices import Stage, ValueBucket
-from usecases.models import Score, ScoringModel, StageChange, UseCase
+from usecases.models import Score, ScoringModel, StageChange, Team, UseCase
 
 # The annual value *estimate* (volume × minutes × expected automation share, and × the
 # team's hourly cost), as database expressions so tables can sort and sum on it. The
@@ -66,8 +68,8 @@ def usecase_visibility(viewer: Any, *, through: str = "") -> Q:
     """The use cases ``viewer`` may see, as a WHERE condition (no extra query).
 
     A draft (not submitted yet) is private to the people working on it: its owner, its
-    submitter, its team's product owner (any product owner while the team has none, as
-    in ``opsai.permissions.is_team_product_owner``) and admins. Submitted use cases are
+    submitter, its unit's product owner (the nearest one named up the tree; any product
+    owner while none is, see :func:`units_product_owned_by`) and admins. Submitted use cases are
     seen by everyone with a role. The per-object twin is ``usecases.view_usecase`` in
     ``usecases/rules.py``; a test keeps the two in step.
 
@@ -84,10 +86,28 @@ def usecase_visibility(viewer: Any, *, through: str = "") -> Q:
         return Q()
     works_on = Q(**{f"{through}owner": viewer.pk}) | Q(**{f"{through}submitted_by": viewer.pk})
     if is_product_owner(viewer):
-        works_on |= Q(**{f"{through}team__product_owner": viewer.pk}) | Q(
-            **{f"{through}team__product_owner__isnull": True}
-        )
+        works_on |= Q(**{f"{through}team__in": units_product_owned_by(viewer).values("pk")})
     return submitted | works_on
+
+
+def units_product_owned_by(viewer: Any) -> QuerySet[Team]:
+    """The units ``viewer`` is product owner of, as a lazy queryset (a subquery, no query).
+
+    The rule, twin of ``opsai.permissions.is_team_product_owner``: a unit's product owner
+    is the *nearest* one named on the way up the tree (the unit's own, else its parent's,
+    …); a unit with none named anywhere above it is open to every product owner, as a
+    team without one always was. ``nearest_owner`` is that owner, found by a correlated
+    subquery over the unit's ancestors (their paths are prefixes of its path; the longest
+    is the nearest).
+    """
+    nearest = (
+        Team.objects.filter(StartsWith(OuterRef("path"), F("path")), product_owner__isnull=False)
+        .order_by(Length("path").desc())
+        .values("product_owner")[:1]
+    )
+    return Team.objects.annotate(nearest_owner=Subquery(nearest)).filter(
+        Q(nearest_owner=viewer.pk) | Q(nearest_owner__isnull=True)
+    )
 
 
 def usecase_visible_to(queryset: QuerySet[UseCase], viewer: Any) -> QuerySet[UseCase]:

@@ -18,7 +18,8 @@ from django.utils import timezone
 from audit.services import audit_record
 from opsai.permissions import acting_user
 from usecases import lifecycle, scoring
-from usecases.choices import Stage, TeamFunction
+from usecases.choices import Stage
+from usecases.contacts import contact_user
 from usecases.custom_fields import custom_values_clean
 from usecases.models import CustomField, Score, ScoringModel, StageChange, Team, UseCase
 
@@ -45,6 +46,8 @@ INTAKE_FIELDS: tuple[str, ...] = (
     "title",
     "team",
     "owner",
+    "contact_name",
+    "contact_email",
     "problem",
     "current_workflow",
     "business_outcome",
@@ -65,9 +68,12 @@ INTAKE_FIELDS: tuple[str, ...] = (
 )
 
 # What a submitted use case must have. Drafts may leave any of these empty. The two
-# yes/no flags default to "no", so they are never missing. A risk classification is
-# not required: many organisations classify only once a use case is worth reviewing,
-# and an unclassified one sets no floor under its lane (the policy's rules still apply).
+# yes/no flags default to "no", so they are never missing. Someone must answer for it:
+# an owner who is a user, or a contact named by email who is not one yet (inviting them
+# links the account, ``usecases.contacts``) — checked by ``usecase_missing_fields``.
+# A risk classification is not required: many organisations classify only once a use
+# case is worth reviewing, and an unclassified one sets no floor under its lane (the
+# policy's rules still apply).
 OPTIONAL_FOR_SUBMIT = frozenset(
     {
         "trains_on_customer_data",
@@ -76,8 +82,12 @@ OPTIONAL_FOR_SUBMIT = frozenset(
         "high_impact",
         "high_impact_justification",
         CUSTOM_FIELD,
+        "owner",
+        "contact_name",
+        "contact_email",
     }
 )
+OWNER_OR_CONTACT_MISSING = "Name an owner, or a contact's email if they are not a user yet."
 REQUIRED_FOR_SUBMIT: tuple[str, ...] = tuple(
     name for name in INTAKE_FIELDS if name not in OPTIONAL_FOR_SUBMIT
 )
@@ -91,6 +101,8 @@ def usecase_missing_fields(use_case: UseCase) -> dict[str, str]:
         if value is None or value == "" or value == []:
             label = UseCase._meta.get_field(name).verbose_name
             missing[name] = f"{label[:1].upper()}{label[1:]} is required to submit."
+    if use_case.owner_id is None and not use_case.contact_email:
+        missing["owner"] = OWNER_OR_CONTACT_MISSING
     return missing
 
 
@@ -121,6 +133,12 @@ def _custom_clean(raw: Any, *, base: dict[str, Any]) -> dict[str, Any]:
         return custom_values_clean(raw, base=base)
     except ValidationError as error:
         raise ValidationError({CUSTOM_FIELD: error.messages}) from error
+
+
+def _owner_from_contact(use_case: UseCase) -> None:
+    """A contact who already has an account is the owner: no invitation needed."""
+    if use_case.owner_id is None and use_case.contact_email:
+        use_case.owner = contact_user(use_case.contact_email)
 
 
 def _validate_submittable(use_case: UseCase) -> None:
@@ -157,6 +175,7 @@ def usecase_create(
         stage=Stage.IDEA,
         stage_entered_at=now,
     )
+    _owner_from_contact(use_case)
     if submit:
         _validate_submittable(use_case)
         use_case.submitted_at = now
@@ -199,6 +218,7 @@ def usecase_update(
         data[CUSTOM_FIELD] = _custom_clean(data[CUSTOM_FIELD], base=use_case.custom or {})
     for name, value in data.items():
         setattr(use_case, name, value)
+    _owner_from_contact(use_case)
     after_all = _snapshot(use_case, INTAKE_FIELDS)
     changed = {name for name in INTAKE_FIELDS if before_all[name] != after_all[name]}
     submitting = submit and use_case.is_draft
@@ -410,20 +430,82 @@ def team_set_hourly_cost(*, team: Team, actor: Any, hourly_cost: Decimal) -> Tea
     return team
 
 
+def _unit_snapshot(unit: Team) -> dict[str, Any]:
+    return {
+        "name": unit.name,
+        "parent": unit.parent_id,
+        "path_label": unit.path_label,
+        "product_owner": unit.product_owner_id,
+        "hourly_cost": _plain(unit.hourly_cost),
+    }
+
+
+def _unit_save(unit: Team) -> None:
+    """Validate (a name unique among its siblings, no cycle) and save: a clear message, never a 500."""
+    siblings = Team.objects.filter(parent=unit.parent_id, name=unit.name).exclude(pk=unit.pk)
+    if siblings.exists():
+        where = unit.parent.path_label if unit.parent_id else "the top level"
+        raise ValidationError({"name": f"{where} already has a unit named {unit.name!r}."})
+    unit.full_clean(validate_constraints=False)  # the sibling check above says it better
+    unit.save()
+
+
 @transaction.atomic
-def team_create_missing_functions(*, actor: Any) -> list[Team]:
-    """Create a team for every organisation function (Support, Finance, …) not there yet."""
-    existing = set(Team.objects.select_for_update().values_list("name", flat=True))
-    created = []
-    for function in TeamFunction:
-        if function.value in existing:
-            continue
-        team = Team(name=function.value)
-        team.full_clean()
-        team.save()
-        audit_record(actor=actor, action="team.created", target=team, after={"name": team.name})
-        created.append(team)
-    return created
+def unit_create(
+    *,
+    actor: Any,
+    name: str,
+    parent: Team | None = None,
+    product_owner: Any = None,
+    hourly_cost: Decimal | None = None,
+) -> Team:
+    """Add an organisation unit under ``parent`` (a root unit without one)."""
+    unit = Team(name=(name or "").strip(), parent=parent, product_owner=product_owner)
+    if hourly_cost is not None:
+        unit.hourly_cost = hourly_cost
+    _unit_save(unit)
+    audit_record(actor=actor, action="team.created", target=unit, after=_unit_snapshot(unit))
+    return unit
+
+
+@transaction.atomic
+def unit_update(*, unit: Team, actor: Any, **changes: Any) -> Team:
+    """Rename a unit, move it under another parent (``parent=None``: to the top), or change
+    its product owner or hourly cost. The units below follow a rename or move (their paths
+    are rewritten by ``Team.save``); a move under itself or one of its own units is refused.
+    """
+    allowed = {"name", "parent", "product_owner", "hourly_cost"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError(f"Unknown unit fields: {', '.join(sorted(unknown))}.")
+    if "parent" in changes:
+        # A move locks every unit (in path order): two moves at once cannot build a cycle.
+        list(Team.objects.select_for_update().order_by("path").values_list("pk"))
+        if changes["parent"] is not None:  # its path as it is now, not as it was read
+            changes["parent"] = Team.objects.get(pk=changes["parent"].pk)
+    unit = Team.objects.select_for_update().get(pk=unit.pk)
+    before = _unit_snapshot(unit)
+    if "name" in changes:
+        changes["name"] = (changes["name"] or "").strip()
+    parent = changes.get("parent")
+    if parent is not None and parent.path.startswith(unit.path):
+        raise ValidationError(
+            {"parent": f"{unit.name} cannot move under itself or a unit inside it."}
+        )
+    for name, value in changes.items():
+        setattr(unit, name, value)
+    _unit_save(unit)
+    after = _unit_snapshot(unit)
+    changed = {key for key in after if before[key] != after[key]}
+    if changed:
+        audit_record(
+            actor=actor,
+            action="team.updated",
+            target=unit,
+            before={key: before[key] for key in sorted(changed)},
+            after={key: after[key] for key in sorted(changed)},
+        )
+    return unit
 
 
 # --- Custom fields ---------------------------------------------------------------------------

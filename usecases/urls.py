@@ -35,4 +35,5 @@ urlpatterns = [
     path("<int:pk>/score/", views.score, name="score"),
     path("<int:pk>/reveal/", views.reveal, name="reveal"),
     path("<int:pk>/stage/", views.move_stage, name="move_stage"),
+    path("<int:pk>/invite/", views.invite, name="invite"),
 ]

@@ -21,6 +21,8 @@ from django.views.decorators.http import require_POST, require_safe
 
 from opsai.forms import form_add_errors
 from opsai.permissions import (
+    is_admin,
+    is_product_owner,
     is_read_only,
     permission_required,
     require,
@@ -29,7 +31,8 @@ from opsai.permissions import (
 )
 from usecases import exports, lifecycle, scoring
 from usecases.catalog import TEMPLATE_FIELDS, USE_CASE_TEMPLATES
-from usecases.choices import ImportState, TeamFunction
+from usecases.choices import ImportState
+from usecases.contacts import contact_invite
 from usecases.custom_fields import custom_fields, custom_values_display
 from usecases.filters import SORT_LABELS, UseCaseFilterSet
 from usecases.forms import (
@@ -41,6 +44,8 @@ from usecases.forms import (
     ScoringModelForm,
     StageMoveForm,
     TeamCostForm,
+    UnitForm,
+    UnitMoveForm,
     UseCaseForm,
 )
 from usecases.imports import import_limits, usecase_import_submit
@@ -66,6 +71,7 @@ from usecases.selectors import (
     scores_visible_to,
     scoring_model_current,
     scoring_model_list,
+    units_product_owned_by,
     usecase_consensus,
     usecase_flags,
     usecase_obligation_counts,
@@ -83,14 +89,16 @@ from usecases.services import (
     custom_field_update,
     score_submit,
     scoring_model_create,
-    team_create_missing_functions,
     team_set_hourly_cost,
+    unit_create,
+    unit_update,
     usecase_create,
     usecase_missing_fields,
     usecase_move_stage,
     usecase_reveal_scores,
     usecase_update,
 )
+from usecases.units import unit_rollups
 
 
 @require_safe
@@ -429,6 +437,9 @@ def _detail_context(
         "risk_class_label": risk_class_label(use_case.risk_class),
         "custom_values": custom_values_display(use_case.custom, custom_fields()),
         "obligations": usecase_open_obligations(use_case),
+        "may_invite": bool(use_case.contact_email)
+        and use_case.owner_id is None
+        and user.has_perm("usecases.invite_contact", use_case),
     }
 
 
@@ -576,35 +587,86 @@ def scoring_models(request: HttpRequest) -> HttpResponse:
 @write_required
 @permission_required("usecases.view_usecase")
 def teams(request: HttpRequest) -> HttpResponse:
-    """Teams, their product owners and hourly costs; admins and the team's owner edit the cost."""
-    if request.method == "POST" and "create_functions" in request.POST:
-        require(request.user, "usecases.add_team")
-        created = team_create_missing_functions(actor=request.user)
-        messages.success(request, f"Created {len(created)} team{'s' if len(created) != 1 else ''}.")
-        return redirect("usecases:teams")
-    team_list = list(Team.objects.select_related("product_owner"))
+    """The organisation units as a tree: path, product owner, hourly cost, and the use cases
+    and value estimate of each unit with everything below it. Admins add, rename and move
+    units; admins and a unit's product owner edit its hourly cost."""
+    add_form = UnitForm(prefix="add")
+    move_form = UnitMoveForm(prefix="move")
     if request.method == "POST":
-        team_id = request.POST.get("team", "")
-        # A hand-made POST with a non-numeric team would otherwise be a ValueError (500).
-        team = get_object_or_404(Team, pk=team_id if team_id.isascii() and team_id.isdigit() else 0)
-        require(request.user, "usecases.change_team", team)
-        # The form cleans into its own copy, so the message below names the saved team.
-        form = TeamCostForm(request.POST, instance=Team.objects.get(pk=team.pk))
-        if form.is_valid():
-            team_set_hourly_cost(
-                team=team, actor=request.user, hourly_cost=form.cleaned_data["hourly_cost"]
-            )
-            messages.success(request, f"{team} hourly cost saved.")
+        action = request.POST.get("action", "")
+        if action == "add":
+            add_form = UnitForm(request.POST, prefix="add")
+            if _unit_add(request, add_form):
+                return redirect("usecases:teams")
+        elif action == "move":
+            move_form = UnitMoveForm(request.POST, prefix="move")
+            if _unit_move(request, move_form):
+                return redirect("usecases:teams")
+        elif _unit_cost(request):
             return redirect("usecases:teams")
-        messages.error(request, f"{team}: " + "; ".join(form.errors.get("hourly_cost", [])))
-    for team in team_list:
-        team.may_edit = request.user.has_perm("usecases.change_team", team)
+    user = request.user
+    # Whose hourly cost this user may edit: the set form of ``usecases.change_team`` (its
+    # SQL twin), one query for the page instead of one per unit without its own owner.
+    admin = is_admin(user)
+    owned: set[int] = set()
+    if is_product_owner(user) and not admin:
+        owned = set(units_product_owned_by(user).values_list("pk", flat=True))
+    rollups = unit_rollups(user)
     context = {
-        "teams": team_list,
-        "missing_functions": len(TeamFunction) - len(team_list),
-        "may_add": request.user.has_perm("usecases.add_team"),
+        "rollups": rollups,
+        "editable": [r.unit for r in rollups if admin or r.unit.pk in owned],
+        "unit_options": [(r.unit.pk, r.unit.path_label) for r in rollups],
+        "may_add": user.has_perm("usecases.add_team"),
+        "may_organise": user.has_perm("usecases.organise_units"),
+        "add_form": add_form,
+        "move_form": move_form,
     }
-    return render(request, "usecases/teams.html", context)
+    status = 400 if add_form.errors or move_form.errors else 200
+    return render(request, "usecases/teams.html", context, status=status)
+
+
+def _unit_add(request: HttpRequest, form: UnitForm) -> bool:
+    require(request.user, "usecases.add_team")
+    if not form.is_valid():
+        return False
+    try:
+        unit = unit_create(actor=request.user, **form.cleaned_data)
+    except ValidationError as error:
+        form_add_errors(form, error)
+        return False
+    messages.success(request, f"{unit.path_label} added.")
+    return True
+
+
+def _unit_move(request: HttpRequest, form: UnitMoveForm) -> bool:
+    require(request.user, "usecases.organise_units")
+    if not form.is_valid():
+        return False
+    try:
+        unit = unit_update(unit=form.cleaned_data["unit"], actor=request.user, **form.changes())
+    except ValidationError as error:
+        form_add_errors(form, error)
+        return False
+    messages.success(request, f"Saved: {unit.path_label}.")
+    return True
+
+
+def _unit_cost(request: HttpRequest) -> bool:
+    """A unit's hourly cost from its row's form; an error becomes a message."""
+    team_id = request.POST.get("team", "")
+    # A hand-made POST with a non-numeric team would otherwise be a ValueError (500).
+    team = get_object_or_404(Team, pk=team_id if team_id.isascii() and team_id.isdigit() else 0)
+    require(request.user, "usecases.change_team", team)
+    # The form cleans into its own copy, so the message below names the saved team.
+    form = TeamCostForm(request.POST, instance=Team.objects.get(pk=team.pk))
+    if form.is_valid():
+        team_set_hourly_cost(
+            team=team, actor=request.user, hourly_cost=form.cleaned_data["hourly_cost"]
+        )
+        messages.success(request, f"{team.path_label} hourly cost saved.")
+        return True
+    messages.error(request, f"{team.path_label}: " + "; ".join(form.errors.get("hourly_cost", [])))
+    return False
 
 
 # --- Custom fields ---------------------------------------------------------------------------
@@ -782,3 +844,20 @@ def onboarding_errors(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(error_report_csv(job), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
     return response
+
+
+@require_POST
+@write_required
+def invite(request: HttpRequest, pk: int) -> HttpResponse:
+    """Invite a use case's contact: an account for their email, linked, and a set-password email."""
+    use_case = _get_use_case(request, pk, "usecases.invite_contact")
+    try:
+        user = contact_invite(use_case=use_case, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"{user.email} is now the owner as {user.get_username()}; the invitation is on its way.",
+        )
+    return redirect(use_case)

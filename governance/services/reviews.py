@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -34,7 +35,7 @@ from governance.selectors import (
     users_for_role,
 )
 from governance.services._shared import _send_on_commit
-from opsai.permissions import acting_user
+from opsai.permissions import acting_user, nearest_product_owner_id
 from usecases.choices import Stage
 from usecases.lifecycle import REVIEWED_STAGES
 from usecases.models import UseCase
@@ -122,12 +123,12 @@ def review_sign_offs_sync(*, review: Review, actor: Any) -> list[SignOff]:
 def _pick_assignee(role: str, use_case: UseCase) -> Any:
     """The eligible user with the fewest pending sign-offs (never the submitter or owner)."""
     excluded = {use_case.submitted_by_id, use_case.owner_id} - {None}
-    if (
-        role == SignOffRole.PRODUCT_OWNER
-        and use_case.team.product_owner_id
-        and use_case.team.product_owner_id not in excluded
-    ):
-        team_owner = use_case.team.product_owner
+    # The unit's product owner: the nearest one named up the organisation tree.
+    owner_id = (
+        nearest_product_owner_id(use_case.team) if role == SignOffRole.PRODUCT_OWNER else None
+    )
+    if owner_id and owner_id not in excluded:
+        team_owner = get_user_model().objects.get(pk=owner_id)
         if user_can_sign_role(team_owner, role):
             return team_owner
     return (

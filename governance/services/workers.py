@@ -200,7 +200,7 @@ def aiworker_resume(*, worker: AIWorker, actor: Any, note: str = "") -> AIWorker
     )
     if actor is None or not actor.has_perm("governance.resume_worker", worker):
         raise ValidationError(
-            f"Only a product owner of the {worker.use_case.team.get_name_display()} team can resume "
+            f"Only a product owner of the {worker.use_case.team.path_label} team can resume "
             "an AI worker."
         )
     if worker.status != WorkerStatus.PAUSED:

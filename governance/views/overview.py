@@ -29,6 +29,7 @@ from usecases.lifecycle import REVIEWED_STAGES
 from usecases.models import UseCase
 from usecases.selectors import usecase_open_obligations, usecase_visible_to
 from usecases.services import usecase_move_stage
+from usecases.units import unit_from_query
 
 # The obligation governance registers (governance.lifecycle): no approved review.
 REVIEW_OBLIGATION = "governance.review"
@@ -38,8 +39,11 @@ REVIEW_OBLIGATION = "governance.review"
 @permission_required("governance.view")
 def index(request: HttpRequest) -> HttpResponse:
     """Use cases by lane, open reviews and their age, paused workers, open incidents, overdue vendors."""
+    unit = unit_from_query(request.GET.get("unit"))
     return render(
-        request, "governance/index.html", selectors.governance_overview(viewer=request.user)
+        request,
+        "governance/index.html",
+        selectors.governance_overview(viewer=request.user, unit=unit),
     )
 
 

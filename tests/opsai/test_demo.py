@@ -29,7 +29,9 @@ def test_load_demo_creates_users_teams_and_the_five_use_cases_once():
         assert user.check_password(DEMO_PASSWORD)
         assert role.label in role_names(user)
         assert user.profile.reviewer_specialty == specialty
-    assert Team.objects.count() == 8
+    # the organisation, its three departments and the seed's eight functions (issue 10)
+    assert Team.objects.count() == 1 + 3 + 8
+    assert Team.objects.get(name="Finance").path_label == "Northwind › Finance & supply › Finance"
     assert sorted(UseCase.objects.values_list("template_key", flat=True)) == [
         "collections_outreach", "marketing_content_ops", "quote_to_cash_exceptions",
         "recruiting_screening", "support_triage",

@@ -5,9 +5,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import TeamFactory
 from tests.usecases.factories import make_use_case, rate
-from usecases.choices import TeamFunction
+from usecases.demo import demo_units
 from usecases.models import UseCase
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,8 +27,7 @@ def test_an_ops_lead_creates_scores_and_sees_collections_outreach_ranked(
     WHEN a new ops lead creates collections outreach from its template, submits and scores it,
     THEN the portfolio ranks it first with its radar-hit and quick-win flags and their reasons."""
     owner = make_user("Product owner", username="priya")
-    for function in TeamFunction:
-        TeamFactory(name=function.value, product_owner=owner)
+    demo_units(actor=None, product_owner=owner)
     colleague = make_user("Ops lead", username="colleague")
     other = make_use_case(colleague, "recruiting_screening")
     rate(other, colleague, 3, 3, 2, 3, 2)

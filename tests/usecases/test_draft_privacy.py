@@ -313,8 +313,11 @@ def test_the_rule_and_the_queryset_filter_agree(people, draft, roleless_user):
     """usecases.view_usecase (per object) and usecase_visible_to (SQL) say the same for everyone."""
     Team.objects.get_or_create(name="HR")  # a team with no product owner
     unowned = make_use_case(people["submitter"], "recruiting_screening", submit=False)
-    submitted = UseCase.objects.exclude(pk__in=[draft.pk, unowned.pk])
-    cases = [draft, unowned, *submitted]
+    # A unit below Finance with no product owner of its own: Finance's answers for it.
+    below = Team.objects.create(name="Collections", parent=Team.objects.get(name="Finance"))
+    nested = make_use_case(people["submitter"], submit=False, team=below, title="Nested")
+    submitted = UseCase.objects.exclude(pk__in=[draft.pk, unowned.pk, nested.pk])
+    cases = [draft, unowned, nested, *submitted]
     for who, user in [*people.items(), ("roleless", roleless_user)]:
         # A fresh user object each time: no cached groups from an earlier check.
         user = type(user).objects.get(pk=user.pk)

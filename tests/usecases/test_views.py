@@ -425,16 +425,18 @@ def test_a_template_shows_the_kpi_stack_it_brings(client, ops_lead):
     assert b"Days sales outstanding" in response.content
 
 
-def test_admins_create_the_missing_function_teams_once(client, ops_lead, admin_user):
+def test_the_units_page_lists_the_tree_with_each_units_roll_up(client, ops_lead, admin_user):
+    """The fixed list of functions is gone (issue 10): units are added on the page
+    (tests/usecases/test_units.py); here, what everyone reads."""
     Team.objects.create(name="Support")
-    url = reverse("usecases:teams")
+    make_use_case(ops_lead, "support_triage")
     client.force_login(ops_lead)
-    assert client.post(url, {"create_functions": "1"}).status_code == 403
+    response = client.get(reverse("usecases:teams"))
+    assert not response.context["may_add"]
+    (support,) = [r for r in response.context["rollups"] if r.unit.name == "Support"]
+    assert support.use_cases == 1
     client.force_login(admin_user)
-    assert client.get(url).context["missing_functions"] == 7
-    client.post(url, {"create_functions": "1"})
-    client.post(url, {"create_functions": "1"})
-    assert Team.objects.count() == 8
+    assert client.get(reverse("usecases:teams")).context["may_add"]
 
 
 def test_a_blind_scorer_cannot_read_hidden_ranks_off_the_portfolio(

@@ -22,6 +22,9 @@ class UseCaseSerializer(serializers.ModelSerializer):
     """A row of the ranked portfolio (``usecases.selectors.usecase_portfolio``)."""
 
     team = serializers.StringRelatedField()
+    unit_path = serializers.CharField(
+        source="team.path_label", read_only=True, help_text="The unit's path from the root."
+    )
     owner = serializers.StringRelatedField()
     is_draft = serializers.BooleanField(read_only=True)
     score = serializers.SerializerMethodField(
@@ -43,7 +46,10 @@ class UseCaseSerializer(serializers.ModelSerializer):
             "id",
             "title",
             "team",
+            "unit_path",
             "owner",
+            "contact_name",
+            "contact_email",
             "business_outcome",
             "value_bucket",
             "value_claim",
@@ -108,10 +114,42 @@ class UseCaseSerializer(serializers.ModelSerializer):
         }
 
 
+class UnitField(serializers.RelatedField):
+    """A unit named by its path label, or by its name when that is unique; read as its name."""
+
+    default_error_messages = {
+        "unknown": "No organisation unit {value!r}.",
+        "ambiguous": "Several units are named {value!r}: give its path (“A › B › {value}”).",
+        "invalid": "Name the unit as text.",
+    }
+
+    def to_internal_value(self, data: Any) -> Team:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        value = data.strip()
+        queryset = self.get_queryset()
+        by_path = queryset.filter(path_label=value).first()
+        if by_path is not None:
+            return by_path
+        named = list(queryset.filter(name=value)[:2])
+        if not named:
+            self.fail("unknown", value=value)
+        if len(named) > 1:
+            self.fail("ambiguous", value=value)
+        return named[0]
+
+    def to_representation(self, value: Team) -> str:
+        return value.name
+
+
 class UseCaseWriteSerializer(BoundedModelSerializer):
     """Intake through the API: team by name, owner by username; ``submit`` validates all."""
 
-    team = serializers.SlugRelatedField(slug_field="name", queryset=Team.objects.all())
+    team = UnitField(
+        queryset=Team.objects.all(),
+        help_text="The unit: its path (“Northwind › Finance & supply › Finance”), or its name "
+        "when no other unit has that name.",
+    )
     owner = serializers.SlugRelatedField(
         slug_field="username",
         queryset=get_user_model().objects.filter(is_active=True),

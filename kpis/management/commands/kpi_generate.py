@@ -17,8 +17,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from kpis.models import KPI
-from usecases.choices import Stage, TeamFunction, ValueBucket
-from usecases.models import Team, UseCase
+from usecases.choices import Stage, ValueBucket
+from usecases.demo import demo_units
+from usecases.models import UseCase
 
 PREFIX = "Bench use case"
 LEVELS = [("business", "GBP", "down"), ("operational", "minutes", "down"),
@@ -49,7 +50,7 @@ class Command(BaseCommand):
         rng = random.Random(seed)  # noqa: S311 - synthetic data
         with transaction.atomic():
             UseCase.objects.filter(title__startswith=PREFIX).delete()
-            teams = [Team.objects.get_or_create(name=f.value)[0] for f in TeamFunction]
+            teams = list(demo_units(actor=None).values())
             now = timezone.now()
             created = UseCase.objects.bulk_create(
                 [
