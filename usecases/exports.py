@@ -17,8 +17,10 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from opsai.exports import export_row
+from opsai.formatting import money_column
 from usecases.models import ScoringModel, UseCase
 
+COST_COLUMN = "estimated cost saved per year (estimate)"
 COLUMNS = [
     "id",
     "title",
@@ -34,9 +36,14 @@ COLUMNS = [
     "political thriller",
     "needs calibration",
     "estimated hours saved per year (estimate)",
-    "estimated cost saved per year (estimate)",
+    COST_COLUMN,
     "scoring model",
 ]
+
+
+def columns() -> list[str]:
+    """The export's header; the amount's column names the currency (cells are plain numbers)."""
+    return [money_column(column) if column == COST_COLUMN else column for column in COLUMNS]
 
 
 # Rows fetched per round trip while exporting.
@@ -44,7 +51,7 @@ EXPORT_CHUNK = 500
 
 
 def portfolio_rows(rows: Iterable[UseCase], *, model: ScoringModel) -> Iterator[list[Any]]:
-    """One list of cells per use case, in the order of :data:`COLUMNS`."""
+    """One list of cells per use case, in the order of :data:`COLUMNS` (amounts as plain numbers)."""
     version = f"v{model.version}" if model.version else "default"
     return (
         [
@@ -98,7 +105,7 @@ def portfolio_export(
         writer = csv.writer(_Echo())
         lines = (writer.writerow(["" if c is None else c for c in row]) for row in cells)
         response: HttpResponse | StreamingHttpResponse = StreamingHttpResponse(
-            _chain(writer.writerow(COLUMNS), lines), content_type="text/csv; charset=utf-8"
+            _chain(writer.writerow(columns()), lines), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = f'attachment; filename="portfolio-{stamp}.csv"'
         return response
@@ -106,7 +113,7 @@ def portfolio_export(
 
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet("Portfolio")
-    sheet.append(COLUMNS)
+    sheet.append(columns())
     for row in cells:
         sheet.append(row)
     buffer = io.BytesIO()

@@ -451,6 +451,40 @@ class Score(models.Model):
         return {key: getattr(self, key) for key in CRITERION_KEYS}
 
 
+class UseCaseScoreFigures(models.Model):
+    """One use case's current sheets summed up: a read-only database view, never written.
+
+    ``usecases_score_figures`` (migration 0006) groups the current sheets (not
+    superseded) by use case: how many, the mean of each criterion and the widest
+    spread. The portfolio joins it once (``usecases.selectors.usecase_portfolio``):
+    PostgreSQL aggregates the narrow score rows in one pass and hash-joins the result,
+    instead of grouping the wide use-case row or looking the sheets up once per figure
+    per use case. A use case with no current sheet has no row here.
+    """
+
+    use_case = models.OneToOneField(
+        UseCase,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="score_figures",
+    )
+    scorers = models.IntegerField()
+    mean_value = models.FloatField()
+    mean_feasibility = models.FloatField()
+    mean_data_readiness = models.FloatField()
+    mean_integration_complexity = models.FloatField()
+    mean_change_pain = models.FloatField()
+    spread = models.IntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "usecases_score_figures"
+
+    def __str__(self) -> str:
+        return f"{self.use_case_id}: {self.scorers} sheet(s)"
+
+
 class CustomField(models.Model):
     """A field an organisation adds to its use cases (admins define them).
 
