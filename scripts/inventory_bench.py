@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import logging
 import os
 import statistics
 import sys
@@ -318,6 +319,7 @@ def timed(label: str, action: Callable[[], Any]) -> Any:
 
 
 def main() -> None:
+    logging.getLogger("axes").setLevel(logging.WARNING)  # a sign-in line per client
     parser = argparse.ArgumentParser()
     parser.add_argument("--use-cases", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=15)
