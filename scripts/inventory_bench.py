@@ -67,6 +67,7 @@ from usecases.choices import (  # noqa: E402
 )
 from usecases.models import CustomField, Score, Team, UseCase  # noqa: E402
 from usecases.selectors import scoring_model_current  # noqa: E402
+from usecases.services import score_figures_refresh  # noqa: E402
 
 ROOT_NAME = "Bench inventory"
 PREFIX = "Bench inventory case"
@@ -197,6 +198,7 @@ def score(use_cases: list[UseCase]) -> int:
                 )
             )
     Score.objects.bulk_create(sheets, batch_size=3000)
+    score_figures_refresh(use_case_ids=[use_case.pk for use_case in use_cases])
     return len(sheets)
 
 

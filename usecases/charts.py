@@ -6,6 +6,7 @@ Each function returns a ``go.Figure``; ``usecases.selectors`` serialises it with
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -58,6 +59,8 @@ class DensityCell:
 
 
 DENSITY_TRACE = "Use cases per cell"
+# Grid cells per score point: 2 → half-point cells, at most 9 × 9 on the 1–5 scale.
+CELLS_PER_POINT = 2
 LABEL_CHARS = 28  # a bubble's label is the title cut to this length
 
 
@@ -78,9 +81,10 @@ def portfolio_figure(rows: Sequence[Plotted], cells: Sequence[DensityCell] = ())
             by_stage.setdefault(row.stage, []).append(row)
     largest = max((float(r.est_cost or 0) for rs in by_stage.values() for r in rs), default=0.0)
     sizeref = (2.0 * largest / LARGEST_BUBBLE_PX**2) if largest else 1
+    counts = {(cell.feasibility, cell.value): cell.count for cell in cells}
     traces = [_density(cells)] if cells else []
     traces += [
-        _stage_bubbles(stage.label, by_stage[stage.value], sizeref)
+        _stage_bubbles(stage.label, by_stage[stage.value], sizeref, counts)
         for stage in Stage
         if by_stage.get(stage.value)
     ]
@@ -106,15 +110,24 @@ def portfolio_figure(rows: Sequence[Plotted], cells: Sequence[DensityCell] = ())
     )
 
 
+def cell_of(score: float) -> float:
+    """The centre of the grid cell a consensus score falls in, rounded half up as
+    PostgreSQL's ``round`` does (the selector bins with it)."""
+    return math.floor(score * CELLS_PER_POINT + 0.5) / CELLS_PER_POINT
+
+
 def _density(cells: Sequence[DensityCell]) -> go.Scatter:
-    """Every scored use case, counted per cell, as shaded squares (plotly-basic has no heatmap)."""
+    """Every scored use case, counted per cell, as shaded squares with the count written in
+    (plotly-basic has no heatmap). Not hoverable: a bubble over a square takes the hover
+    and the click, and says its cell's count itself."""
     return go.Scatter(
-        mode="markers",
+        mode="markers+text",
         name=DENSITY_TRACE,
         x=[cell.feasibility for cell in cells],
         y=[cell.value for cell in cells],
-        text=[f"{cell.count:,} use case{'s' if cell.count != 1 else ''}" for cell in cells],
-        hovertemplate="%{text}<br>Feasibility ≈ %{x}<br>Value ≈ %{y}<extra></extra>",
+        text=[f"{cell.count:,}" for cell in cells],
+        textfont={"size": 9, "color": "#3b4a63"},
+        hoverinfo="skip",
         marker={
             "symbol": "square",
             "size": 34,
@@ -129,7 +142,9 @@ def _density(cells: Sequence[DensityCell]) -> go.Scatter:
     )
 
 
-def _stage_bubbles(label: str, points: list[Plotted], sizeref: float) -> go.Scatter:
+def _stage_bubbles(
+    label: str, points: list[Plotted], sizeref: float, counts: dict[tuple[float, float], int]
+) -> go.Scatter:
     """One stage's use cases as labelled bubbles: title and value on hover, URL as customdata."""
     # reverse() once, not per bubble: at a thousand bubbles it was most of the chart's time.
     detail_url = reverse("usecases:detail", args=[URL_SENTINEL]).replace(str(URL_SENTINEL), "{}")
@@ -141,9 +156,7 @@ def _stage_bubbles(label: str, points: list[Plotted], sizeref: float) -> go.Scat
         text=[_short(r.title) for r in points],
         textposition="top center",
         textfont={"size": 10},
-        hovertext=[
-            f"{r.title}<br>Estimated value {money(r.est_cost)} a year (estimate)" for r in points
-        ],
+        hovertext=[_bubble_hover(r, counts) for r in points],
         customdata=[detail_url.format(r.pk) for r in points],
         hovertemplate="%{hovertext}<br>Feasibility %{x}<br>Value %{y}<extra></extra>",
         cliponaxis=False,
@@ -155,6 +168,14 @@ def _stage_bubbles(label: str, points: list[Plotted], sizeref: float) -> go.Scat
             "line": {"width": 1, "color": "#ffffff"},
         },
     )
+
+
+def _bubble_hover(row: Plotted, counts: dict[tuple[float, float], int]) -> str:
+    text = f"{row.title}<br>Estimated value {money(row.est_cost)} a year (estimate)"
+    count = counts.get((cell_of(row.mean_feasibility), cell_of(row.mean_value)))
+    if count:
+        text += f"<br>{count:,} use case{'s' if count != 1 else ''} in this cell"
+    return text
 
 
 def _short(title: str) -> str:

@@ -311,8 +311,6 @@ def usecase_flags(row: UseCase, model: ScoringModel) -> list[scoring.Flag]:
 # The chart labels at most this many use cases as bubbles (the first by the current
 # sort); every other scored use case is counted in the density grid beneath them.
 CHART_BUBBLES = 25
-# Cells per score point of the density grid: 2 → half-point cells, 9 × 9 on the 1–5 scale.
-CHART_CELLS_PER_POINT = 2
 
 
 @dataclass(frozen=True)
@@ -338,9 +336,9 @@ def portfolio_chart(filtered: QuerySet[UseCase], *, top: int | None = None) -> P
         charts.ChartPoint(*row)
         for row in plottable.values_list(*fields)[: CHART_BUBBLES if top is None else top]
     ]
-    per_point = Value(float(CHART_CELLS_PER_POINT))
+    per_point = Value(float(charts.CELLS_PER_POINT))
     cells = [
-        charts.DensityCell(feasibility=x, value=y, count=n)
+        charts.DensityCell(feasibility=float(x), value=float(y), count=n)
         for x, y, n in plottable.order_by()
         .values(
             x=Round(F("mean_feasibility") * per_point) / per_point,

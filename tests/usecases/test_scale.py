@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,6 +30,7 @@ from usecases.charts import DENSITY_TRACE
 from usecases.choices import Stage
 from usecases.models import Score, ScoringModel, Team, UseCase
 from usecases.selectors import CHART_BUBBLES
+from usecases.services import score_figures_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +75,7 @@ def bulk_inventory(count: int, *, start: int = 0, scorer: Any = None) -> list[Us
             for n, use_case in enumerate(use_cases)
             if n % 3
         )
+        score_figures_refresh(use_case_ids=[use_case.pk for use_case in use_cases])
     policy = lane_policy_ensure_default()
     LaneAssignment.objects.bulk_create(
         LaneAssignment(use_case=u, policy=policy, **_lane(policy, u)) for u in use_cases
@@ -217,6 +220,14 @@ def test_bubbles_are_not_clipped_at_the_top_of_the_scale(client, ops_lead, execu
     bubbles = [trace for trace in chart["data"] if "customdata" in trace]
     assert bubbles and all(trace["cliponaxis"] is False for trace in bubbles)
     assert all(trace["mode"] == "markers+text" for trace in bubbles)  # labelled
+    # each bubble's hover says how many use cases share its cell; the grid writes its counts
+    grid = next(trace for trace in chart["data"] if trace["name"] == DENSITY_TRACE)
+    scored = UseCase.objects.filter(score_figures__isnull=False).count()
+    assert scored == 6  # two in three of the ten
+    assert sum(int(text.replace(",", "")) for text in grid["text"]) == scored
+    hovers = [text for trace in bubbles for text in trace["hovertext"]]
+    assert all(re.search(r"\d+ use cases? in this cell", text) for text in hovers)
+    assert all("£" in text for text in hovers)  # the amount, in the currency
 
 
 def test_the_export_streams_every_filtered_row_not_the_page(client, ops_lead, executive):
