@@ -327,6 +327,7 @@ def score_figures_refresh(*, use_case_ids: Iterable[int]) -> int:
     return saved
 
 
+@transaction.atomic
 def score_submit(
     *,
     use_case: UseCase,
