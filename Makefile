@@ -12,7 +12,7 @@ TEST_RUN_ID := opsai-test-$(shell date +%s)-$(shell echo $$$$)
 TEST_ENV := DATABASE_URL=$(OPSAI_TEST_DATABASE_URL) REDIS_URL=$(OPSAI_TEST_REDIS_URL) \
 	CELERY_QUEUE=$(TEST_RUN_ID) CACHE_KEY_PREFIX=$(TEST_RUN_ID) OPSAI_VAR_DIR=$(CURDIR)/var/test
 
-.PHONY: run test install install-test lint format bench faults load clean backup restore
+.PHONY: run test install install-test lint format bench bench-inventory faults load clean backup restore
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,14 +53,23 @@ test: install-test
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS); \
 	echo "make test: lint, checks and the whole suite took $$(( $$(date +%s) - start )) s"
 
-## make bench: generate a 1,000 use case × 4 KPI × 730 day portfolio on PostgreSQL and time it.
+## make bench: generate a 1,000 use case × 4 KPI × 730 day portfolio on PostgreSQL and time it,
+## then a 10,000 use case inventory over a three-level unit tree: its pages, export and import.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/opsai_bench
 BENCH_ARGS ?=
+INVENTORY_BENCH_ARGS ?=
 BENCH_ENV := DATABASE_URL=$(BENCH_DATABASE_URL) DEBUG=false CELERY_QUEUE=opsai-bench
 bench: install
 	$(BENCH_ENV) $(BIN)/python scripts/ensure-database.py
 	$(BENCH_ENV) $(BIN)/python manage.py migrate --noinput -v0
 	$(BENCH_ENV) $(BIN)/python manage.py kpi_bench --generate $(BENCH_ARGS)
+	$(BENCH_ENV) $(BIN)/python scripts/inventory_bench.py $(INVENTORY_BENCH_ARGS)
+
+## make bench-inventory: only the 10,000 use case inventory part of make bench.
+bench-inventory: install
+	$(BENCH_ENV) $(BIN)/python scripts/ensure-database.py
+	$(BENCH_ENV) $(BIN)/python manage.py migrate --noinput -v0
+	$(BENCH_ENV) $(BIN)/python scripts/inventory_bench.py $(INVENTORY_BENCH_ARGS)
 
 ## make backup: one archive of the database and MEDIA_ROOT (DATABASE_URL as for run) under var/backups/.
 ## BACKUP=path.tar (or a directory) chooses where.

@@ -86,6 +86,15 @@ class LaneAssignment(models.Model):
     reason = models.CharField(max_length=500)
     assigned_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        indexes = [
+            # The governance page lists each lane's latest decisions: an index walk, not a
+            # sort of every use case in the lane.
+            models.Index(
+                "lane", models.F("assigned_at").desc(), models.F("id").desc(), name="lane_latest"
+            )
+        ]
+
     def __str__(self) -> str:
         return f"{self.use_case}: {self.get_lane_display()}"
 

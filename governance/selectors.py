@@ -6,7 +6,17 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Window,
+)
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -144,10 +154,22 @@ def users_for_role(role: str) -> QuerySet:
     return users.filter(groups__name="Reviewer", profile__reviewer_specialty=role)
 
 
-def review_queue(user: Any) -> list[SignOff]:
-    """Pending sign-offs on open reviews that wait on ``user``, oldest first, with their age.
+# review_queue's orders: ``?sort=`` key → the fields it orders by.
+REVIEW_QUEUE_SORTS = {
+    # waiting, shortest first; "-waiting" (longest first, oldest assignment) is the default
+    "waiting": ("-assigned_at", "-pk"),
+    "title": ("review__use_case__title", "pk"),
+    "role": ("role", "assigned_at", "pk"),
+}
+
+
+def review_queue(user: Any, *, role: str = "", sort: str = "-waiting") -> QuerySet[SignOff]:
+    """Pending sign-offs on open reviews that wait on ``user``, longest-waiting first.
 
     A sign-off waits on a user who is assigned to it, or who can give it when no one is.
+    ``role`` narrows it to one sign-off role; ``sort`` is a key of
+    :data:`REVIEW_QUEUE_SORTS`, ``-`` first to reverse it. A queryset, so the page
+    pages it in PostgreSQL; :func:`with_waiting` adds each row's age.
     """
     roles = [role for role in SignOffRole.values if user_can_sign_role(user, role)]
     sign_offs = (
@@ -158,8 +180,17 @@ def review_queue(user: Any) -> list[SignOff]:
         .filter(Q(assignee=user) | Q(assignee__isnull=True, role__in=roles))
         .exclude(Q(review__use_case__submitted_by=user) | Q(review__use_case__owner=user))
         .select_related("review__use_case__team", "assignee")
-        .order_by("assigned_at", "pk")
     )
+    if role:
+        sign_offs = sign_offs.filter(role=role)
+    fields = REVIEW_QUEUE_SORTS.get(sort.lstrip("-"), REVIEW_QUEUE_SORTS["waiting"])
+    if not sort.startswith("-"):
+        return sign_offs.order_by(*fields)
+    return sign_offs.order_by(*(f[1:] if f.startswith("-") else f"-{f}" for f in fields))
+
+
+def with_waiting(sign_offs: Any) -> list[SignOff]:
+    """``sign_offs`` as a list, each with ``waiting``: how long it has waited until now."""
     now = timezone.now()
     result = list(sign_offs)
     for sign_off in result:
@@ -213,7 +244,8 @@ LANE_CARD_ROWS = 15
 def governance_overview(
     *, viewer: Any = None, today: date | None = None, unit: Team | None = None
 ) -> dict[str, Any]:
-    """Everything the governance page shows, in a fixed number of queries.
+    """Everything the governance page shows but its open reviews (:func:`open_reviews`,
+    which the page pages), in a fixed number of queries.
 
     Over the use cases ``viewer`` may see: someone else's draft is in no lane, count or
     list (``usecases.selectors.usecase_visibility``; without a viewer, submitted only).
@@ -221,7 +253,6 @@ def governance_overview(
     ``lanes_by_unit`` counts the lanes of the unit and of each unit right below it.
     """
     today = today or timezone.localdate()
-    now = timezone.now()
     visible = usecase_visibility(viewer, through="use_case__") & unit_subtree_q(
         unit, through="use_case__team__"
     )
@@ -246,26 +277,13 @@ def governance_overview(
         }
         for lane in Lane
     ]
-    open_reviews = list(
-        Review.objects.filter(visible, status=ReviewStatus.OPEN)
-        .select_related("use_case__team")
-        .annotate(
-            pending_count=Count(
-                "sign_offs", filter=~Q(sign_offs__decision=SignOffDecision.APPROVED)
-            ),
-        )
-        .order_by("opened_at")
-    )
-    for review in open_reviews:
-        review.age = now - review.opened_at
     units = unit_tree()  # the unit filter's choices and the per-unit table's tree
     return {
         "lanes": lanes,
-        "open_reviews": open_reviews,
-        "paused_workers": list(
+        "paused_workers": _latest_with_total(
             worker_list().filter(visible, status=WorkerStatus.PAUSED).order_by("-paused_at")
         ),
-        "open_incidents": list(
+        "open_incidents": _latest_with_total(
             Incident.objects.filter(visible, status=IncidentStatus.OPEN)
             .select_related("use_case", "worker")
             .order_by("-opened_at")
@@ -307,6 +325,52 @@ def obligations_overview(viewer: Any) -> list[dict[str, Any]]:
             }
         )
     return overview
+
+
+def _latest_with_total(queryset: QuerySet[Any]) -> dict[str, Any]:
+    """The first :data:`LANE_CARD_ROWS` of ``queryset`` and how many there are, in one query
+    (a window count is taken before the LIMIT)."""
+    rows = list(queryset.annotate(total=Window(Count("pk")))[:LANE_CARD_ROWS])
+    return {"rows": rows, "count": rows[0].total if rows else 0}
+
+
+# open_reviews' orders: ``?sort=`` key → the field; "-age" (oldest first) is the default.
+OPEN_REVIEW_SORTS = {"age": "opened_at", "title": "use_case__title", "pending": "pending_count"}
+
+
+def open_reviews(
+    *, viewer: Any = None, sort: str = "-age", unit: Team | None = None
+) -> QuerySet[Review]:
+    """Open reviews of the use cases ``viewer`` may see, with ``pending_count`` (sign-offs
+    not yet approved), oldest first by default. A queryset: the page pages it."""
+    key = sort.lstrip("-") if sort.lstrip("-") in OPEN_REVIEW_SORTS else "age"
+    field = OPEN_REVIEW_SORTS[key]
+    # "age" descending is the oldest first, i.e. opened_at ascending.
+    descending = sort.startswith("-") != (key == "age")
+    order = F(field).desc() if descending else F(field).asc()
+    return (
+        Review.objects.filter(
+            usecase_visibility(viewer, through="use_case__"),
+            unit_subtree_q(unit, through="use_case__team__"),
+            status=ReviewStatus.OPEN,
+        )
+        .select_related("use_case__team")
+        .annotate(
+            pending_count=Count(
+                "sign_offs", filter=~Q(sign_offs__decision=SignOffDecision.APPROVED)
+            ),
+        )
+        .order_by(order, "pk")
+    )
+
+
+def with_age(reviews: Any) -> list[Review]:
+    """``reviews`` as a list, each with ``age``: how long it has been open."""
+    now = timezone.now()
+    result = list(reviews)
+    for review in result:
+        review.age = now - review.opened_at
+    return result
 
 
 def audit_events_visible_to(queryset: QuerySet[Any], viewer: Any) -> QuerySet[Any]:

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 from kpis.choices import Status
 from kpis.models import KPI, Annotation, Snapshot
+from opsai.formatting import currency, money
 from usecases.choices import Stage, ValueBucket
 
 STATUS_COLOURS = {
@@ -41,19 +42,25 @@ def value_by_bucket_figure(buckets: dict[str, dict[str, float]]) -> go.Figure:
                 name="Estimated (yearly)",
                 x=labels,
                 y=[round(b["estimated"]) for b in buckets.values()],
+                text=[money(b["estimated"]) for b in buckets.values()],
+                hovertemplate="%{x}: %{text} a year (estimate)<extra></extra>",
+                textposition="none",
                 marker={"color": "#c5cfdf"},
             ),
             go.Bar(
                 name="Realised (yearly rate)",
                 x=labels,
                 y=[round(b["realised"]) for b in buckets.values()],
+                text=[money(b["realised"]) for b in buckets.values()],
+                hovertemplate="%{x}: %{text} a year realised<extra></extra>",
+                textposition="none",
                 marker={"color": "#1f5fbf"},
             ),
         ],
         layout=go.Layout(
             barmode="group",
             margin={"t": 10, "r": 10, "b": 40, "l": 60},
-            yaxis={"tickprefix": "£"},
+            yaxis={"tickprefix": currency()["symbol"], "tickformat": ",.0f"},
             legend={"orientation": "h"},
             height=300,
         ),

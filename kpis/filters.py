@@ -13,11 +13,12 @@ from typing import Any
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import F, Q
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from kpis.choices import AlertState
+from kpis.choices import AlertState, Level
 from kpis.models import KPI, Alert, Annotation, CheckIn, Measurement, Snapshot
 from opsai import bounds
 
@@ -147,3 +148,34 @@ class AlertFilterSet(django_filters.FilterSet):
     class Meta:
         model = Alert
         fields: list[str] = []
+
+
+# The KPI page's orders: ``?sort=`` key → the field (``-key`` reverses it).
+KPI_LIST_SORTS = {
+    "usecase": "use_case__title",
+    "kpi": "name",
+    "level": "level",
+    "change": "current_snapshot__change_pct",
+}
+
+
+class KPIListFilterSet(django_filters.FilterSet):
+    """The KPI page's filters and sort, applied in PostgreSQL before it is paged."""
+
+    q = django_filters.CharFilter(method="filter_q", label="KPI or use case")
+    level = django_filters.ChoiceFilter(choices=Level.choices, empty_label="Any level")
+    sort = django_filters.CharFilter(method="sort_by", widget=forms.HiddenInput)
+
+    class Meta:
+        model = KPI
+        fields: list[str] = []
+
+    def filter_q(self, queryset: Any, name: str, value: str) -> Any:
+        return queryset.filter(Q(name__icontains=value) | Q(use_case__title__icontains=value))
+
+    def sort_by(self, queryset: Any, name: str, value: str) -> Any:
+        field = KPI_LIST_SORTS.get(value.lstrip("-"))
+        if field is None:
+            return queryset
+        order = F(field).desc(nulls_last=True) if value.startswith("-") else F(field).asc()
+        return queryset.order_by(order, "pk")

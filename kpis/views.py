@@ -7,15 +7,16 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST, require_safe
 
 from kpis import selectors
 from kpis.choices import BatchStatus
+from kpis.filters import KPI_LIST_SORTS, KPIListFilterSet
 from kpis.forms import AnnotationForm, CheckInForm, KPIForm, MeasurementForm, UploadForm
 from kpis.models import KPI, IngestBatch
 from kpis.review import weekly_review
@@ -29,6 +30,7 @@ from kpis.services import (
     week_start,
 )
 from opsai.forms import error_text, form_add_errors
+from opsai.paging import paginate, sort_links
 from opsai.permissions import can_write, permission_required, require
 from usecases.models import UseCase
 from usecases.selectors import usecase_visible_to
@@ -48,12 +50,24 @@ def portfolio(request: HttpRequest) -> HttpResponse:
 @require_safe
 @permission_required("kpis.view_kpi")
 def index(request: HttpRequest) -> HttpResponse:
-    """Every KPI, stack by stack, with its current status."""
+    """Every KPI, stack by stack, with its current status: filtered, sorted and paged in
+    PostgreSQL. An htmx request (a filter, a sort or a page link) gets only the list."""
     kpis = selectors.kpi_list(viewer=request.user, hide_vanity=not can_write(request.user))
-    page = Paginator(kpis, 100).get_page(request.GET.get("page"))
-    return render(
-        request, "kpis/index.html", {"page": page, "kpis": page, "freshness": selectors.freshness()}
-    )
+    filterset = KPIListFilterSet(request.GET, queryset=kpis)
+    listing = paginate(request, filterset.qs, target="#kpi-list")
+    context = {
+        "listing": listing,
+        "kpis": listing.page.object_list,
+        "filterset": filterset,
+        "sort_links": sort_links(request.GET, KPI_LIST_SORTS, default="usecase"),
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        response = render(request, "kpis/partials/kpi_list.html", context)
+    else:
+        context["freshness"] = selectors.freshness()
+        response = render(request, "kpis/index.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @require_safe

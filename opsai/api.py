@@ -23,7 +23,7 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions, pagination, serializers
 from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
@@ -31,6 +31,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from opsai import bounds
+from opsai.paging import MAX_PAGE_SIZE
 
 
 def validation_error_body(detail: Any) -> dict[str, Any]:
@@ -61,6 +62,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is not None and isinstance(exc, exceptions.ValidationError):
         response.data = validation_error_body(response.data)
     return response
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """Every API list: ``?page=`` and ``?page_size=`` (default ``PAGE_SIZE``, at most
+    :data:`opsai.paging.MAX_PAGE_SIZE`, the pages' own largest size; more is clamped)."""
+
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
 
 
 class IntRouter(SimpleRouter):

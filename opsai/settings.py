@@ -8,6 +8,7 @@ production do). ``OPSAI_ENV=production`` turns on the production checks.
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 from opsai.config import ConfigurationError, validate_database_url, validate_redis_url
+from opsai.formatting import currency_symbol
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -324,6 +326,16 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 # how to add one); its classes set a floor under the governance lane.
 RISK_SCHEME = env.str("RISK_SCHEME", default="eu_ai_act")
 
+# --- Currency: every amount is shown in it (opsai/formatting.py) --------------------------
+
+CURRENCY_CODE = env.str("OPSAI_CURRENCY", default="GBP").strip().upper()
+if not re.fullmatch(r"[A-Z]{3}", CURRENCY_CODE):
+    raise ConfigurationError(
+        "OPSAI_CURRENCY",
+        f"expected a three-letter ISO 4217 code such as GBP, got {CURRENCY_CODE!r}",
+    )
+CURRENCY = {"code": CURRENCY_CODE, "symbol": currency_symbol(CURRENCY_CODE)}
+
 # --- Uploads: what one file may hold (opsai/tabular.py, governance/evidence.py) -----------
 # Checked before anything parses the file, so a small file cannot make large work or a
 # large answer. The front proxy's body limit (nginx client_max_body_size) should sit just
@@ -364,7 +376,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "opsai.api.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # One error shape (see opsai/api.py): {field: [messages], "errors": [messages]}.

@@ -31,6 +31,7 @@ from django.utils import timezone  # noqa: E402
 
 from usecases.models import Score, UseCase  # noqa: E402
 from usecases.selectors import scoring_model_current  # noqa: E402
+from usecases.services import score_figures_refresh  # noqa: E402
 
 
 def score(use_cases: list[UseCase]) -> None:
@@ -70,6 +71,7 @@ def score(use_cases: list[UseCase]) -> None:
                 )
             )
     Score.objects.bulk_create(sheets, batch_size=2000)
+    score_figures_refresh(use_case_ids=[use_case.pk for use_case in use_cases])
     print(f"scored: {len(sheets):,} sheets")
 
 

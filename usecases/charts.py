@@ -6,6 +6,7 @@ Each function returns a ``go.Figure``; ``usecases.selectors`` serialises it with
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,12 +15,14 @@ from typing import Protocol
 import plotly.graph_objects as go
 from django.urls import reverse
 
+from opsai.formatting import money
 from usecases.choices import Stage
 from usecases.models import Score
 
 # The largest bubble's diameter in pixels; the others scale by area below it.
 LARGEST_BUBBLE_PX = 60.0
-SCORE_AXIS = {"range": [0.5, 5.5]}  # scores run 1–5
+# Scores run 1–5; the range leaves room for a large bubble at 1 or 5 (and its label).
+SCORE_AXIS = {"range": [0.3, 5.7], "dtick": 1}
 URL_SENTINEL = 987654321  # a pk no URL pattern part can contain by chance
 
 
@@ -46,12 +49,31 @@ class ChartPoint:
     est_cost: Decimal | None
 
 
-def portfolio_figure(rows: Sequence[Plotted]) -> go.Figure:
-    """Value (y) vs feasibility (x) consensus, bubble area = estimated annual value.
+@dataclass(frozen=True)
+class DensityCell:
+    """How many scored use cases sit in one cell of the value × feasibility grid."""
 
-    ``rows`` are ``ChartPoint``s (``usecases.selectors.portfolio_chart_points``). One trace per stage, so colour is the
-    stage; each point carries its use-case URL as ``customdata`` so a click opens it
-    (``static/js/usecases.js``). Unscored use cases have no position and are left out.
+    feasibility: float  # the cell's centre, on the 1–5 scale
+    value: float
+    count: int
+
+
+DENSITY_TRACE = "Use cases per cell"
+# Grid cells per score point: 2 → half-point cells, at most 9 × 9 on the 1–5 scale.
+CELLS_PER_POINT = 2
+LABEL_CHARS = 28  # a bubble's label is the title cut to this length
+
+
+def portfolio_figure(rows: Sequence[Plotted], cells: Sequence[DensityCell] = ()) -> go.Figure:
+    """Value (y) vs feasibility (x) consensus, readable at any number of use cases.
+
+    Two layers: ``cells``, the density of every scored use case of the selection
+    (``usecases.selectors.portfolio_chart`` bins them in PostgreSQL), drawn as shaded
+    squares whose hover says how many sit there; and ``rows``, the selection's top
+    use cases as labelled bubbles, area = estimated annual value, one trace per stage
+    (colour = stage), each carrying its URL as ``customdata`` so a click opens it
+    (``static/js/usecases.js``). The payload is bounded by the grid and the top-N,
+    whatever the portfolio's size. Unscored use cases have no position and are left out.
     """
     by_stage: dict[str, list[Plotted]] = {}
     for row in rows:
@@ -59,8 +81,10 @@ def portfolio_figure(rows: Sequence[Plotted]) -> go.Figure:
             by_stage.setdefault(row.stage, []).append(row)
     largest = max((float(r.est_cost or 0) for rs in by_stage.values() for r in rs), default=0.0)
     sizeref = (2.0 * largest / LARGEST_BUBBLE_PX**2) if largest else 1
-    traces = [
-        _stage_bubbles(stage.label, by_stage[stage.value], sizeref)
+    counts = {(cell.feasibility, cell.value): cell.count for cell in cells}
+    traces = [_density(cells)] if cells else []
+    traces += [
+        _stage_bubbles(stage.label, by_stage[stage.value], sizeref, counts)
         for stage in Stage
         if by_stage.get(stage.value)
     ]
@@ -73,7 +97,8 @@ def portfolio_figure(rows: Sequence[Plotted]) -> go.Figure:
             margin={"t": 20, "r": 20},
             annotations=[
                 go.layout.Annotation(
-                    text="Bubble size: estimated annual value (estimate)",
+                    text="Shading: use cases per cell · bubbles: the top by the current sort, "
+                    "size = estimated annual value (estimate)",
                     xref="paper",
                     yref="paper",
                     x=0,
@@ -85,26 +110,76 @@ def portfolio_figure(rows: Sequence[Plotted]) -> go.Figure:
     )
 
 
-def _stage_bubbles(label: str, points: list[Plotted], sizeref: float) -> go.Scatter:
-    """One stage's use cases as bubbles: title on hover, URL as customdata."""
+def cell_of(score: float) -> float:
+    """The centre of the grid cell a consensus score falls in, rounded half up as
+    PostgreSQL's ``round`` does (the selector bins with it)."""
+    return math.floor(score * CELLS_PER_POINT + 0.5) / CELLS_PER_POINT
+
+
+def _density(cells: Sequence[DensityCell]) -> go.Scatter:
+    """Every scored use case, counted per cell, as shaded squares with the count written in
+    (plotly-basic has no heatmap). Not hoverable: a bubble over a square takes the hover
+    and the click, and says its cell's count itself."""
+    return go.Scatter(
+        mode="markers+text",
+        name=DENSITY_TRACE,
+        x=[cell.feasibility for cell in cells],
+        y=[cell.value for cell in cells],
+        text=[f"{cell.count:,}" for cell in cells],
+        textfont={"size": 9, "color": "#3b4a63"},
+        hoverinfo="skip",
+        marker={
+            "symbol": "square",
+            "size": 34,
+            "color": [cell.count for cell in cells],
+            "colorscale": [[0, "#eef2f8"], [1, "#6f8fbf"]],
+            "cmin": 0,
+            "showscale": True,
+            "colorbar": {"title": {"text": "Use cases"}, "thickness": 12},
+            "line": {"width": 0},
+        },
+        showlegend=False,
+    )
+
+
+def _stage_bubbles(
+    label: str, points: list[Plotted], sizeref: float, counts: dict[tuple[float, float], int]
+) -> go.Scatter:
+    """One stage's use cases as labelled bubbles: title and value on hover, URL as customdata."""
     # reverse() once, not per bubble: at a thousand bubbles it was most of the chart's time.
     detail_url = reverse("usecases:detail", args=[URL_SENTINEL]).replace(str(URL_SENTINEL), "{}")
     return go.Scatter(
-        mode="markers",
+        mode="markers+text",
         name=label,
         x=[round(r.mean_feasibility, 2) for r in points],
         y=[round(r.mean_value, 2) for r in points],
-        text=[r.title for r in points],
+        text=[_short(r.title) for r in points],
+        textposition="top center",
+        textfont={"size": 10},
+        hovertext=[_bubble_hover(r, counts) for r in points],
         customdata=[detail_url.format(r.pk) for r in points],
-        hovertemplate="%{text}<br>Feasibility %{x}<br>Value %{y}"
-        "<br>Estimated value £%{marker.size:.0f}<extra></extra>",
+        hovertemplate="%{hovertext}<br>Feasibility %{x}<br>Value %{y}<extra></extra>",
+        cliponaxis=False,
         marker={
             "size": [float(r.est_cost or 0) for r in points],
             "sizemode": "area",
             "sizeref": sizeref,
             "sizemin": 6,
+            "line": {"width": 1, "color": "#ffffff"},
         },
     )
+
+
+def _bubble_hover(row: Plotted, counts: dict[tuple[float, float], int]) -> str:
+    text = f"{row.title}<br>Estimated value {money(row.est_cost)} a year (estimate)"
+    count = counts.get((cell_of(row.mean_feasibility), cell_of(row.mean_value)))
+    if count:
+        text += f"<br>{count:,} use case{'s' if count != 1 else ''} in this cell"
+    return text
+
+
+def _short(title: str) -> str:
+    return title if len(title) <= LABEL_CHARS else title[: LABEL_CHARS - 1] + "…"
 
 
 def score_history_figure(sheets: list[Score]) -> go.Figure:

@@ -17,9 +17,11 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from opsai.exports import export_row
+from opsai.formatting import money_column
 from usecases.custom_fields import custom_fields, custom_value_text
 from usecases.models import CustomField, ScoringModel, UseCase
 
+COST_COLUMN = "estimated cost saved per year (estimate)"
 COLUMNS = [
     "id",
     "title",
@@ -39,7 +41,7 @@ COLUMNS = [
     "political thriller",
     "needs calibration",
     "estimated hours saved per year (estimate)",
-    "estimated cost saved per year (estimate)",
+    COST_COLUMN,
     "scoring model",
     # The risk classification, as stored (usecases.risk), so a file re-imports as it is.
     "risk_class",
@@ -49,19 +51,25 @@ COLUMNS = [
 # …then one column per custom field, named by its key, its value as a person reads it.
 
 
+def columns() -> list[str]:
+    """The export's header; the amount's column names the currency (cells are plain numbers)."""
+    return [money_column(column) if column == COST_COLUMN else column for column in COLUMNS]
+
+
 # Rows fetched per round trip while exporting.
 EXPORT_CHUNK = 500
 
 
 def export_columns(fields: list[CustomField]) -> list[str]:
     """The header: :data:`COLUMNS`, then each custom field's key."""
-    return [*COLUMNS, *(field.key for field in fields)]
+    return [*columns(), *(field.key for field in fields)]
 
 
 def portfolio_rows(
     rows: Iterable[UseCase], *, model: ScoringModel, fields: list[CustomField] | None = None
 ) -> Iterator[list[Any]]:
-    """One list of cells per use case, in the order of :func:`export_columns`."""
+    """One list of cells per use case, in the order of :func:`export_columns` (amounts as
+    plain numbers)."""
     version = f"v{model.version}" if model.version else "default"
     fields = fields or []
     return (

@@ -24,6 +24,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
+    IntegerField,
     Max,
     Min,
     OuterRef,
@@ -33,9 +34,8 @@ from django.db.models import (
     Sum,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import Cast, Coalesce, Greatest, Length
+from django.db.models.functions import Cast, Coalesce, Greatest, Length, Round
 from django.db.models.lookups import StartsWith
 from django.utils import timezone
 
@@ -226,11 +226,10 @@ def scoring_model_list() -> QuerySet[ScoringModel]:
 
 
 def _current_sheets(as_of: datetime | None) -> Q:
+    """The sheets that count (on ``Score``): the current ones, or those current at ``as_of``."""
     if as_of is None:
-        return Q(scores__superseded_at__isnull=True)
-    return Q(scores__submitted_at__lte=as_of) & (
-        Q(scores__superseded_at__isnull=True) | Q(scores__superseded_at__gt=as_of)
-    )
+        return Q(superseded_at__isnull=True)
+    return Q(submitted_at__lte=as_of) & (Q(superseded_at__isnull=True) | Q(superseded_at__gt=as_of))
 
 
 def usecase_portfolio(
@@ -253,16 +252,26 @@ def usecase_portfolio(
     rows sort with the unscored ones, by title.
     Only the use cases ``viewer`` may see (:func:`usecase_visibility`; without a viewer,
     submitted ones only). One query, ordered best (visible) consensus first.
+
+    The score figures come from one join to ``UseCaseScoreFigures`` (a view grouping
+    the current sheets by use case), not from a GROUP BY over the joined rows: at
+    10,000 use cases grouping the wide use-case + unit + owner row cost most of a
+    second. No column is an aggregate, so a caller may filter on any of them in WHERE
+    or GROUP BY them (the chart's density grid does). A past ranking (``as_of``) reads
+    the sheets current then through correlated subqueries instead: slower, and rare.
     """
     model = scoring_model or scoring_model_current()
-    sheets = _current_sheets(as_of)
     viewer_scored, hidden = _viewer_annotations(viewer)
-    means, spread, consensus = _score_annotations(model, sheets)
+    if as_of is None:
+        means, spread, scorers = _current_figures()
+    else:
+        sheets = Score.objects.filter(_current_sheets(as_of), use_case=OuterRef("pk")).order_by()
+        means, spread, scorers = _figures_as_of(sheets)
     return (
         usecase_visible_to(UseCase.objects.select_related("team", "owner"), viewer)
-        .annotate(**viewer_scored, scorers=Count("scores", filter=sheets), **means, spread=spread)
+        .annotate(**viewer_scored, scorers=scorers, **means, spread=spread)
         .annotate(
-            consensus=ExpressionWrapper(consensus, output_field=FloatField()),
+            consensus=_consensus(model),
             est_hours=ESTIMATED_HOURS_PER_YEAR,
             est_cost=ESTIMATED_COST_PER_YEAR,
             **_flag_annotations(model.thresholds),
@@ -279,23 +288,47 @@ def usecase_portfolio(
     )
 
 
-def _score_annotations(model: ScoringModel, sheets: Q) -> tuple[dict[str, Any], Any, Any]:
-    """The mean of each criterion, the widest spread, and the weighted consensus of the means."""
+def _current_figures() -> tuple[dict[str, Any], Any, Any]:
+    """Means, spread and sheet count from the score-figures view (one LEFT JOIN)."""
+    means = {f"mean_{key}": F(f"score_figures__mean_{key}") for key in scoring.CRITERION_KEYS}
+    spread = Coalesce(F("score_figures__spread"), 0)
+    return means, spread, Coalesce(F("score_figures__scorers"), 0)
+
+
+def _sheet_figure(sheets: QuerySet[Score], expression: Any, output: Any) -> Subquery:
+    """One figure over a use case's counted sheets, as a scalar subquery (one group)."""
+    return Subquery(
+        sheets.values("use_case").annotate(figure=expression).values("figure"),
+        output_field=output,
+    )
+
+
+def _figures_as_of(sheets: QuerySet[Score]) -> tuple[dict[str, Any], Any, Any]:
+    """Means, spread and sheet count over ``sheets`` (those current at a past moment)."""
     means = {
-        f"mean_{key}": Avg(f"scores__{key}", filter=sheets, output_field=FloatField())
+        f"mean_{key}": _sheet_figure(sheets, Avg(key, output_field=FloatField()), FloatField())
         for key in scoring.CRITERION_KEYS
     }
-    spreads = [
-        Coalesce(Max(f"scores__{key}", filter=sheets) - Min(f"scores__{key}", filter=sheets), 0)
-        for key in scoring.CRITERION_KEYS
-    ]
+    spread = Coalesce(
+        _sheet_figure(
+            sheets,
+            Greatest(*(Max(key) - Min(key) for key in scoring.CRITERION_KEYS)),
+            IntegerField(),
+        ),
+        0,
+    )
+    return means, spread, Coalesce(_sheet_figure(sheets, Count("pk"), IntegerField()), 0)
+
+
+def _consensus(model: ScoringModel) -> Any:
+    """The weighted score of the means (1–5) under ``model``; null while unscored."""
     weights = {key: float(w) for key, w in model.weights.items()}
     total_weight = sum(weights.values()) or 1.0
-    consensus = sum(
+    weighted = sum(
         (Value(weights[key]) * F(f"mean_{key}") for key in scoring.CRITERION_KEYS),
         start=Value(0.0),
-    ) / Value(total_weight)
-    return means, Greatest(*spreads), consensus
+    )
+    return ExpressionWrapper(weighted / Value(total_weight), output_field=FloatField())
 
 
 def _viewer_annotations(viewer: Any) -> tuple[dict[str, Any], Any]:
@@ -366,53 +399,64 @@ def usecase_flags(row: UseCase, model: ScoringModel) -> list[scoring.Flag]:
     ]
 
 
-# The bubble chart plots at most this many use cases (the first by the current sort,
-# with a note saying so): on a 1–5 × 1–5 grid a thousand bubbles already cover each
-# other, and past that plotly's per-point validation and the JSON (about 120 KB a
-# thousand) would cost more than the rest of the page.
-CHART_MAX_POINTS = 1000
+# The chart labels at most this many use cases as bubbles (the first by the current
+# sort); every other scored use case is counted in the density grid beneath them.
+CHART_BUBBLES = 25
 
 
-def portfolio_chart_points(
-    filtered: QuerySet[UseCase], *, limit: int | None = None
-) -> tuple[list[charts.ChartPoint], int]:
-    """The first ``limit`` (default :data:`CHART_MAX_POINTS`) plottable rows of ``filtered``,
-    in its order, and how many plottable rows there are in all.
+@dataclass(frozen=True)
+class PortfolioChart:
+    """The portfolio's chart (JSON for plotly.js) and what it shows."""
 
-    Plottable: scored, and not hidden from the viewer by blind scoring. One query of
-    just the plotted fields; the total comes from a window count over the same rows,
-    so capping costs no second query.
+    figure: dict[str, Any]
+    labelled: int  # use cases drawn as labelled bubbles
+    plotted: int  # scored use cases of the selection the viewer may see (all in the grid)
+
+
+def portfolio_chart(filtered: QuerySet[UseCase], *, top: int | None = None) -> PortfolioChart:
+    """Value vs feasibility for the use cases ``filtered`` selects, bounded at any size.
+
+    Two queries, whatever the number of use cases: the density grid (a GROUP BY on the
+    consensus means rounded to the grid, in PostgreSQL) and the top ``top`` rows of the
+    current order (default :data:`CHART_BUBBLES`) as labelled bubbles. Plottable: scored,
+    and not hidden from the viewer by blind scoring (``ranked_score`` is null for both).
     """
-    plottable = filtered.filter(score_hidden=False, mean_value__isnull=False).annotate(
-        plottable_total=Window(Count("pk"))
-    )
+    plottable = filtered.filter(score_hidden=False, mean_value__isnull=False)
     fields = ("pk", "title", "stage", "mean_value", "mean_feasibility", "est_cost")
-    cap = CHART_MAX_POINTS if limit is None else limit
-    rows = list(plottable.values_list(*fields, "plottable_total")[:cap])
-    total = rows[0][-1] if rows else 0
-    return [charts.ChartPoint(*row[:-1]) for row in rows], total
-
-
-def portfolio_chart(points: list[charts.ChartPoint]) -> dict[str, Any]:
-    """The portfolio's bubble chart (value vs feasibility, area = estimated value) as JSON.
-
-    ``points`` come from :func:`portfolio_chart_points`; unscored use cases are left
-    out (the table lists them), so a selection with none scored has no traces.
-    """
-    return figure_json(charts.portfolio_figure(points))
+    bubbles = [
+        charts.ChartPoint(*row)
+        for row in plottable.values_list(*fields)[: CHART_BUBBLES if top is None else top]
+    ]
+    per_point = Value(float(charts.CELLS_PER_POINT))
+    cells = [
+        charts.DensityCell(feasibility=float(x), value=float(y), count=n)
+        for x, y, n in plottable.order_by()
+        .values(
+            x=Round(F("mean_feasibility") * per_point) / per_point,
+            y=Round(F("mean_value") * per_point) / per_point,
+        )
+        .annotate(n=Count("pk"))
+        .order_by("x", "y")
+        .values_list("x", "y", "n")
+    ]
+    return PortfolioChart(
+        figure=figure_json(charts.portfolio_figure(bubbles, cells)),
+        labelled=len(bubbles),
+        plotted=sum(cell.count for cell in cells),
+    )
 
 
 def portfolio_value_by_bucket(filtered: QuerySet[UseCase]) -> list[dict[str, Any]]:
     """Estimated annual hours and cost saved per value bucket, over all of ``filtered``.
 
-    One GROUP BY in PostgreSQL over the ids the filters select (a subquery: the
-    filters may test the per-use-case aggregates, which cannot nest in another SUM),
-    so the page never loads every row to add them up. The bucket counts also give
+    One GROUP BY in PostgreSQL over the rows the filters select (the score figures
+    are subqueries, not aggregates, so they may sit in its WHERE clause), so the page
+    never loads every row to add them up. The bucket counts also give
     the selection's size, which the paginator uses instead of a COUNT of its own.
     """
     buckets = dict(ValueBucket.choices)
     totals = (
-        UseCase.objects.filter(pk__in=filtered.order_by().values("pk"))
+        filtered.order_by()
         .values("value_bucket")
         .annotate(
             use_cases=Count("pk"),

@@ -7,12 +7,14 @@ they commit or roll back with the change itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -21,7 +23,15 @@ from usecases import lifecycle, scoring
 from usecases.choices import Stage
 from usecases.contacts import contact_user
 from usecases.custom_fields import custom_values_clean
-from usecases.models import CustomField, Score, ScoringModel, StageChange, Team, UseCase
+from usecases.models import (
+    CustomField,
+    Score,
+    ScoringModel,
+    StageChange,
+    Team,
+    UseCase,
+    UseCaseScoreFigures,
+)
 
 # The attributes that decide a use case's risk: its lane, its sign-offs, its review.
 RISK_FIELDS: tuple[str, ...] = (
@@ -342,6 +352,40 @@ def _current_scoring_model(actor: Any) -> ScoringModel:
 
 
 @transaction.atomic
+def score_figures_refresh(*, use_case_ids: Iterable[int]) -> int:
+    """Recompute the stored score figures (``UseCaseScoreFigures``) of ``use_case_ids``
+    from their current sheets; returns how many use cases have figures now.
+
+    Derived data, rewritten whole for each use case (so running it twice changes
+    nothing): :func:`score_submit` calls it in its transaction, and anything that
+    writes sheets in bulk (a bench, a test) calls it after.
+    """
+    ids = list(use_case_ids)
+    saved = 0
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        figures = (
+            Score.objects.filter(use_case_id__in=chunk, superseded_at__isnull=True)
+            .order_by()
+            .values("use_case")
+            .annotate(
+                scorers=models.Count("pk"),
+                spread=Greatest(
+                    *(models.Max(key) - models.Min(key) for key in scoring.CRITERION_KEYS)
+                ),
+                **{
+                    f"mean_{key}": models.Avg(key, output_field=models.FloatField())
+                    for key in scoring.CRITERION_KEYS
+                },
+            )
+        )
+        rows = [UseCaseScoreFigures(use_case_id=row.pop("use_case"), **row) for row in figures]
+        UseCaseScoreFigures.objects.filter(use_case_id__in=chunk).delete()
+        saved += len(UseCaseScoreFigures.objects.bulk_create(rows, batch_size=2000))
+    return saved
+
+
+@transaction.atomic
 def score_submit(
     *,
     use_case: UseCase,
@@ -389,6 +433,7 @@ def score_submit(
     )
     score.full_clean()
     score.save()
+    score_figures_refresh(use_case_ids=[use_case.pk])
     audit_record(
         actor=scorer,
         action="usecase.scored",

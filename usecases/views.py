@@ -13,13 +13,13 @@ import rules
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST, require_safe
 
 from opsai.forms import form_add_errors
+from opsai.paging import paginate, query_without, sort_links
 from opsai.permissions import (
     is_admin,
     is_product_owner,
@@ -64,7 +64,6 @@ from usecases.risk import risk_class_label, risk_scheme
 from usecases.selectors import (
     SCORE_FLAGS,
     portfolio_chart,
-    portfolio_chart_points,
     portfolio_sensitivity,
     portfolio_value_by_bucket,
     score_history_chart,
@@ -136,11 +135,13 @@ def _get_use_case(request: HttpRequest, pk: int, permission: str) -> UseCase:
 @require_safe
 @permission_required("usecases.view_usecase")
 def portfolio(request: HttpRequest) -> HttpResponse:
-    """The use cases ranked, filterable and sortable, 50 a page, with the bubble chart and exports.
+    """The use cases ranked, filterable and sortable, a page at a time (``?size=``, 50 by
+    default), with the value-vs-feasibility chart and exports.
 
     Whatever the portfolio's size the page costs the same queries: one page of rows,
-    the chart's plotted fields (capped) and the value-by-bucket totals (a GROUP BY,
-    whose counts also size the paginator). Exports hold every filtered row.
+    the chart's density grid and top bubbles (two bounded GROUP BY / LIMIT queries) and
+    the value-by-bucket totals (a GROUP BY, whose counts also size the paginator).
+    Exports hold every filtered row.
     """
     model = scoring_model_current()
     queryset = usecase_portfolio(scoring_model=model, viewer=request.user)
@@ -150,33 +151,36 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     if export in ("csv", "xlsx"):
         return exports.portfolio_export(filtered, model=model, kind=export)
     value_by_bucket = portfolio_value_by_bucket(filtered)
-    paginator = Paginator(filtered, PORTFOLIO_PAGE_SIZE)
     # The bucket totals already counted the selection: no second COUNT query.
-    paginator.count = sum(entry["use_cases"] for entry in value_by_bucket)
-    page = paginator.page(_page_number(request.GET.get("page"), paginator.num_pages))
-    rows = list(page.object_list)
+    listing = paginate(
+        request,
+        filtered,
+        target="#portfolio-results",
+        count=sum(entry["use_cases"] for entry in value_by_bucket),
+    )
+    rows = list(listing.page.object_list)
     for row in rows:  # flags with their reasons, for the rows shown only
         row.flag_list = [
             flag
             for flag in usecase_flags(row, model)
             if flag.on and not (row.score_hidden and flag.key in SCORE_FLAGS)
         ]
-    points, plottable = portfolio_chart_points(filtered)
+    chart = portfolio_chart(filtered)
     # A filter change or sort click from htmx swaps only the results (and the sort
     # field, out of band); a history restore or a plain request gets the whole page.
     partial = bool(request.htmx) and not request.htmx.history_restore_request
     context = {
         "rows": rows,
-        "page": page,
-        "page_links": _page_links(request, page),
+        "page": listing.page,
+        "listing": listing,
         "filterset": filterset,
         "model": model,
-        "chart": portfolio_chart(points),
-        "chart_shown": len(points),
-        "chart_total": plottable,
+        "chart": chart.figure,
+        "chart_shown": chart.labelled,
+        "chart_total": chart.plotted,
         "value_by_bucket": value_by_bucket,
-        "sort_links": _sort_links(request),
-        "query": _query_without(request, "export", "page"),
+        "sort_links": sort_links(request.GET, SORT_LABELS, default="-score"),
+        "query": query_without(request.GET, "export", "page").urlencode(),
         "may_add": request.user.has_perm("usecases.add_usecase"),
         # The rule alone (not the model backend's permission tables: no extra queries).
         "may_define_fields": rules.has_perm("usecases.change_customfield", request.user),
@@ -188,63 +192,6 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
-
-
-PORTFOLIO_PAGE_SIZE = 50
-
-
-def _page_number(raw: str | None, num_pages: int) -> int:
-    """``?page=`` clamped to the pages there are: a bad or stale link shows a page, never an error."""
-    try:
-        number = int(raw or 1)
-    except ValueError:
-        number = 1
-    return max(1, min(number, num_pages))
-
-
-def _query_without(request: HttpRequest, *keys: str) -> str:
-    query = request.GET.copy()
-    for key in keys:
-        query.pop(key, None)
-    return query.urlencode()
-
-
-def _page_links(request: HttpRequest, page: Page) -> list[dict[str, Any]]:
-    """Prev, a few numbers around the current page (… for the gaps), next; filters and sort kept."""
-    query = request.GET.copy()
-    query.pop("export", None)
-
-    def url(number: int) -> str:
-        query["page"] = str(number)
-        return f"?{query.urlencode()}"
-
-    links: list[dict[str, Any]] = []
-    if page.has_previous():
-        links.append({"label": "‹ Prev", "url": url(page.previous_page_number()), "rel": "prev"})
-    for number in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1):
-        if number == Paginator.ELLIPSIS:
-            links.append({"label": "…", "url": ""})
-        else:
-            links.append(
-                {"label": str(number), "url": url(int(number)), "current": number == page.number}
-            )
-    if page.has_next():
-        links.append({"label": "Next ›", "url": url(page.next_page_number()), "rel": "next"})
-    return links
-
-
-def _sort_links(request: HttpRequest) -> dict[str, dict[str, str]]:
-    """Column key → the link that sorts by it (toggling direction) and its arrow."""
-    current = request.GET.get("sort", "") or "-score"
-    links = {}
-    for key in SORT_LABELS:
-        query = request.GET.copy()
-        query.pop("export", None)
-        query.pop("page", None)  # a new order starts from its first page
-        query["sort"] = key if current == f"-{key}" else f"-{key}"
-        arrow = "↓" if current == f"-{key}" else ("↑" if current == key else "")
-        links[key] = {"url": f"?{query.urlencode()}", "arrow": arrow}
-    return links
 
 
 @require_safe

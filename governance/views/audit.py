@@ -5,19 +5,20 @@ from __future__ import annotations
 import csv
 from typing import Any
 
-from django.core.paginator import Paginator
 from django.http import (
     HttpRequest,
     HttpResponse,
     StreamingHttpResponse,
 )
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from audit.filters import AuditEventFilterSet
 from audit.selectors import audit_event_list
 from governance.selectors import audit_events_visible_to
 from opsai.exports import export_row
+from opsai.paging import paginate, query_without, sort_links
 from opsai.permissions import permission_required
 
 AUDIT_COLUMNS = ["occurred_at", "actor_name", "action", "object_type", "object_id", "object_repr",
@@ -54,12 +55,21 @@ def audit(request: HttpRequest) -> HttpResponse:
         )
         response["Content-Disposition"] = 'attachment; filename="opsai-audit.csv"'
         return response
-    page = Paginator(events, 100).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request, "governance/audit.html", {"form": form, "page": page, "query": query.urlencode()}
-    )
+    if request.GET.get("sort") == "occurred":  # oldest first; newest first is the default
+        events = events.order_by("occurred_at", "pk")
+    listing = paginate(request, events, target="#audit-list", default_size=100)
+    context = {
+        "form": form,
+        "listing": listing,
+        "events": listing.page.object_list,
+        "sort_links": sort_links(request.GET, ["occurred"], default="-occurred"),
+        "query": query_without(request.GET, "page", "export").urlencode(),
+    }
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "governance/partials/audit_list.html" if partial else "governance/audit.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _with_header(header: list[str], rows: Any) -> Any:

@@ -9,6 +9,7 @@ from django.http import (
     HttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from governance import selectors, services
@@ -23,6 +24,7 @@ from governance.models import (
 )
 from governance.policy import describe_conditions
 from opsai.forms import attempt, error_text
+from opsai.paging import paginate, sort_links, sort_value
 from opsai.permissions import permission_required, require, write_required
 from usecases.choices import Stage
 from usecases.lifecycle import REVIEWED_STAGES
@@ -38,13 +40,24 @@ REVIEW_OBLIGATION = "governance.review"
 @require_safe
 @permission_required("governance.view")
 def index(request: HttpRequest) -> HttpResponse:
-    """Use cases by lane, open reviews and their age, paused workers, open incidents, overdue vendors."""
+    """Use cases by lane, open reviews and their age (paged, sortable), paused workers,
+    open incidents, overdue vendors. An htmx request gets only the open reviews."""
     unit = unit_from_query(request.GET.get("unit"))
-    return render(
-        request,
-        "governance/index.html",
-        selectors.governance_overview(viewer=request.user, unit=unit),
-    )
+    sort = sort_value(request.GET, selectors.OPEN_REVIEW_SORTS, default="-age")
+    reviews = selectors.open_reviews(viewer=request.user, sort=sort, unit=unit)
+    listing = paginate(request, reviews, target="#open-reviews", default_size=25)
+    context = {
+        "reviews": listing,
+        "review_rows": selectors.with_age(listing),
+        "review_sort_links": sort_links(request.GET, selectors.OPEN_REVIEW_SORTS, default="-age"),
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        response = render(request, "governance/partials/open_reviews.html", context)
+    else:
+        context.update(selectors.governance_overview(viewer=request.user, unit=unit))
+        response = render(request, "governance/index.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @permission_required("governance.view")

@@ -11,10 +11,11 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST, require_safe
 
 from governance import selectors, services
-from governance.choices import CHECKLIST_QUESTIONS, ReviewStatus
+from governance.choices import CHECKLIST_QUESTIONS, ReviewStatus, SignOffRole
 from governance.forms import (
     ChecklistItemForm,
     SignOffForm,
@@ -26,16 +27,32 @@ from governance.models import (
 )
 from governance.rules import user_can_sign_role
 from opsai.forms import attempt
+from opsai.paging import paginate, sort_links, sort_value
 from opsai.permissions import permission_required
 
 
 @require_safe
 @permission_required("governance.view")
 def queue(request: HttpRequest) -> HttpResponse:
-    """What waits on the signed-in reviewer, oldest first."""
-    return render(
-        request, "governance/queue.html", {"sign_offs": selectors.review_queue(request.user)}
-    )
+    """What waits on the signed-in reviewer, longest-waiting first, a page at a time;
+    ``?role=`` narrows it to one sign-off role. An htmx request gets only the list."""
+    role = request.GET.get("role", "")
+    role = role if role in SignOffRole.values else ""
+    sort = sort_value(request.GET, selectors.REVIEW_QUEUE_SORTS, default="-waiting")
+    sign_offs = selectors.review_queue(request.user, role=role, sort=sort)
+    listing = paginate(request, sign_offs, target="#review-queue")
+    context = {
+        "sign_offs": selectors.with_waiting(listing),
+        "listing": listing,
+        "sort_links": sort_links(request.GET, selectors.REVIEW_QUEUE_SORTS, default="-waiting"),
+        "roles": SignOffRole.choices,
+        "role": role,
+    }
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "governance/partials/queue.html" if partial else "governance/queue.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @require_safe

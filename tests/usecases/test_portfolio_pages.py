@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from tests.usecases.factories import make_use_case, rate
 from usecases import selectors
+from usecases.charts import DENSITY_TRACE
 from usecases.choices import ValueBucket
 from usecases.selectors import usecase_portfolio
 
@@ -131,30 +132,38 @@ def test_exports_hold_every_filtered_row_not_just_the_page(portfolio, ops_lead):
     assert len(exported) == 34
 
 
-def test_the_chart_plots_every_scored_row_of_the_selection(portfolio, ops_lead):
+def bubble_urls(chart):
+    return [u for trace in chart["data"] if "customdata" in trace for u in trace["customdata"]]
+
+
+def density_total(chart):
+    cells = [trace for trace in chart["data"] if trace["name"] == DENSITY_TRACE]
+    return sum(cells[0]["marker"]["color"]) if cells else 0
+
+
+def test_the_chart_counts_every_scored_row_and_labels_the_top_ones(portfolio, ops_lead):
     response = portfolio.get(URL + "?page=3")
     chart = response.context["chart"]
-    urls = [u for trace in chart["data"] for u in trace["customdata"]]
     scored = [row for row in usecase_portfolio(viewer=ops_lead) if row.consensus is not None]
     assert len(scored) == SCORED
-    assert sorted(urls) == sorted(row.get_absolute_url() for row in scored)
-    assert 'data-testid="chart-capped"' not in response.content.decode()
+    assert density_total(chart) == SCORED  # every scored use case is in the grid
+    top = [row.get_absolute_url() for row in scored[: selectors.CHART_BUBBLES]]
+    assert sorted(bubble_urls(chart)) == sorted(top)
+    assert "Showing the top 25 of 60 scored use cases" in response.content.decode()
 
 
-def test_past_the_cap_the_chart_plots_the_top_of_the_current_sort_and_says_so(
-    portfolio, ops_lead, monkeypatch
-):
-    monkeypatch.setattr(selectors, "CHART_MAX_POINTS", 25)
+def test_the_bubbles_follow_the_current_sort(portfolio, ops_lead, monkeypatch):
+    monkeypatch.setattr(selectors, "CHART_BUBBLES", 10)
     response = portfolio.get(URL + "?sort=-value")
     chart = response.context["chart"]
-    urls = [u for trace in chart["data"] for u in trace["customdata"]]
     best = (
         usecase_portfolio(viewer=ops_lead)
         .filter(consensus__isnull=False)
-        .order_by("-est_cost", "title", "pk")[:25]
+        .order_by("-est_cost", "title", "pk")[:10]
     )
-    assert sorted(urls) == sorted(row.get_absolute_url() for row in best)
-    assert "Showing the top 25 of 60 scored use cases" in response.content.decode()
+    assert sorted(bubble_urls(chart)) == sorted(row.get_absolute_url() for row in best)
+    assert density_total(chart) == SCORED
+    assert "Showing the top 10 of 60 scored use cases" in response.content.decode()
 
 
 def test_value_by_bucket_sums_every_filtered_row(portfolio, ops_lead):
