@@ -507,4 +507,5 @@ CONTENT_SECURITY_POLICY = {
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "KPIStatusEnum": "kpis.choices.Status",
     "PlaybookStepEnum": "governance.choices.PlaybookStep",
+    "ImportStateEnum": "usecases.choices.ImportState",
 }

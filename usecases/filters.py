@@ -8,6 +8,8 @@ import django_filters
 from django import forms
 from django.db.models import CharField, F, Func, QuerySet
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from usecases.choices import CustomFieldKind, Stage, ValueBucket
 from usecases.custom_fields import custom_fields, custom_value_parse
@@ -99,6 +101,11 @@ class UnitFilter(django_filters.ModelChoiceFilter):
     field_class = _UnitField
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class _CustomFieldFilter(django_filters.ChoiceFilter):
+    """A custom field's key (its choices are the fields admins defined, read per request)."""
+
+
 class UseCaseFilterSet(django_filters.FilterSet):
     """Filter the annotated portfolio (``usecases.selectors.usecase_portfolio``)."""
 
@@ -125,7 +132,7 @@ class UseCaseFilterSet(django_filters.FilterSet):
     # URLs, a from/to range for numbers and dates (``filter_custom``).
     # Lazy choices: the custom fields are read only when the form is shown or this
     # filter is used, so the API list pays no query for it.
-    custom_field = django_filters.ChoiceFilter(
+    custom_field = _CustomFieldFilter(
         choices=lambda: [(f.key, f.label) for f in custom_fields()],
         label="Custom field",
         method="filter_custom",

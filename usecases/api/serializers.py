@@ -6,6 +6,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from opsai.api import BoundedModelSerializer
@@ -114,6 +116,7 @@ class UseCaseSerializer(serializers.ModelSerializer):
         }
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class UnitField(serializers.RelatedField):
     """A unit named by its path label, or by its name when that is unique; read as its name."""
 
