@@ -9,9 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import (
     CharField,
     Count,
-    Exists,
     F,
-    OuterRef,
     Prefetch,
     Q,
     QuerySet,
@@ -95,12 +93,13 @@ def _risk_floor(
     return lane, rule, reason
 
 
-def usecases_without_approved_review(queryset: QuerySet[UseCase]) -> QuerySet[UseCase]:
-    """The use cases of ``queryset`` that never had a review approved — the Allowed lane
-    aside, which reaches approved without one (``governance.lifecycle``)."""
-    return queryset.exclude(
-        Exists(Review.objects.filter(use_case=OuterRef("pk"), status=ReviewStatus.APPROVED))
-    ).exclude(Exists(LaneAssignment.objects.filter(use_case=OuterRef("pk"), lane=Lane.ALLOWED)))
+def approved_review_missing() -> Q:
+    """The condition on ``UseCase``: never had a review approved — the Allowed lane aside,
+    which reaches approved without one (``governance.lifecycle``). NOT IN over uncorrelated
+    subqueries, which PostgreSQL hashes once, so it also counts inside an aggregate's FILTER."""
+    return ~Q(
+        pk__in=Review.objects.filter(status=ReviewStatus.APPROVED).values("use_case_id")
+    ) & ~Q(pk__in=LaneAssignment.objects.filter(lane=Lane.ALLOWED).values("use_case_id"))
 
 
 def lane_assignment_of(use_case: UseCase) -> LaneAssignment:
