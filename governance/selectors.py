@@ -255,12 +255,21 @@ def governance_overview(
     visible = usecase_visibility(viewer, through="use_case__") & unit_subtree_q(
         unit, through="use_case__team__"
     )
-    lane_counts = dict(
-        LaneAssignment.objects.filter(visible)
-        .values_list("lane")
-        .annotate(n=Count("pk"))
-        .values_list("lane", "n")
+    units = unit_tree()  # the unit filter's choices and the per-unit table's tree
+    lanes_by_unit = unit_breakdown(
+        LaneAssignment.objects.filter(visible),
+        unit_field="use_case__team_id",
+        key_field="lane",
+        keys=tuple(Lane.values),
+        unit=unit,
+        units=units,
     )
+    # Each lane's total from that breakdown, not a GROUP BY of its own: the selected
+    # unit's row, or else the top-level units' rows (every unit sits under one of them).
+    lane_counts: dict[str, int] = {}
+    for row in lanes_by_unit[:1] if unit is not None else lanes_by_unit:
+        for lane, n in row.counts.items():
+            lane_counts[lane] = lane_counts.get(lane, 0) + n
     # A lane can hold thousands: each card lists its latest decisions, one bounded
     # query per lane (the lane API and each use case's page hold the rest).
     lanes = [
@@ -276,7 +285,6 @@ def governance_overview(
         }
         for lane in Lane
     ]
-    units = unit_tree()  # the unit filter's choices and the per-unit table's tree
     return {
         "lanes": lanes,
         "paused_workers": _latest_with_total(
@@ -293,14 +301,7 @@ def governance_overview(
         "unit": unit,
         "unit_choices": [(u.pk, u.path_label) for u in units],
         "lane_columns": Lane.choices,
-        "lanes_by_unit": unit_breakdown(
-            LaneAssignment.objects.filter(visible),
-            unit_field="use_case__team_id",
-            key_field="lane",
-            keys=tuple(Lane.values),
-            unit=unit,
-            units=units,
-        ),
+        "lanes_by_unit": lanes_by_unit,
     }
 
 
