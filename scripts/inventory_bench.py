@@ -162,9 +162,12 @@ def generate(count: int) -> tuple[list[Team], list[UseCase]]:
             if u.stage == Stage.REVIEW and n % 50 == 3
         ]
     )
+    # What autovacuum does within a minute of such a bulk load: statistics for the planner
+    # and a visibility map (the bulk writes leave every page to be checked otherwise).
     with connection.cursor() as cursor:
-        for table in ("usecases_usecase", "usecases_score", "usecases_team", "governance_laneassignment"):  # fmt: skip
-            cursor.execute(f"ANALYZE {table}")
+        for table in ("usecases_usecase", "usecases_score", "usecases_score_figures", "usecases_team",
+                      "governance_laneassignment", "governance_review"):  # fmt: skip
+            cursor.execute(f"VACUUM ANALYZE {table}")
     print(
         f"generated: {len(teams) + 37} units (1 + {len(departments)} + 30 + {len(teams)}), "
         f"{count:,} use cases, {scored:,} score sheets, {lanes:,} lane assignments, "
