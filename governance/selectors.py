@@ -307,7 +307,7 @@ def governance_overview(
 
 def obligations_overview(viewer: Any) -> list[dict[str, Any]]:
     """Each obligation over the use cases ``viewer`` may see: its count by stage and the
-    first few use cases owing it (two bounded queries per obligation, owed or not)."""
+    first few use cases owing it (one count query for all, then a bounded list per obligation)."""
     visible = UseCase.objects.filter(usecase_visibility(viewer))
     overview = []
     for counted, obligation in zip(
