@@ -27,9 +27,9 @@ from django.urls import reverse
 from governance.choices import Lane, ReviewStatus
 from governance.selectors import (
     FROZEN_FIELDS,
+    approved_review_missing,
     review_latest,
     review_open_of,
-    usecases_without_approved_review,
 )
 from governance.services import (
     lane_assign,
@@ -137,7 +137,7 @@ def register() -> None:
         "governance.review",
         "no approved review",
         lifecycle.REVIEWED_STAGES,
-        usecases_without_approved_review,
+        approved_review_missing,
         lambda use_case: reverse("governance:usecase", args=[use_case.pk]),
         "Open a review",
     )

@@ -9,9 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import (
     CharField,
     Count,
-    Exists,
     F,
-    OuterRef,
     Prefetch,
     Q,
     QuerySet,
@@ -95,12 +93,13 @@ def _risk_floor(
     return lane, rule, reason
 
 
-def usecases_without_approved_review(queryset: QuerySet[UseCase]) -> QuerySet[UseCase]:
-    """The use cases of ``queryset`` that never had a review approved — the Allowed lane
-    aside, which reaches approved without one (``governance.lifecycle``)."""
-    return queryset.exclude(
-        Exists(Review.objects.filter(use_case=OuterRef("pk"), status=ReviewStatus.APPROVED))
-    ).exclude(Exists(LaneAssignment.objects.filter(use_case=OuterRef("pk"), lane=Lane.ALLOWED)))
+def approved_review_missing() -> Q:
+    """The condition on ``UseCase``: never had a review approved — the Allowed lane aside,
+    which reaches approved without one (``governance.lifecycle``). NOT IN over uncorrelated
+    subqueries, which PostgreSQL hashes once, so it also counts inside an aggregate's FILTER."""
+    return ~Q(
+        pk__in=Review.objects.filter(status=ReviewStatus.APPROVED).values("use_case_id")
+    ) & ~Q(pk__in=LaneAssignment.objects.filter(lane=Lane.ALLOWED).values("use_case_id"))
 
 
 def lane_assignment_of(use_case: UseCase) -> LaneAssignment:
@@ -256,12 +255,21 @@ def governance_overview(
     visible = usecase_visibility(viewer, through="use_case__") & unit_subtree_q(
         unit, through="use_case__team__"
     )
-    lane_counts = dict(
-        LaneAssignment.objects.filter(visible)
-        .values_list("lane")
-        .annotate(n=Count("pk"))
-        .values_list("lane", "n")
+    units = unit_tree()  # the unit filter's choices and the per-unit table's tree
+    lanes_by_unit = unit_breakdown(
+        LaneAssignment.objects.filter(visible),
+        unit_field="use_case__team_id",
+        key_field="lane",
+        keys=tuple(Lane.values),
+        unit=unit,
+        units=units,
     )
+    # Each lane's total from that breakdown, not a GROUP BY of its own: the selected
+    # unit's row, or else the top-level units' rows (every unit sits under one of them).
+    lane_counts: dict[str, int] = {}
+    for row in lanes_by_unit[:1] if unit is not None else lanes_by_unit:
+        for lane, n in row.counts.items():
+            lane_counts[lane] = lane_counts.get(lane, 0) + n
     # A lane can hold thousands: each card lists its latest decisions, one bounded
     # query per lane (the lane API and each use case's page hold the rest).
     lanes = [
@@ -277,7 +285,6 @@ def governance_overview(
         }
         for lane in Lane
     ]
-    units = unit_tree()  # the unit filter's choices and the per-unit table's tree
     return {
         "lanes": lanes,
         "paused_workers": _latest_with_total(
@@ -294,20 +301,13 @@ def governance_overview(
         "unit": unit,
         "unit_choices": [(u.pk, u.path_label) for u in units],
         "lane_columns": Lane.choices,
-        "lanes_by_unit": unit_breakdown(
-            LaneAssignment.objects.filter(visible),
-            unit_field="use_case__team_id",
-            key_field="lane",
-            keys=tuple(Lane.values),
-            unit=unit,
-            units=units,
-        ),
+        "lanes_by_unit": lanes_by_unit,
     }
 
 
 def obligations_overview(viewer: Any) -> list[dict[str, Any]]:
     """Each obligation over the use cases ``viewer`` may see: its count by stage and the
-    first few use cases owing it (two bounded queries per obligation, owed or not)."""
+    first few use cases owing it (one count query for all, then a bounded list per obligation)."""
     visible = UseCase.objects.filter(usecase_visibility(viewer))
     overview = []
     for counted, obligation in zip(

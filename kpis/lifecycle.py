@@ -13,7 +13,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from kpis.selectors import BUSINESS_KPI_RULE, business_kpi_count, usecases_without_business_kpi
+from kpis.selectors import BUSINESS_KPI_RULE, business_kpi_count, business_kpi_missing
 from kpis.services import kpi_stack_create_from_template
 from usecases import lifecycle
 from usecases.choices import Stage
@@ -45,7 +45,7 @@ def register() -> None:
         "no business KPI",
         # Every stage past the guard (leaving idea); closed stages owe nothing.
         (s for s in lifecycle.ORDER if lifecycle.ORDER[s] > lifecycle.ORDER[Stage.IDEA]),
-        usecases_without_business_kpi,
+        business_kpi_missing,
         lambda use_case: reverse("kpis:usecase", args=[use_case.pk]),
         "Define its business KPI",
     )

@@ -16,11 +16,9 @@ from typing import Any
 from django.db.models import (
     Case,
     Count,
-    Exists,
     ExpressionWrapper,
     F,
     FloatField,
-    OuterRef,
     Q,
     QuerySet,
     Subquery,
@@ -445,12 +443,12 @@ BUSINESS_KPI_RULE = (
 )
 
 
-def usecases_without_business_kpi(queryset: QuerySet[UseCase]) -> QuerySet[UseCase]:
-    """The use cases of ``queryset`` with no business KPI at the top of their stack."""
-    return queryset.exclude(
-        Exists(
-            KPI.objects.filter(use_case=OuterRef("pk"), level=Level.BUSINESS, parent__isnull=True)
-        )
+def business_kpi_missing() -> Q:
+    """The condition on ``UseCase``: no business KPI at the top of its stack (the
+    obligation ``kpis.lifecycle`` registers). A NOT IN over one uncorrelated subquery,
+    which PostgreSQL hashes once, so it also counts inside an aggregate's FILTER."""
+    return ~Q(
+        pk__in=KPI.objects.filter(level=Level.BUSINESS, parent__isnull=True).values("use_case_id")
     )
 
 

@@ -70,23 +70,24 @@ CUSTOM_PREFIX = "cf_"
 class UnitSelect(forms.Select):
     """A select of units written out in one pass: Django renders each option through a
     template of its own, which for the few hundred units of an organisation costs more
-    than the rest of the page (about 0.3 ms an option)."""
+    than the rest of the page (about 0.3 ms an option). Its choices are read straight
+    from the field's (value, label) pairs, without the per-option dicts Django builds."""
 
     def render(
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
     ) -> str:
-        widget = self.get_context(name, value, attrs)["widget"]
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (option["value"], " selected" if option["selected"] else "", option["label"])
-                for _, group, _ in widget["optgroups"]
-                for option in group
-            ),
-        )
+        chosen = set(self.format_value(value))
+        options = []
+        for option_value, label in self.choices:
+            text = str(option_value)
+            selected = text in chosen
+            chosen.discard(text)  # as Django: only the first option of a value is selected
+            options.append((text, " selected" if selected else "", label))
         return format_html(
-            '<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), options
+            '<select name="{}"{}>{}</select>',
+            name,
+            flatatt(self.build_attrs(self.attrs, attrs)),
+            format_html_join("", '<option value="{}"{}>{}</option>', options),
         )
 
 

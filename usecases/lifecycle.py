@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import Q
+
 from usecases.choices import Stage
 
 if TYPE_CHECKING:
@@ -91,16 +93,19 @@ class FollowOn:
 class Obligation:
     """A gate use cases in ``stages`` should have passed; ``missing`` finds those that did not.
 
-    ``missing(queryset)`` returns ``queryset`` narrowed to the use cases that owe it
-    (stages aside: the registry adds that), as one SQL condition so it counts in one
-    query; ``resolve_url(use_case)`` is the page where it is met, ``resolve_label``
-    the link's words.
+    ``missing()`` returns the WHERE condition (a ``Q`` on ``UseCase``) a use case that
+    owes it meets, stages aside (the registry adds them). Write it with uncorrelated
+    ``pk__in`` subqueries, not ``Exists(OuterRef)``: PostgreSQL hashes such a subquery
+    once, so the same condition is cheap both in a WHERE clause and in an aggregate's
+    FILTER, and every obligation of a selection counts in one query
+    (``usecases.selectors.usecase_obligation_counts``). ``resolve_url(use_case)`` is the
+    page where it is met, ``resolve_label`` the link's words.
     """
 
     key: str
     label: str
     stages: tuple[Stage, ...]
-    missing: Callable[[QuerySet[UseCase]], QuerySet[UseCase]]
+    missing: Callable[[], Q]
     resolve_url: Callable[[UseCase], str]
     resolve_label: str
 
@@ -144,7 +149,7 @@ def register_obligation(
     key: str,
     label: str,
     stages: Iterable[Stage],
-    missing: Callable[[QuerySet[UseCase]], QuerySet[UseCase]],
+    missing: Callable[[], Q],
     resolve_url: Callable[[UseCase], str],
     resolve_label: str = "Resolve",
 ) -> None:
@@ -157,9 +162,15 @@ def obligations() -> list[Obligation]:
     return list(_obligations.values())
 
 
+def obligation_owed_q(obligation: Obligation) -> Q:
+    """The WHERE condition of the use cases that owe ``obligation``: in one of its stages
+    and ``missing`` it. Also fit for an aggregate's FILTER (one count per obligation)."""
+    return Q(stage__in=obligation.stages) & obligation.missing()
+
+
 def obligation_owed_by(obligation: Obligation, queryset: QuerySet[UseCase]) -> QuerySet[UseCase]:
     """The use cases of ``queryset`` that owe ``obligation`` (one SQL condition)."""
-    return obligation.missing(queryset.filter(stage__in=obligation.stages))
+    return queryset.filter(obligation_owed_q(obligation))
 
 
 def register_bulk_step(name: str, step: BulkStep) -> None:

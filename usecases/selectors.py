@@ -165,24 +165,37 @@ class ObligationCount:
         return f"{self.count:,} {noun} {self.label}" + (f": {stages}" if stages else "")
 
 
+def _owed_counts() -> dict[str, Count]:
+    """One FILTERed count per registered obligation (``owed_<n>``), for a GROUP BY stage."""
+    return {
+        f"owed_{n}": Count("pk", filter=lifecycle.obligation_owed_q(obligation))
+        for n, obligation in enumerate(lifecycle.obligations())
+    }
+
+
+def _obligation_counts(per_stage: dict[str, dict[str, int]]) -> list[ObligationCount]:
+    """:class:`ObligationCount` per obligation from ``{stage: {"owed_<n>": count}}``."""
+    result = []
+    for n, obligation in enumerate(lifecycle.obligations()):
+        by_stage = [
+            (s.label, per_stage[s.value][f"owed_{n}"])
+            for s in Stage
+            if per_stage.get(s.value, {}).get(f"owed_{n}")
+        ]
+        count = sum(k for _, k in by_stage)
+        result.append(ObligationCount(obligation.key, obligation.label, count, by_stage))
+    return result
+
+
 def usecase_obligation_counts(queryset: QuerySet[UseCase]) -> list[ObligationCount]:
     """For each registered obligation, how many use cases of ``queryset`` owe it, by stage.
 
-    One aggregate query per obligation, whatever the number of use cases: ``queryset``
-    (the visible, filtered selection, annotated or not) becomes a subquery of ids.
+    One query whatever the number of use cases and obligations: ``queryset`` (the
+    visible, filtered selection, annotated or not) grouped by stage, one count per
+    obligation with its condition as the count's FILTER (``lifecycle.obligation_owed_q``).
     """
-    ids = queryset.order_by().values("pk")
-    result = []
-    for obligation in lifecycle.obligations():
-        owed = lifecycle.obligation_owed_by(obligation, UseCase.objects.filter(pk__in=ids))
-        per_stage = dict(
-            owed.order_by().values_list("stage").annotate(n=Count("pk")).values_list("stage", "n")
-        )
-        by_stage = [(s.label, per_stage[s.value]) for s in Stage if per_stage.get(s.value)]
-        result.append(
-            ObligationCount(obligation.key, obligation.label, sum(per_stage.values()), by_stage)
-        )
-    return result
+    rows = queryset.order_by().values("stage").annotate(**_owed_counts())
+    return _obligation_counts({row.pop("stage"): row for row in rows})
 
 
 @dataclass(frozen=True)
@@ -413,32 +426,47 @@ class PortfolioChart:
     plotted: int  # scored use cases of the selection the viewer may see (all in the grid)
 
 
-def portfolio_chart(filtered: QuerySet[UseCase], *, top: int | None = None) -> PortfolioChart:
+def _plottable() -> Q:
+    """Plottable: scored, and not hidden from the viewer by blind scoring."""
+    return Q(score_hidden=False, mean_value__isnull=False)
+
+
+def _grid(field: str) -> Any:
+    """A consensus mean rounded to the centre of its density-grid cell (PostgreSQL's round)."""
+    per_point = Value(float(charts.CELLS_PER_POINT))
+    return Round(F(field) * per_point) / per_point
+
+
+def portfolio_chart(
+    filtered: QuerySet[UseCase],
+    *,
+    top: int | None = None,
+    cells: list[charts.DensityCell] | None = None,
+) -> PortfolioChart:
     """Value vs feasibility for the use cases ``filtered`` selects, bounded at any size.
 
     Two queries, whatever the number of use cases: the density grid (a GROUP BY on the
     consensus means rounded to the grid, in PostgreSQL) and the top ``top`` rows of the
     current order (default :data:`CHART_BUBBLES`) as labelled bubbles. Plottable: scored,
     and not hidden from the viewer by blind scoring (``ranked_score`` is null for both).
+    The portfolio page passes the grid's ``cells`` from :func:`portfolio_totals`, which
+    counts them in its own GROUP BY: then one query.
     """
-    plottable = filtered.filter(score_hidden=False, mean_value__isnull=False)
+    plottable = filtered.filter(_plottable())
     fields = ("pk", "title", "stage", "mean_value", "mean_feasibility", "est_cost")
     bubbles = [
         charts.ChartPoint(*row)
         for row in plottable.values_list(*fields)[: CHART_BUBBLES if top is None else top]
     ]
-    per_point = Value(float(charts.CELLS_PER_POINT))
-    cells = [
-        charts.DensityCell(feasibility=float(x), value=float(y), count=n)
-        for x, y, n in plottable.order_by()
-        .values(
-            x=Round(F("mean_feasibility") * per_point) / per_point,
-            y=Round(F("mean_value") * per_point) / per_point,
-        )
-        .annotate(n=Count("pk"))
-        .order_by("x", "y")
-        .values_list("x", "y", "n")
-    ]
+    if cells is None:
+        cells = [
+            charts.DensityCell(feasibility=float(x), value=float(y), count=n)
+            for x, y, n in plottable.order_by()
+            .values(x=_grid("mean_feasibility"), y=_grid("mean_value"))
+            .annotate(n=Count("pk"))
+            .order_by("x", "y")
+            .values_list("x", "y", "n")
+        ]
     return PortfolioChart(
         figure=figure_json(charts.portfolio_figure(bubbles, cells)),
         labelled=len(bubbles),
@@ -446,34 +474,79 @@ def portfolio_chart(filtered: QuerySet[UseCase], *, top: int | None = None) -> P
     )
 
 
-def portfolio_value_by_bucket(filtered: QuerySet[UseCase]) -> list[dict[str, Any]]:
-    """Estimated annual hours and cost saved per value bucket, over all of ``filtered``.
+@dataclass(frozen=True)
+class PortfolioTotals:
+    """What the portfolio page sums over its whole selection (:func:`portfolio_totals`)."""
 
-    One GROUP BY in PostgreSQL over the rows the filters select (the score figures
-    are subqueries, not aggregates, so they may sit in its WHERE clause), so the page
-    never loads every row to add them up. The bucket counts also give
-    the selection's size, which the paginator uses instead of a COUNT of its own.
+    value_by_bucket: list[dict[str, Any]]  # bucket, use_cases, hours, cost; largest cost first
+    obligations: list[ObligationCount]  # every registered obligation, owed or not
+    cells: list[charts.DensityCell]  # the chart's density grid
+
+
+def portfolio_totals(filtered: QuerySet[UseCase]) -> PortfolioTotals:
+    """The value-by-bucket totals, the open obligations and the chart's density grid of
+    ``filtered``, in one query.
+
+    One GROUP BY (value bucket, stage, grid cell) in PostgreSQL over the rows the filters
+    select (the score figures are joined columns, not aggregates, so they may sit in its
+    WHERE clause), with the summed value estimates and one FILTERed count per obligation;
+    the groups (a few hundred at most: 5 buckets × 10 stages × 81 cells) are folded here.
+    So the page never loads every row, and scans the selection once for all three. The
+    bucket counts also give the selection's size, which the paginator uses instead of a
+    COUNT of its own. A use case the chart cannot plot (unscored, or blind to the viewer)
+    has no cell (null).
     """
     buckets = dict(ValueBucket.choices)
-    totals = (
+    plottable = _plottable()
+    rows = (
         filtered.order_by()
-        .values("value_bucket")
+        .values(
+            "value_bucket",
+            "stage",
+            x=Case(When(plottable, then=_grid("mean_feasibility"))),
+            y=Case(When(plottable, then=_grid("mean_value"))),
+        )
         .annotate(
             use_cases=Count("pk"),
             hours=Coalesce(Sum(ESTIMATED_HOURS_PER_YEAR), Value(Decimal(0)), output_field=_MONEY),
             cost=Coalesce(Sum(ESTIMATED_COST_PER_YEAR), Value(Decimal(0)), output_field=_MONEY),
+            **_owed_counts(),
         )
-        .order_by("-cost", "value_bucket")
     )
-    return [
-        {
-            "bucket": buckets.get(entry["value_bucket"] or "", "") or "No bucket yet",
-            "use_cases": entry["use_cases"],
-            "hours": entry["hours"],
-            "cost": entry["cost"],
-        }
-        for entry in totals
-    ]
+    totals: dict[str | None, dict[str, Any]] = {}
+    per_stage: dict[str, dict[str, int]] = {}
+    per_cell: dict[tuple[float, float], int] = {}
+    for row in rows:
+        bucket = row.pop("value_bucket")
+        entry = totals.setdefault(bucket, {"use_cases": 0, "hours": Decimal(0), "cost": Decimal(0)})
+        for key in ("use_cases", "hours", "cost"):
+            entry[key] += row[key]
+        x, y = row.pop("x"), row.pop("y")
+        if x is not None and y is not None:
+            cell = (float(x), float(y))
+            per_cell[cell] = per_cell.get(cell, 0) + row["use_cases"]
+        owed = per_stage.setdefault(row.pop("stage"), {})
+        for key in _owed_keys(row):
+            owed[key] = owed.get(key, 0) + row[key]
+    # As PostgreSQL ordered them before: largest cost first, then the bucket (none last).
+    ordered = sorted(
+        totals.items(), key=lambda item: (-item[1]["cost"], item[0] is None, item[0] or "")
+    )
+    return PortfolioTotals(
+        value_by_bucket=[
+            {"bucket": buckets.get(bucket or "", "") or "No bucket yet", **entry}
+            for bucket, entry in ordered
+        ],
+        obligations=_obligation_counts(per_stage),
+        cells=[
+            charts.DensityCell(feasibility=x, value=y, count=n)
+            for (x, y), n in sorted(per_cell.items())
+        ],
+    )
+
+
+def _owed_keys(row: dict[str, Any]) -> list[str]:
+    return [key for key in row if key.startswith("owed_")]
 
 
 # --- One use case ----------------------------------------------------------------------------

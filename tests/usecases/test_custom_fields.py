@@ -282,8 +282,8 @@ def test_a_custom_filter_costs_the_same_queries_for_any_number_of_use_cases(
     client.force_login(ops_lead)
     url = reverse("usecases:portfolio") + "?custom_field=budget&custom_from=0&risk_class=high"
     client.get(url)  # warm the session
-    # the portfolio's twelve (tests/usecases/test_views.py) and the chosen field's definition
-    with django_assert_num_queries(13):
+    # the portfolio's nine (tests/usecases/test_views.py) and the chosen field's definition
+    with django_assert_num_queries(10):
         response = client.get(url)
     assert response.status_code == 200
 
