@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -49,6 +50,8 @@ PEEK_UNPACKED_BYTES = 30 * 1024 * 1024
 # Every refused row is reported (the error report is a download), up to this many problems.
 PROBLEMS_KEPT = 20_000
 TASK = "usecases.tasks.onboarding_run"
+
+logger = logging.getLogger(__name__)
 
 
 def _read(job_or_name: Any, content: bytes | None = None, head: int | None = None) -> tabular.Table:
@@ -397,11 +400,24 @@ def onboarding_run(*, job_id: int) -> ImportJob | None:
         return _fail(job, " ".join(error.messages))
     ImportJob.objects.filter(pk=job_id).update(rows_total=len(table.rows))
     job.rows_total = len(table.rows)
-    with _ProgressWriter(job_id) as progress:
-        if job.mapping.get("phase") == "check":
-            preview, problems = _check_all(job, actor, table.rows, progress)
-            return _checked(job, preview, problems)
-        return _import(job, actor, table.rows, progress)
+    try:
+        with _ProgressWriter(job_id) as progress:
+            if job.mapping.get("phase") == "check":
+                preview, problems = _check_all(job, actor, table.rows, progress)
+                return _checked(job, preview, problems)
+            return _import(job, actor, table.rows, progress)
+    except Exception:
+        # The write transaction rolled back, so nothing was saved: say so on the job's page
+        # rather than leave it "running" until a stale claim is retried. The error itself
+        # goes to the log and the outbox job (re-raised).
+        logger.exception("onboarding job %s stopped", job_id)
+        job = ImportJob.objects.get(pk=job_id)
+        job.mapping = {**job.mapping, "phase": "failed"}
+        _fail(
+            job,
+            "The import stopped on an unexpected error and saved nothing. Try again; if it stops again, tell an admin (the error is in the worker's log).",
+        )
+        raise
 
 
 @transaction.atomic

@@ -100,9 +100,16 @@ def lane_assign_bulk(*, use_cases: list[UseCase], actor: Any) -> list[LaneAssign
     """
     current = lane_policy_current() or lane_policy_ensure_default()
     policy = LanePolicy.objects.prefetch_related("rules").get(pk=current.pk)
+    # Creating the default policy just now (a database whose policies were flushed) has
+    # re-placed every use case, these included: those already have their lane.
+    placed = set(
+        LaneAssignment.objects.filter(use_case__in=[u.pk for u in use_cases]).values_list(
+            "use_case_id", flat=True
+        )
+    )
     now = timezone.now()
     assignments = []
-    for use_case in use_cases:
+    for use_case in (u for u in use_cases if u.pk not in placed):
         lane, rule, reason = lane_decide(policy=policy, use_case=use_case)
         assignments.append(
             LaneAssignment(

@@ -19,7 +19,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
-from governance.models import LaneAssignment, Review
+from governance.models import LaneAssignment, LanePolicy, Review
 from scripts.inventory import generate_inventory, import_inventory
 from usecases.choices import ImportState, Stage
 from usecases.imports import usecase_import
@@ -645,3 +645,46 @@ def test_a_reimport_that_changes_risk_moves_the_lane(admin_user: Any) -> None:
     assert job.updated == 1
     assert LaneAssignment.objects.get().lane == "prohibited"
     assert AuditEvent.objects.filter(action="usecase.updated").count() == 1
+
+
+def test_an_import_into_a_database_with_no_lane_policy_places_each_use_case_once(
+    ops_lead: Any,
+) -> None:
+    """GIVEN a database whose lane policies were flushed (the default is made on first need,
+    and making it re-places every use case — the import's new ones included)
+    WHEN an inventory is imported
+    THEN each use case has exactly one lane, and the import is done (it was a unique
+    violation in the bulk lane insert, found by the full suite's order)."""
+    LanePolicy.objects.all().delete()
+    job = run(ops_lead, inventory(row(1), row(2, stage="Retired"), row(3, stage="Initiated")))
+    assert job.state == ImportState.DONE and job.created == 3, job.errors
+    imported = UseCase.objects.filter(source="fed")
+    assert LaneAssignment.objects.filter(use_case__in=imported).count() == 3
+
+
+def test_an_import_that_stops_on_an_unexpected_error_is_failed_and_saves_nothing(
+    ops_lead: Any,
+) -> None:
+    """GIVEN a database that refuses stage-history rows (a real trigger, standing in for
+    any error the import does not expect)
+    WHEN the import job runs
+    THEN the error reaches the worker's log, nothing is saved, and the job says it failed
+    instead of showing "running" until its claim goes stale."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION refuse_rows() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;"
+            "CREATE TRIGGER refuse_stage_changes BEFORE INSERT ON usecases_stagechange"
+            " FOR EACH ROW EXECUTE FUNCTION refuse_rows();"
+        )
+    job = upload(ops_lead, inventory(row(1), row(2)))
+    job = onboarding_mapping_set(
+        job=job, actor=ops_lead, columns=job.mapping["columns"], values=job.mapping["values"],
+        check=False,
+    )  # fmt: skip
+    with pytest.raises(Exception, match="refused by the test"):
+        onboarding_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.state == ImportState.FAILED
+    assert "stopped on an unexpected error and saved nothing" in job.errors[0]["problem"]
+    assert not UseCase.objects.filter(source="fed").exists()
