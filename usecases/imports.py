@@ -397,12 +397,11 @@ def usecase_import_queue(*, actor: Any, name: str, content: bytes) -> ImportJob:
     return job
 
 
-def usecase_import_run(*, job_id: int) -> ImportJob | None:
-    """Run a queued import: claim it, check every row, write them all or none, record the outcome.
+def import_job_claim(job_id: int) -> bool:
+    """Claim a queued import job (either kind) for this worker; False if another has it.
 
-    Claimed with a conditional UPDATE, so two workers never run it together; a job left
-    *running* by a worker that died (longer than a task may run) is claimed again and
-    starts over — its one write transaction was rolled back with the worker.
+    A conditional UPDATE, so two workers never run it together; a job left *running* by
+    a worker that died (longer than a task may run) is claimed again and starts over.
     """
     stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
     claimable = ImportJob.objects.filter(
@@ -411,7 +410,17 @@ def usecase_import_run(*, job_id: int) -> ImportJob | None:
     claimed = ImportJob.objects.filter(pk__in=claimable.values("pk")).update(
         state=ImportState.RUNNING, started_at=timezone.now(), rows_checked=0, rows_saved=0
     )
-    if not claimed:
+    return bool(claimed)
+
+
+def usecase_import_run(*, job_id: int) -> ImportJob | None:
+    """Run a queued import: claim it, check every row, write them all or none, record the outcome.
+
+    Claimed with a conditional UPDATE, so two workers never run it together; a job left
+    *running* by a worker that died (longer than a task may run) is claimed again and
+    starts over — its one write transaction was rolled back with the worker.
+    """
+    if not import_job_claim(job_id):
         return ImportJob.objects.filter(pk=job_id).defer("content").first()
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     actor = job.created_by

@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -38,7 +37,13 @@ from opsai.jobs import enqueue_on_commit
 from opsai.permissions import acting_user
 from usecases import lifecycle
 from usecases.choices import ImportState, Stage
-from usecases.imports import _ProgressWriter, _Ticker, _unreadable, import_limits
+from usecases.imports import (
+    _ProgressWriter,
+    _Ticker,
+    _unreadable,
+    import_job_claim,
+    import_limits,
+)
 from usecases.models import PATH_SEPARATOR, ImportJob, ImportMapping, StageChange, Team, UseCase
 from usecases.onboarding import DEFAULT_OPTIONS, mapping_propose, targets, value_table
 from usecases.onboarding_rows import Problem, RowPlan, check_context, check_row
@@ -381,14 +386,7 @@ def onboarding_run(*, job_id: int) -> ImportJob | None:
     Claimed with a conditional UPDATE, so two workers never run it together; a job left
     running by a dead worker is claimed again (its write transaction rolled back).
     """
-    stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
-    claimable = ImportJob.objects.filter(
-        pk=job_id, state=ImportState.QUEUED
-    ) | ImportJob.objects.filter(pk=job_id, state=ImportState.RUNNING, started_at__lt=stale)
-    claimed = ImportJob.objects.filter(pk__in=claimable.values("pk")).update(
-        state=ImportState.RUNNING, started_at=timezone.now(), rows_checked=0, rows_saved=0
-    )
-    if not claimed:
+    if not import_job_claim(job_id):
         return ImportJob.objects.filter(pk=job_id).defer("content").first()
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     actor = job.created_by
