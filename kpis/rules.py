@@ -13,13 +13,17 @@ from typing import Any
 import rules
 
 from opsai.permissions import (
+    EVERY_ROLE,
+    WRITERS,
     can_write,
     has_any_role,
     is_admin,
     is_ops_lead,
     is_product_owner,
     is_team_member,
+    refuse_unless,
 )
+from opsai.roles import Role
 
 
 @rules.predicate
@@ -39,3 +43,51 @@ rules.add_perm("kpis.change_kpi", is_admin | (manages_kpis & writes_kpi))
 rules.add_perm("kpis.ingest", is_admin | (manages_kpis & writes_kpi))
 rules.add_perm("kpis.check_in", writes_kpi)
 rules.add_perm("kpis.add_annotation", can_write)
+
+
+# The words for each refusal (``opsai.permissions.refusal``), next to the rules above.
+MANAGERS = (Role.OPS_LEAD, Role.PRODUCT_OWNER, Role.ADMIN)
+_TEAM = "its owner, the people of its use case's team and admins"
+
+
+def _kpi_people_only(doing: str) -> Any:
+    """For someone refused on one KPI (or on adding one to a use case): who may."""
+
+    def explain(user: Any, obj: Any) -> str | None:
+        if obj is None:
+            return None
+        if obj._meta.model_name == "kpi":
+            return f"Only this KPI's {_TEAM.removeprefix('its ')} {doing}."
+        # kpis.change_kpi on a use case: adding a KPI to it.
+        return (
+            "Only the people of this use case's team (its unit's product owner, the owners "
+            "and submitters of its use cases) and admins add KPIs to it."
+        )
+
+    return explain
+
+
+refuse_unless("kpis.view_kpi", EVERY_ROLE, "read KPIs", reads=True)
+refuse_unless("kpis.manage_kpis", MANAGERS, "define KPIs and send their data")
+refuse_unless(
+    "kpis.change_kpi",
+    MANAGERS,
+    "change KPIs",
+    explain=_kpi_people_only("change it"),
+    fallback=f"A KPI is changed by {_TEAM}.",
+)
+refuse_unless(
+    "kpis.ingest",
+    MANAGERS,
+    "send KPI data",
+    explain=_kpi_people_only("send its data"),
+    fallback=f"A KPI's data is sent by {_TEAM}.",
+)
+refuse_unless(
+    "kpis.check_in",
+    WRITERS,
+    "check in on KPIs",
+    explain=_kpi_people_only("check in on it"),
+    fallback=f"A KPI is checked in on by {_TEAM}.",
+)
+refuse_unless("kpis.add_annotation", WRITERS, "annotate charts")

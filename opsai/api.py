@@ -12,7 +12,8 @@ e.g. ``{"to_stage": ['"launch" is not a valid choice.']}`` from a serializer,
 Each field names a list of messages; the messages that concern no single field sit
 under ``"errors"`` (``REST_FRAMEWORK["NON_FIELD_ERRORS_KEY"]``). A nested serializer or
 list field nests the same shape under its name. Every other error (401, 403, 404, 405,
-415, 429, a malformed body) keeps DRF's ``{"detail": "..."}``.
+415, 429, a malformed body) keeps DRF's ``{"detail": "..."}``; a 403's detail is the
+refusal in words that the 403 page shows (``opsai.permissions.refusal``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from rest_framework import exceptions, pagination, serializers
@@ -51,13 +53,17 @@ def validation_error_body(detail: Any) -> dict[str, Any]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, with Django's ``ValidationError`` as a 400 and one shape for all 400s.
+    """DRF's handler, with Django's ``ValidationError`` as a 400 and one shape for all 400s,
+    and Django's ``PermissionDenied`` as a 403 that keeps its words.
 
     Services raise Django's ``ValidationError``; views call them without a try/except and
     the error reaches the client here, in the shape this module's docstring describes.
     """
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(get_error_detail(exc))
+    elif isinstance(exc, DjangoPermissionDenied) and str(exc):
+        # DRF's own conversion drops the message; keep the sentence ``require`` wrote.
+        exc = exceptions.PermissionDenied(str(exc))
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.ValidationError):
         response.data = validation_error_body(response.data)

@@ -10,7 +10,8 @@ through :func:`require` (or :func:`permission_required`), every API view through
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -144,10 +145,6 @@ def is_team_member(user: Any, obj: Any) -> bool:
     return team.pk in _led_team_ids(user)
 
 
-rules.add_perm("opsai.view_site", has_any_role)
-rules.add_perm("opsai.write", can_write)
-
-
 def acting_user(actor: Any) -> Any:
     """The user to store as the author of a change, or ``None`` for the system (a job)."""
     return actor if getattr(actor, "is_authenticated", False) else None
@@ -164,10 +161,141 @@ def role_names(user: Any) -> list[str]:
     return roles
 
 
+# Refusals in words. A refused user is told why in a sentence, never a permission's
+# codename. Each app registers the words for its permissions in its rules.py, next to the
+# rule (one owner); this module only keeps the registry, as it keeps the predicates.
+Explain = Callable[[Any, Any], str | None]
+
+NO_ROLE = "Your account has no opsai role yet. Ask an admin for one."
+# For a permission nobody gave words to (a test keeps every registered one covered).
+LAST_RESORT = "Your role in opsai does not allow this. Ask an admin if you need it."
+
+_ROLE_PLURALS = {
+    Role.OPS_LEAD: "ops leads",
+    Role.EXECUTIVE: "executives",
+    Role.PRODUCT_OWNER: "product owners",
+    Role.REVIEWER: "reviewers",
+    Role.ADMIN: "admins",
+}
+_ROLE_WITH_ARTICLE = {
+    Role.OPS_LEAD: "an ops lead",
+    Role.EXECUTIVE: "an executive",
+    Role.PRODUCT_OWNER: "a product owner",
+    Role.REVIEWER: "a reviewer",
+    Role.ADMIN: "an admin",
+}
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    explain: Explain | None
+    fallback: str
+
+
+_REFUSALS: dict[str, _Refusal] = {}
+
+
+def register_refusal(permission: str, explain: Explain | None = None, *, fallback: str) -> None:
+    """Give ``permission`` its words: ``explain(user, obj)`` says why this user is refused
+    (``None`` when it has nothing to add), else ``fallback`` is said.
+
+    Called from each app's ``rules.py`` next to the rule, so the rule and its words change
+    together; :func:`refuse_unless` builds the usual role-aware ``explain``.
+    """
+    _REFUSALS[permission] = _Refusal(explain, fallback)
+
+
+def refusal_fallback(permission: str) -> str | None:
+    """The fallback sentence registered for ``permission`` (``None`` if it has no words)."""
+    entry = _REFUSALS.get(permission)
+    return entry.fallback if entry else None
+
+
+def _roles_of(user: Any) -> list[Role]:
+    names = _group_names(user)
+    roles = [role for role in Role if role.value in names]
+    if user.is_superuser and Role.ADMIN not in roles:
+        roles.append(Role.ADMIN)
+    return roles
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def who_does(roles: Sequence[Role]) -> str:
+    """``(Role.OPS_LEAD, Role.ADMIN)`` as "Ops leads and admins"."""
+    return _join([_ROLE_PLURALS[role] for role in roles]).capitalize()
+
+
+def you_are(user: Any) -> str:
+    """The user's roles as "you are a reviewer" ("… and an admin" when more than one)."""
+    return "you are " + _join([_ROLE_WITH_ARTICLE[role] for role in _roles_of(user)])
+
+
+def refuse_unless(
+    permission: str,
+    roles: Sequence[Role],
+    action: str,
+    *,
+    explain: Explain | None = None,
+    reads: bool = False,
+    fallback: str | None = None,
+) -> None:
+    """Register the usual words for ``permission``, given to ``roles`` to do ``action``.
+
+    In order: an executive refused a write hears "Executives read; they do not <action>.";
+    then ``explain(user, obj)`` (the object's own reason: whose unit it is, separation of
+    duties); then someone without any of ``roles`` hears "<Roles> <action>; you are a
+    reviewer."; else ``fallback`` (by default "<Roles> <action>."). ``reads`` marks a
+    permission executives hold, so they are never told they only read.
+    """
+    allowed = set(roles)
+
+    def explained(user: Any, obj: Any) -> str | None:
+        if not reads and is_read_only(user):
+            return f"Executives read; they do not {action}."
+        sentence = explain(user, obj) if explain else None
+        if sentence:
+            return sentence
+        if not allowed & set(_roles_of(user)):
+            return f"{who_does(roles)} {action}; {you_are(user)}."
+        return None
+
+    register_refusal(permission, explained, fallback=fallback or f"{who_does(roles)} {action}.")
+
+
+def refused_as_unit_product_owner(sentence: str) -> Explain:
+    """An ``explain`` for a product owner refused on another unit's thing: ``sentence``
+    with ``{unit}`` as the path of the unit of ``obj`` (e.g. "Only the product owner of
+    {unit} (or an admin) moves its stages."). Says nothing to anyone else."""
+
+    def explain(user: Any, obj: Any) -> str | None:
+        unit = team_of(obj) if obj is not None else None
+        if unit is None or not is_product_owner(user):
+            return None
+        return sentence.format(unit=unit.path_label)
+
+    return explain
+
+
+def refusal(user: Any, permission: str, obj: Any = None) -> str:
+    """Why ``user`` may not have ``permission`` (on ``obj``), in a sentence for them."""
+    if not (user and user.is_authenticated):
+        return "Sign in first."
+    if not has_any_role(user):
+        return NO_ROLE
+    entry = _REFUSALS.get(permission)
+    if entry is None:
+        return LAST_RESORT
+    return (entry.explain(user, obj) if entry.explain else None) or entry.fallback
+
+
 def require(user: Any, permission: str, obj: Any = None) -> None:
-    """Raise ``PermissionDenied`` unless ``user`` has ``permission`` (on ``obj``)."""
+    """Raise ``PermissionDenied`` unless ``user`` has ``permission`` (on ``obj``); its
+    message is :func:`refusal`'s sentence, shown on the 403 page and in the API's detail."""
     if not user.has_perm(permission, obj):
-        raise PermissionDenied(f"You do not have permission to do this ({permission}).")
+        raise PermissionDenied(refusal(user, permission, obj))
 
 
 def permission_required(permission: str) -> Callable:
@@ -202,12 +330,23 @@ class HasRole(BasePermission):
     Object- and action-level rules are checked by the view with :func:`require`.
     """
 
-    message = "You need an opsai role for this; executives have read-only access."
+    message = NO_ROLE
 
     def has_permission(self, request: Any, view: Any) -> bool:
+        # DRF makes a permission per request, so the message can be this user's refusal.
         user = request.user
         if not has_any_role(user):
+            self.message = NO_ROLE
             return False
-        if request.method in SAFE_METHODS:
+        if request.method in SAFE_METHODS or can_write(user):
             return True
-        return bool(can_write(user))
+        self.message = refusal(user, "opsai.write")
+        return False
+
+
+rules.add_perm("opsai.view_site", has_any_role)
+rules.add_perm("opsai.write", can_write)
+WRITERS = (Role.OPS_LEAD, Role.PRODUCT_OWNER, Role.REVIEWER, Role.ADMIN)
+EVERY_ROLE = (Role.OPS_LEAD, Role.EXECUTIVE, Role.PRODUCT_OWNER, Role.REVIEWER, Role.ADMIN)
+refuse_unless("opsai.view_site", EVERY_ROLE, "use opsai", reads=True)
+refuse_unless("opsai.write", WRITERS, "change anything in opsai")

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from opsai.permissions import LAST_RESORT, has_any_role
 from opsai.selectors import health_report
 
 
@@ -21,6 +22,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """403 page that says why, in words."""
-    reason = str(exception) if exception and str(exception) else "You may not open this page."
-    return render(request, "403.html", {"reason": reason}, status=403)
+    """403 page that says why, in words (``opsai.permissions.refusal``), and points to what
+    the user can do: their home (for someone without a role, signing out)."""
+    reason = str(exception) if exception and str(exception) else LAST_RESORT
+    context = {"reason": reason, "has_role": has_any_role(getattr(request, "user", None))}
+    return render(request, "403.html", context, status=403)

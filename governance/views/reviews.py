@@ -28,7 +28,7 @@ from governance.models import (
 from governance.rules import user_can_sign_role
 from opsai.forms import attempt
 from opsai.paging import paginate, sort_links, sort_value
-from opsai.permissions import permission_required
+from opsai.permissions import permission_required, require
 
 
 @require_safe
@@ -138,9 +138,12 @@ def evidence_file(request: HttpRequest, pk: int, file_pk: int) -> FileResponse:
 
 
 @require_POST
-@permission_required("governance.sign_off")
 def review_sign_off(request: HttpRequest, pk: int, sign_off_pk: int) -> HttpResponse:
-    sign_off = get_object_or_404(SignOff, pk=sign_off_pk, review_id=pk)
+    sign_off = get_object_or_404(
+        SignOff.objects.select_related("review__use_case__team"), pk=sign_off_pk, review_id=pk
+    )
+    # Asked with the sign-off in hand, so a refusal can say why: separation of duties.
+    require(request.user, "governance.sign_off", sign_off)
     form = SignOffForm(request.POST, prefix=f"signoff{sign_off.pk}")
     if not form.is_valid():
         messages.error(request, "Choose a decision and write a comment.")

@@ -63,7 +63,7 @@ def test_a_customer_facing_use_case_goes_through_review_to_approval(
     # Her own sign-off is refused: separation of duties.
     _sign_off(page, "product_owner", "Looks good to me")
     expect(page.locator(".message.error")).to_contain_text(
-        "Separation of duties: you submitted or own"
+        "Separation of duties: you submitted this use case"
     )
     expect(page.get_by_test_id("signoff-product_owner")).to_contain_text("Pending")
     review_url = page.url

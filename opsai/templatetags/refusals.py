@@ -1,0 +1,19 @@
+"""``{% load refusals %}`` then ``{% refusal_for "kpis.manage_kpis" %}``: why the signed-in
+user may not do something, in the words a refused request would get — for a page that
+shows what a reader can see instead of a form they may not use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from opsai.permissions import refusal
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def refusal_for(context: dict[str, Any], permission: str, obj: Any = None) -> str:
+    """:func:`opsai.permissions.refusal` for the request's user."""
+    return refusal(context["request"].user, permission, obj)
