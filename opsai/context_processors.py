@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import rules
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
@@ -44,7 +45,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     read_only = bool(is_read_only(user))
     entries = []
     for entry in NAVIGATION:
-        if (entry.read_only and not read_only) or not user.has_perm(entry.permission):
+        # rules itself, not user.has_perm: an entry refused by the rules would be asked of
+        # Django's ModelBackend next, two queries on every page for no answer.
+        if (entry.read_only and not read_only) or not rules.has_perm(entry.permission, user):
             continue
         try:
             url = reverse(entry.url_name)

@@ -354,7 +354,7 @@ def test_a_page_refused_by_its_view_is_recorded_with_the_views_reason(client, ex
     assert event.actor == executive
     assert event.after["method"] == "POST"
     assert event.after["reason"] == response.context["reason"]
-    assert "permission" in event.after["reason"]
+    assert event.after["reason"] == "Executives read; they do not submit use cases."
 
 
 def test_an_api_refusal_is_recorded(client, roleless_user):
