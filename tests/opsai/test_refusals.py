@@ -176,3 +176,26 @@ def test_an_executive_is_told_they_do_not_sign_off(executive, submitted_review):
     assert refusal(executive, "governance.sign_off", submitted_review) == (
         "Executives read; they do not sign off reviews."
     )
+
+
+@pytest.mark.parametrize(
+    ("role", "specialty"),
+    [("Executive", ""), ("Reviewer", "legal"), ("Product owner", ""), ("Ops lead", "")],
+)
+def test_no_refused_page_shows_a_codename(client, make_user, role, specialty):
+    """GIVEN each role WHEN it GETs and POSTs every page (objects numbered 1) THEN every
+    refusal among the answers is in words: a sentence, and no codename."""
+    from tests.opsai.test_every_page import PAGES
+
+    client.force_login(make_user(role, username="someone", specialty=specialty))
+    refused = 0
+    for path in PAGES:
+        for response in (client.get(path), client.post(path)):
+            if response.status_code != 403:
+                continue
+            refused += 1
+            text = response.content.decode()
+            assert_no_codename(text)
+            reason = response.context["reason"]
+            assert reason.endswith(".") and reason != LAST_RESORT, (path, reason)
+    assert refused, "no page refused this role: the walk proves nothing"
