@@ -108,3 +108,11 @@ def test_the_data_page_for_a_sender_has_the_forms(client, ops_lead):
     text = client.get(reverse("kpis:data")).content.decode()
     assert "Send KPI data" in text and "Save value" in text
     assert "who-sends-data" not in text
+
+
+def test_the_kpi_page_offers_sending_data_only_to_senders(client, executive, ops_lead):
+    client.force_login(executive)
+    text = client.get(reverse("kpis:index")).content.decode()
+    assert "Send data" not in text and "Data sent" in text
+    client.force_login(ops_lead)
+    assert "Send data" in client.get(reverse("kpis:index")).content.decode()
