@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from opsai.permissions import has_any_role
+from opsai.permissions import NO_ROLE, has_any_role
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class RoleRequiredMiddleware:
         if not getattr(view_func, "role_required", True):
             return None
         if request.user.is_authenticated and not has_any_role(request.user):
-            reason = "Your account has no opsai role yet. Ask an admin for one."
+            reason = NO_ROLE
             # For the audit's refusal record: a middleware's exception, unlike a view's,
             # reaches no process_exception hook.
             request.refusal_reason = reason
