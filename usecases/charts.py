@@ -27,8 +27,16 @@ LARGEST_BUBBLE_PX = 60.0
 SCORE_AXIS = {"range": [0.2, 5.8], "dtick": 1}
 # The chart's height and margins: the top margin holds the caption line and plotly.js's
 # toolbar (shown on hover), so neither covers a bubble at value 5.
-CHART_HEIGHT = 500
-CHART_MARGIN = {"t": 56, "r": 20, "b": 60, "l": 70}
+CHART_HEIGHT = 540
+CHART_MARGIN = {"t": 56, "r": 20, "b": 100, "l": 70}
+# The stage legend runs along the bottom: at the right it sat on the density colour bar.
+STAGE_LEGEND = {
+    "title": {"text": "Stage"},
+    "orientation": "h",
+    "yref": "container",
+    "y": 0,
+    "yanchor": "bottom",
+}
 URL_SENTINEL = 987654321  # a pk no URL pattern part can contain by chance
 
 
@@ -99,7 +107,7 @@ def portfolio_figure(rows: Sequence[Plotted], cells: Sequence[DensityCell] = ())
         layout=go.Layout(
             xaxis={"title": {"text": "Feasibility (consensus, 1–5)"}, **SCORE_AXIS},
             yaxis={"title": {"text": "Value (consensus, 1–5)"}, **SCORE_AXIS},
-            legend={"title": {"text": "Stage"}},
+            legend=STAGE_LEGEND,
             height=CHART_HEIGHT,
             margin=CHART_MARGIN,
             annotations=[
@@ -129,6 +137,7 @@ def _density(cells: Sequence[DensityCell]) -> go.Scatter:
     """Every scored use case, counted per cell, as shaded squares with the count written in
     (plotly-basic has no heatmap). Not hoverable: a bubble over a square takes the hover
     and the click, and says its cell's count itself."""
+    most = max((cell.count for cell in cells), default=1)
     return go.Scatter(
         mode="markers+text",
         name=DENSITY_TRACE,
@@ -143,8 +152,16 @@ def _density(cells: Sequence[DensityCell]) -> go.Scatter:
             "color": [cell.count for cell in cells],
             "colorscale": [[0, "#eef2f8"], [1, "#6f8fbf"]],
             "cmin": 0,
+            "cmax": most,
             "showscale": True,
-            "colorbar": {"title": {"text": "Use cases"}, "thickness": 12},
+            # Counts are whole: ticks at whole numbers, about five of them.
+            "colorbar": {
+                "title": {"text": "Use cases"},
+                "thickness": 12,
+                "tick0": 0,
+                "dtick": max(1, math.ceil(most / 5)),
+                "tickformat": ",d",
+            },
             "line": {"width": 0},
         },
         showlegend=False,

@@ -3,6 +3,7 @@ money in hovers written as on the page (issue 11, "Humane rendering")."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,7 +26,7 @@ from usecases.charts import (
     portfolio_figure,
     score_history_figure,
 )
-from usecases.models import Score
+from usecases.models import Score, UseCase
 
 EMPTY_KPI = "No measurements yet for this KPI — the first refresh after data arrives draws it."
 EMPTY_STACK = "No measurements yet for these KPIs"
@@ -183,3 +184,40 @@ def test_hovers_use_the_configured_currency(settings: Any) -> None:
     ]
     assert "€210,600" in bubbles["hovertext"][0]
     assert bar["customdata"] == ["€210,600"]
+
+
+# --- In the browser -----------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_in_chromium_hovers_say_money_ticks_say_dates_and_the_toolbar_sits_above_the_plot(
+    page: Any, live_server: Any, sign_in: Any
+) -> None:
+    """GIVEN the demo data WHEN an ops lead hovers a bar of the value chart, reads a KPI
+    sparkline's ticks and hovers the portfolio chart THEN the hover says the amount as the
+    page does (£ and thousands separators), the ticks are months, and plotly's toolbar
+    is drawn in the top margin, not over the bubbles."""
+    from opsai.demo import DEMO_PASSWORD, demo_load
+
+    demo_load()
+    sign_in(page, "ops", password=DEMO_PASSWORD)
+
+    page.goto(f"{live_server.url}/kpis/portfolio/")
+    bar = page.locator("[data-figure='value-figure'] .bars path").first
+    box = bar.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    hover = page.locator("[data-figure='value-figure'] .hoverlayer .hovertext").first
+    assert re.fullmatch(r".+: £\d{1,3}(,\d{3})+ a year \(estimate\)", hover.text_content())
+
+    support = UseCase.objects.get(template_key="support_triage")
+    page.goto(f"{live_server.url}{reverse('kpis:usecase', args=[support.pk])}")
+    ticks = page.locator("[data-testid='kpi-node'] .xtick text").all_text_contents()
+    assert ticks and all(re.fullmatch(r"[A-Z][a-z]{2} \d{4}", tick) for tick in ticks), ticks
+
+    page.goto(f"{live_server.url}{reverse('usecases:portfolio')}")
+    chart = page.locator("#portfolio-chart")
+    chart.hover()
+    modebar = chart.locator(".modebar").bounding_box()
+    plot = chart.locator(".nsewdrag").first.bounding_box()
+    assert modebar["y"] + modebar["height"] <= plot["y"]
