@@ -32,14 +32,20 @@ install-test: $(VENV)/.installed-test
 	@bash scripts/ensure-chromium
 
 ## make run: install, migrate, load demo data, serve on http://127.0.0.1:$(PORT) with a worker.
+## The web server and the worker both get OPSAI_SITE_URL (the address links in emails use):
+## honcho hands the worker PORT+100, so it must not work the address out from PORT.
+OPSAI_SITE_URL ?= http://127.0.0.1:$(PORT)
+RUN_ENV := PORT=$(PORT) OPSAI_SITE_URL=$(OPSAI_SITE_URL)
 run: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py load_demo
+	@echo "Migrating the database, then loading the demo data…"
+	@$(RUN_ENV) $(BIN)/python manage.py migrate --noinput -v0
+	@$(RUN_ENV) $(BIN)/python manage.py load_demo
 	@echo ""
-	@echo "  opsai is starting on http://127.0.0.1:$(PORT)  (Ctrl-C stops the server and the worker)"
-	@echo "  Sign in as ops, exec, owner, it, security, legal or admin — password: opsai-demo"
+	@echo "  opsai is starting on $(OPSAI_SITE_URL)/  (Ctrl-C stops the server and the worker)"
+	@echo "  /healthz says 503 until the worker's first heartbeat, a few seconds from now."
+	@echo "  Emails are kept in var/mail/ (OPSAI_EMAIL_CONSOLE=1 prints them here instead)."
 	@echo ""
-	$(BIN)/honcho -f Procfile.dev start --port $(PORT)
+	@$(RUN_ENV) $(BIN)/honcho -f Procfile.dev start --port $(PORT)
 
 ## make test: lint, layers, Django checks, migrations check and the whole suite on PostgreSQL and Redis.
 test: install-test

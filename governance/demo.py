@@ -162,3 +162,11 @@ def _open_review(use_case: UseCase, users: dict[str, Any]) -> str:
         review_sign_off(sign_off=it, actor=users["it"], decision="changes_requested",
                         comment="Auditability is still blank: tie routings to the ticket id.")  # fmt: skip
     return f"review {review.pk}"
+
+
+def counts() -> list[tuple[int, str, str]]:
+    """What the demo left, for ``load_demo``'s summary line: (how many, one, many)."""
+    return [
+        (AIWorker.objects.count(), "AI worker", "AI workers"),
+        (Review.objects.filter(status=ReviewStatus.OPEN).count(), "open review", "open reviews"),
+    ]

@@ -1,7 +1,9 @@
 """The KPI dashboards' plotly figures, built with plotly's Python API (which validates them).
 
-Each function returns a ``go.Figure``; ``kpis.selectors`` serialises it with
-:func:`opsai.charts.figure_json` for the templates.
+Each function returns a ``go.Figure``, or ``None`` when there is nothing to draw (the
+template says so in words instead of an empty axis); ``kpis.selectors`` serialises it
+with :func:`opsai.charts.figure_json` for the templates. Money in a hover is written by
+:func:`opsai.formatting.money` and carried as ``customdata``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import plotly.graph_objects as go
 
 from kpis.choices import Status
 from kpis.models import KPI, Annotation, Snapshot
+from opsai.charts import time_axis
 from opsai.formatting import currency, money
 from usecases.choices import Stage, ValueBucket
 
@@ -33,29 +36,20 @@ BASELINE_COLOUR = "#8a93a3"
 TARGET_COLOUR = "#1d7a46"
 
 
-def value_by_bucket_figure(buckets: dict[str, dict[str, float]]) -> go.Figure:
-    """Estimated (yearly) beside realised (yearly rate) value, one group of bars per bucket."""
+def value_by_bucket_figure(buckets: dict[str, dict[str, float]]) -> go.Figure | None:
+    """Estimated (yearly) beside realised (yearly rate) value, one group of bars per bucket.
+
+    ``None`` when no bucket has any value, estimated or realised.
+    """
+    if not any(b["estimated"] or b["realised"] for b in buckets.values()):
+        return None
     labels = [ValueBucket(key).label for key in buckets]
+    estimated = [b["estimated"] for b in buckets.values()]
+    realised = [b["realised"] for b in buckets.values()]
     return go.Figure(
         data=[
-            go.Bar(
-                name="Estimated (yearly)",
-                x=labels,
-                y=[round(b["estimated"]) for b in buckets.values()],
-                text=[money(b["estimated"]) for b in buckets.values()],
-                hovertemplate="%{x}: %{text} a year (estimate)<extra></extra>",
-                textposition="none",
-                marker={"color": "#c5cfdf"},
-            ),
-            go.Bar(
-                name="Realised (yearly rate)",
-                x=labels,
-                y=[round(b["realised"]) for b in buckets.values()],
-                text=[money(b["realised"]) for b in buckets.values()],
-                hovertemplate="%{x}: %{text} a year realised<extra></extra>",
-                textposition="none",
-                marker={"color": "#1f5fbf"},
-            ),
+            _money_bars("Estimated (yearly)", labels, estimated, "a year (estimate)", "#c5cfdf"),
+            _money_bars("Realised (yearly rate)", labels, realised, "a year realised", "#1f5fbf"),
         ],
         layout=go.Layout(
             barmode="group",
@@ -67,8 +61,29 @@ def value_by_bucket_figure(buckets: dict[str, dict[str, float]]) -> go.Figure:
     )
 
 
-def stage_count_figure(stages: dict[str, int]) -> go.Figure:
-    """How many use cases sit in each stage, in lifecycle order (``stages``: stage → count)."""
+def _money_bars(
+    name: str, labels: list[str], amounts: list[float], what: str, colour: str
+) -> go.Bar:
+    """Bars of ``amounts`` whose hover says each as money (``£210,600``), written by the
+    one money formatter and carried as ``customdata`` (plotly.js's own number format
+    knows neither the currency nor its separators)."""
+    return go.Bar(
+        name=name,
+        x=labels,
+        y=[round(amount) for amount in amounts],
+        customdata=[money(amount) for amount in amounts],
+        hovertemplate=f"%{{x}}: %{{customdata}} {what}<extra></extra>",
+        marker={"color": colour},
+    )
+
+
+def stage_count_figure(stages: dict[str, int]) -> go.Figure | None:
+    """How many use cases sit in each stage, in lifecycle order (``stages``: stage → count).
+
+    ``None`` when there are no use cases.
+    """
+    if not any(stages.values()):
+        return None
     return go.Figure(
         data=[
             go.Bar(
@@ -89,12 +104,15 @@ def series_figure(
     *,
     height: int = 180,
     compact: bool = True,
-) -> go.Figure:
+) -> go.Figure | None:
     """A line of ``points`` with baseline and target lines and annotation markers.
 
     The baseline is the snapshot's (measured or set) when there is one, else the KPI's.
-    ``compact`` (the use-case stack's sparklines) leaves out the axis title.
+    ``compact`` (the use-case stack's sparklines) leaves out the axis title. ``None``
+    when the KPI has no measurements in ``points``.
     """
+    if not points:
+        return None
     line = go.Scatter(
         mode="lines",
         name=kpi.name,
@@ -116,7 +134,7 @@ def series_figure(
             showlegend=False,
             shapes=shapes + note_shapes,
             annotations=labels + note_labels,
-            xaxis={"type": "date"},
+            xaxis=time_axis(ts for ts, _ in points),
             yaxis={"title": None if compact else {"text": kpi.unit}},
         ),
     )
@@ -205,8 +223,13 @@ def _annotation_markers(
     return shapes, labels
 
 
-def snapshot_history_figure(snapshots: list[Snapshot]) -> go.Figure:
-    """The latest value at each snapshot (``snapshots`` oldest first), coloured by status."""
+def snapshot_history_figure(snapshots: list[Snapshot]) -> go.Figure | None:
+    """The latest value at each snapshot (``snapshots`` oldest first), coloured by status.
+
+    ``None`` when there are no snapshots.
+    """
+    if not snapshots:
+        return None
     return go.Figure(
         data=[
             go.Scatter(
@@ -223,5 +246,10 @@ def snapshot_history_figure(snapshots: list[Snapshot]) -> go.Figure:
                 },
             )
         ],
-        layout=go.Layout(height=220, margin={"t": 10, "r": 10, "b": 30, "l": 50}, showlegend=False),
+        layout=go.Layout(
+            height=220,
+            margin={"t": 10, "r": 10, "b": 30, "l": 50},
+            showlegend=False,
+            xaxis=time_axis(s.as_of for s in snapshots),
+        ),
     )

@@ -165,3 +165,8 @@ def _markers(use_cases: list[UseCase], go_live: date, users: dict[str, Any]) -> 
         annotation_create(actor=users["ops"], kind=AnnotationKind.INCIDENT,
                           text="Misrouting spike; worker paused and rolled back",
                           starts_at=start, ends_at=start + timedelta(days=2), use_case=support)  # fmt: skip
+
+
+def counts() -> list[tuple[int, str, str]]:
+    """What the demo left, for ``load_demo``'s summary line: (how many, one, many)."""
+    return [(KPI.objects.count(), "KPI", "KPIs")]

@@ -253,7 +253,7 @@ class StackNode:
     vanity: bool
     snapshot: Snapshot | None
     check_in: CheckIn | None = None
-    figure: dict[str, Any] = field(default_factory=dict)
+    figure: dict[str, Any] | None = None  # None: no measurements to draw
     alerts: list[Alert] = field(default_factory=list)
 
 
@@ -350,6 +350,8 @@ def usecase_dashboard(use_case: UseCase, *, hide_vanity: bool) -> dict[str, Any]
         "use_case": use_case,
         "nodes": nodes,
         "business": business,
+        # One sentence for the whole stack, not one per KPI, when none has a chart yet.
+        "no_measurements": bool(nodes) and not any(node.figure for node in nodes),
         "vanity": vanity,
         "annotations": annotations,
         "estimated_value": usecase_value_estimate(use_case).cost_per_year,

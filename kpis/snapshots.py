@@ -25,7 +25,7 @@ from kpis.choices import AlertReason, AlertState, RunStatus
 from kpis.models import KPI, Alert, Measurement, RefreshRun, Snapshot
 from kpis.signals import kpi_alert_fired
 from opsai.jobs import enqueue_on_commit
-from opsai.mail import mail_on_commit
+from opsai.mail import absolute_url, mail_on_commit
 from opsai.outbox import outbox_supersede
 
 logger = logging.getLogger(__name__)
@@ -544,7 +544,7 @@ def _notify_owner(alert: Alert) -> None:
             f"{kpi.name} ({kpi.use_case}) has been {reason} for {alert.consecutive} "
             f"consecutive snapshot(s), as of {alert.last_as_of}.\n\n"
             # An email has no page to be relative to: the link must be absolute.
-            f"{settings.SITE_URL}{kpi.get_absolute_url()}"
+            f"{absolute_url(kpi.get_absolute_url())}"
         ),
         recipients=[kpi.owner.email],
     )

@@ -2,7 +2,8 @@
 
 Loaded only by ``manage.py load_demo`` (``make run`` calls it), never by a
 migration, so a production install has no demo users. Safe to run twice. Each app
-may add its own demo data in ``<app>/demo.py`` with a ``load(users)`` function.
+may add its own demo data in ``<app>/demo.py`` with a ``load(users)`` function, and say
+what is there with a ``counts()`` function (:func:`demo_summary_line` reads it).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
@@ -32,18 +34,41 @@ DEMO_USERS: dict[str, tuple[Role, str, str]] = {
 DEMO_APPS = ["usecases", "kpis", "governance"]
 
 
+def _demo_modules() -> list[Any]:
+    """Each app's ``demo`` module, lowest app first (an app without one is skipped)."""
+    modules = []
+    for app in DEMO_APPS:
+        try:
+            modules.append(importlib.import_module(f"{app}.demo"))
+        except ModuleNotFoundError:
+            continue
+    return modules
+
+
 @transaction.atomic
 def demo_load() -> dict[str, Any]:
     """Create (or refresh) the demo users, then let each app add its demo data."""
     users = {username: _demo_user(username, *spec) for username, spec in DEMO_USERS.items()}
     summary: dict[str, Any] = {"users": sorted(users)}
-    for app in DEMO_APPS:
-        try:
-            module = importlib.import_module(f"{app}.demo")
-        except ModuleNotFoundError:
-            continue
-        summary[app] = module.load(users)
+    for module in _demo_modules():
+        summary[module.__name__.split(".")[0]] = module.load(users)
     return summary
+
+
+def _counted(count: int, one: str, many: str) -> str:
+    return f"{count:,} {one if count == 1 else many}"
+
+
+def demo_summary_line() -> str:
+    """One line saying what the demo holds and how to sign in, e.g. ``Demo loaded: 5 use
+    cases, …, 7 users (ops, exec, …; password opsai-demo) — sign in at http://…/``.
+
+    The address is ``settings.SITE_URL``: what ``make run`` serves on (its ``PORT``).
+    """
+    parts = [_counted(*count) for module in _demo_modules() for count in module.counts()]
+    users = _counted(len(DEMO_USERS), "user", "users")
+    parts.append(f"{users} ({', '.join(DEMO_USERS)}; password {DEMO_PASSWORD})")
+    return f"Demo loaded: {', '.join(parts)} — sign in at {settings.SITE_URL}/"
 
 
 def _demo_user(username: str, role: Role, specialty: str, full_name: str) -> Any:

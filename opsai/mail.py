@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
+
 from opsai.jobs import enqueue_on_commit
 
 # Subjects are one line; a longer one is a bug upstream, not something to send.
@@ -30,3 +32,9 @@ def mail_on_commit(
         recipients=to,
         html=html,
     )
+
+
+def absolute_url(path: str) -> str:
+    """``path`` (``/usecases/7/``) as a link that works from an email: on the address the
+    server is really on (``settings.SITE_URL``, which ``make run`` sets from its PORT)."""
+    return f"{settings.SITE_URL}/{path.lstrip('/')}"

@@ -291,11 +291,27 @@ CSRF_COOKIE_SECURE = PRODUCTION
 
 # --- Email -------------------------------------------------------------------------------
 
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+# Without EMAIL_URL, mail is kept as files under var/mail/ (one file per batch sent), so
+# `make run` prints no whole emails over its own output; OPSAI_EMAIL_CONSOLE=1 prints them.
+if env.str("EMAIL_URL", default=""):
+    EMAIL_CONFIG = env.email_url("EMAIL_URL")
+elif env.bool("OPSAI_EMAIL_CONSOLE", default=False):
+    EMAIL_CONFIG = env.email_url_config("consolemail://")
+else:
+    EMAIL_CONFIG = {
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(VAR_DIR / "mail"),
+    }
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="opsai <opsai@localhost>")
-# Where people reach opsai, for the absolute links in emails.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Where people reach opsai, for the absolute links in emails (opsai.mail.absolute_url).
+# `make run` sets OPSAI_SITE_URL from its PORT for the web server and the worker alike
+# (honcho gives the worker PORT + 100, so the worker must not derive it from PORT);
+# SITE_URL is the older name, still read.
+SITE_URL = env.str(
+    "OPSAI_SITE_URL",
+    default=env.str("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"),
+).rstrip("/")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Internationalisation and static files ----------------------------------------------

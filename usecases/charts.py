@@ -15,14 +15,28 @@ from typing import Protocol
 import plotly.graph_objects as go
 from django.urls import reverse
 
+from opsai.charts import time_axis
 from opsai.formatting import money
 from usecases.choices import Stage
 from usecases.models import Score
 
 # The largest bubble's diameter in pixels; the others scale by area below it.
 LARGEST_BUBBLE_PX = 60.0
-# Scores run 1–5; the range leaves room for a large bubble at 1 or 5 (and its label).
-SCORE_AXIS = {"range": [0.3, 5.7], "dtick": 1}
+# Scores run 1–5; the range leaves room for the largest bubble at 1 or 5 and its label
+# (0.8 of a point is ~50 px at the chart's height, the largest bubble's radius is 30).
+SCORE_AXIS = {"range": [0.2, 5.8], "dtick": 1}
+# The chart's height and margins: the top margin holds the caption line and plotly.js's
+# toolbar (shown on hover), so neither covers a bubble at value 5.
+CHART_HEIGHT = 540
+CHART_MARGIN = {"t": 56, "r": 20, "b": 100, "l": 70}
+# The stage legend runs along the bottom: at the right it sat on the density colour bar.
+STAGE_LEGEND = {
+    "title": {"text": "Stage"},
+    "orientation": "h",
+    "yref": "container",
+    "y": 0,
+    "yanchor": "bottom",
+}
 URL_SENTINEL = 987654321  # a pk no URL pattern part can contain by chance
 
 
@@ -93,8 +107,9 @@ def portfolio_figure(rows: Sequence[Plotted], cells: Sequence[DensityCell] = ())
         layout=go.Layout(
             xaxis={"title": {"text": "Feasibility (consensus, 1–5)"}, **SCORE_AXIS},
             yaxis={"title": {"text": "Value (consensus, 1–5)"}, **SCORE_AXIS},
-            legend={"title": {"text": "Stage"}},
-            margin={"t": 20, "r": 20},
+            legend=STAGE_LEGEND,
+            height=CHART_HEIGHT,
+            margin=CHART_MARGIN,
             annotations=[
                 go.layout.Annotation(
                     text="Shading: use cases per cell · bubbles: the top by the current sort, "
@@ -102,7 +117,9 @@ def portfolio_figure(rows: Sequence[Plotted], cells: Sequence[DensityCell] = ())
                     xref="paper",
                     yref="paper",
                     x=0,
-                    y=1.05,
+                    y=1,
+                    yshift=30,
+                    yanchor="bottom",
                     showarrow=False,
                 )
             ],
@@ -120,6 +137,7 @@ def _density(cells: Sequence[DensityCell]) -> go.Scatter:
     """Every scored use case, counted per cell, as shaded squares with the count written in
     (plotly-basic has no heatmap). Not hoverable: a bubble over a square takes the hover
     and the click, and says its cell's count itself."""
+    most = max((cell.count for cell in cells), default=1)
     return go.Scatter(
         mode="markers+text",
         name=DENSITY_TRACE,
@@ -134,8 +152,16 @@ def _density(cells: Sequence[DensityCell]) -> go.Scatter:
             "color": [cell.count for cell in cells],
             "colorscale": [[0, "#eef2f8"], [1, "#6f8fbf"]],
             "cmin": 0,
+            "cmax": most,
             "showscale": True,
-            "colorbar": {"title": {"text": "Use cases"}, "thickness": 12},
+            # Counts are whole: ticks at whole numbers, about five of them.
+            "colorbar": {
+                "title": {"text": "Use cases"},
+                "thickness": 12,
+                "tick0": 0,
+                "dtick": max(1, math.ceil(most / 5)),
+                "tickformat": ",d",
+            },
             "line": {"width": 0},
         },
         showlegend=False,
@@ -211,7 +237,9 @@ def score_history_figure(sheets: list[Score]) -> go.Figure:
     return go.Figure(
         data=traces,
         layout=go.Layout(
+            xaxis=time_axis(sheet.submitted_at for sheet in sheets),
             yaxis={"title": {"text": "Weighted score (1–5)"}, **SCORE_AXIS},
-            margin={"t": 20, "r": 20},
+            height=CHART_HEIGHT - 100,
+            margin=CHART_MARGIN,
         ),
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -21,7 +20,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from audit.services import audit_record
-from opsai.mail import mail_on_commit
+from opsai.mail import absolute_url, mail_on_commit
 from usecases.models import UseCase
 
 
@@ -110,7 +109,7 @@ def contact_invite(*, use_case: UseCase, actor: Any) -> Any:
             f"{actor.get_full_name() or actor.get_username()} named you as the owner of "
             f"“{use_case.title}” in opsai.\n\n"
             f"Your username is {user.get_username()}. Set your password here:\n"
-            f"{settings.SITE_URL}{link}\n\n"
+            f"{absolute_url(link)}\n\n"
             "An admin gives you your role once you are in."
         ),
         recipients=[email],

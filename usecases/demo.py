@@ -102,3 +102,11 @@ def load(users: dict[str, Any]) -> dict[str, int]:
                 )
             scored += 1
     return {"teams": Team.objects.count(), "use_cases_created": created, "use_cases_scored": scored}
+
+
+def counts() -> list[tuple[int, str, str]]:
+    """What the demo left, for ``load_demo``'s summary line: (how many, one, many)."""
+    return [
+        (UseCase.objects.count(), "use case", "use cases"),
+        (Team.objects.count(), "organisation unit", "organisation units"),
+    ]

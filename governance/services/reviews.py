@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -35,6 +34,7 @@ from governance.selectors import (
     users_for_role,
 )
 from governance.services._shared import _send_on_commit
+from opsai.mail import absolute_url
 from opsai.permissions import acting_user, nearest_product_owner_id
 from usecases.choices import Stage
 from usecases.lifecycle import REVIEWED_STAGES
@@ -95,7 +95,7 @@ def _notify_assignee(*, review: Review, role: str, assignee: Any, why: str) -> N
     _send_on_commit(
         f"[opsai] Review of “{review.use_case}” waits on your {label} sign-off",
         f"You are assigned the {label} sign-off of the review of “{review.use_case}”.\n"
-        f"Why it was opened: {why}\nOpen it: {settings.SITE_URL}{review.get_absolute_url()}\n",
+        f"Why it was opened: {why}\nOpen it: {absolute_url(review.get_absolute_url())}\n",
         [assignee.email],
     )
 

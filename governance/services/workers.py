@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -27,6 +26,7 @@ from governance.services._shared import _annotate, _send_on_commit
 from governance.services.reviews import review_require_again
 from kpis.choices import AnnotationKind
 from kpis.services import annotation_end_open_range
+from opsai.mail import absolute_url
 from opsai.permissions import acting_user
 from usecases.lifecycle import REVIEWED_STAGES
 from usecases.models import UseCase
@@ -180,7 +180,7 @@ def aiworker_pause(*, worker: AIWorker, actor: Any, reason: str) -> AIWorker:
         f"[opsai] AI worker “{worker}” is PAUSED",
         f"{who} paused the AI worker “{worker}” of “{worker.use_case}” at {now:%Y-%m-%d %H:%M} UTC.\n"
         f"Reason: {worker.pause_reason}\n\nIts runtime is told through the status endpoint; "
-        f"a product owner must resume it.\nOpen it: {settings.SITE_URL}{worker.get_absolute_url()}\n",
+        f"a product owner must resume it.\nOpen it: {absolute_url(worker.get_absolute_url())}\n",
         worker.escalation_contacts,
     )
     return worker
@@ -223,7 +223,7 @@ def aiworker_resume(*, worker: AIWorker, actor: Any, note: str = "") -> AIWorker
         f"[opsai] AI worker “{worker}” is active again",
         f"{actor.get_username()} resumed the AI worker “{worker}” of “{worker.use_case}”.\n"
         + (f"Note: {note.strip()}\n" if note.strip() else "")
-        + f"Open it: {settings.SITE_URL}{worker.get_absolute_url()}\n",
+        + f"Open it: {absolute_url(worker.get_absolute_url())}\n",
         worker.escalation_contacts,
     )
     return worker

@@ -9,7 +9,7 @@
       if (!source) { return; }
       element.dataset.drawn = "1";
       var figure = JSON.parse(source.textContent);
-      window.Plotly.newPlot(element, figure.data, figure.layout, { responsive: true, displaylogo: false })
+      window.Plotly.newPlot(element, figure.data, figure.layout, { responsive: true, displaylogo: false, displayModeBar: "hover" })
         .then(function () {
           if (element.dataset.clickUrl) {
             element.on("plotly_click", function (event) {

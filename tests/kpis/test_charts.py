@@ -36,8 +36,8 @@ def test_it_draws_the_series_with_baseline_and_target_lines_and_marks_each_annot
 
 def test_a_sparkline_has_no_axis_title_and_no_lines_for_a_kpi_without_baseline_or_target() -> None:
     kpi = KPI(name="Handle time", unit="min")
-    figure = figure_json(series_figure(kpi, [], [], None))
-    assert figure["data"][0]["x"] == []
+    figure = figure_json(series_figure(kpi, [(GO_LIVE, 9.0)], [], None))
+    assert figure["data"][0]["x"] == [GO_LIVE.isoformat()]
     assert "shapes" not in figure["layout"]
     assert "yaxis" not in figure["layout"]
 
