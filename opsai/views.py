@@ -1,4 +1,4 @@
-"""Pages that belong to no domain: health and errors."""
+"""Pages that belong to no domain: health, errors and the "Needs you" badge."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from opsai.needs import needs_count
 from opsai.selectors import health_report
 
 
@@ -24,3 +25,10 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     """403 page that says why, in words."""
     reason = str(exception) if exception and str(exception) else "You may not open this page."
     return render(request, "403.html", {"reason": reason}, status=403)
+
+
+@require_GET
+def needs_badge(request: HttpRequest) -> HttpResponse:
+    """The navigation's "Needs you N" badge (htmx fetches it when no count is remembered)."""
+    context = {"needs_count": needs_count(request.user), "user_roles": True}
+    return render(request, "opsai/partials/needs_badge.html", context)
