@@ -376,7 +376,9 @@ def test_the_badge_counts_everything_waiting_and_the_home_page_refreshes_it(
     assert needs_count(security) == 2  # remembered, up to a minute
     client.get(reverse("home"))
     assert needs_count_cached(security) == 3
-    assert "Needs you <strong>3</strong>" in client.get(reverse("governance:index")).content.decode()
+    assert (
+        "Needs you <strong>3</strong>" in client.get(reverse("governance:index")).content.decode()
+    )
 
 
 # --- Bounded ----------------------------------------------------------------------------
