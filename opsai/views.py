@@ -30,5 +30,5 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 @require_GET
 def needs_badge(request: HttpRequest) -> HttpResponse:
     """The navigation's "Needs you N" badge (htmx fetches it when no count is remembered)."""
-    context = {"needs_count": needs_count(request.user), "user_roles": True}
+    context = {"needs_count": needs_count(request.user)}
     return render(request, "opsai/partials/needs_badge.html", context)
