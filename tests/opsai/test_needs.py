@@ -469,3 +469,26 @@ def test_home_query_count_is_pinned(client, make_user, django_assert_max_num_que
     # rows shown (``lifecycle.unmet_conditions``); the stage counts.
     with django_assert_max_num_queries(29):
         assert client.get(reverse("home")).status_code == 200
+
+
+def test_a_product_owners_stage_counts_are_their_units(client, make_user):
+    pia = make_user("Product owner", username="pia")
+    mine, theirs = TeamFactory(name="Finance", product_owner=pia), TeamFactory(name="HR")
+    TeamFactory(name="Sales", product_owner=make_user("Product owner", username="pete"))
+    UseCaseFactory(team=mine, stage="review")
+    UseCaseFactory(team=TeamFactory(name="Sales"), stage="review")
+    client.force_login(pia)
+    counts = {row["value"]: row["count"] for row in client.get("/").context["stage_counts"]}
+    # Finance is hers; HR names no product owner, so any product owner stands in for it.
+    UseCaseFactory(team=theirs, stage="review")
+    assert counts["review"] == 1
+    counts = {row["value"]: row["count"] for row in client.get("/").context["stage_counts"]}
+    assert counts["review"] == 2
+
+
+def test_an_admins_home_shows_the_decisions_too(client, admin_user):
+    decision_data()
+    client.force_login(admin_user)
+    html = client.get(reverse("home")).content.decode()
+    assert 'data-testid="needs-decision"' in html
+    assert 'data-testid="need-paused-workers"' in html
