@@ -1,4 +1,4 @@
-"""The profile page's forms: a new API token, and which token to revoke."""
+"""The profile page's forms: a new API token, which token to revoke, the weekly digest."""
 
 from __future__ import annotations
 
@@ -29,3 +29,13 @@ class ApiTokenRevokeForm(forms.Form):
     """Which of the person's tokens to revoke (its public ``uid``)."""
 
     token = forms.UUIDField()
+
+
+class DigestForm(forms.Form):
+    """Whether the person gets the weekly "Needs you" email (an unticked box is off)."""
+
+    weekly_digest = forms.BooleanField(
+        required=False,
+        label="Email me every Monday what needs me",
+        help_text="Sent only in a week when something waits on you.",
+    )

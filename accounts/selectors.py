@@ -41,9 +41,12 @@ def api_token_get_own(*, user: Any, uid: str) -> ApiToken:
 
 
 def person_roles(*, user: Any) -> dict[str, Any]:
-    """``user``'s roles for display, and a reviewer's specialty ("" when none)."""
+    """``user``'s roles for display, a reviewer's specialty ("" when none) and whether
+    they get the weekly "Needs you" email."""
     profile = UserProfile.objects.filter(user=user).first()
     return {
         "roles": role_names(user),
         "specialty": profile.get_reviewer_specialty_display() if profile else "",
+        # No profile yet is the default: the weekly digest on.
+        "weekly_digest": profile.weekly_digest if profile else True,
     }

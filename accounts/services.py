@@ -1,4 +1,5 @@
-"""API tokens: create (the key is returned once), revoke, and mark as used."""
+"""API tokens: create (the key is returned once), revoke, and mark as used; the weekly
+digest turned on or off."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from knox.settings import knox_settings
 from accounts.models import ApiToken
 from accounts.selectors import token_lifetime_choices
 from audit.services import audit_record
+from opsai.models import UserProfile
 
 NAME_MAX = ApiToken._meta.get_field("name").max_length
 
@@ -74,3 +76,25 @@ def api_token_mark_used(*, token: ApiToken) -> None:
     )
     if updated:
         token.last_used = now
+
+
+def profile_digest_set(*, user: Any, on: bool, actor: Any) -> bool:
+    """Turn ``user``'s weekly "Needs you" email on or off; returns whether it changed.
+
+    On the audit trail like every other change to a person's account.
+    """
+    with transaction.atomic():
+        profile, _ = UserProfile.objects.select_for_update().get_or_create(user=user)
+        if profile.weekly_digest == on:
+            return False
+        before = {"weekly_digest": profile.weekly_digest}
+        profile.weekly_digest = on
+        profile.save(update_fields=["weekly_digest"])
+        audit_record(
+            actor=actor,
+            action="profile.digest_changed",
+            target=user,
+            before=before,
+            after={"weekly_digest": on},
+        )
+    return True

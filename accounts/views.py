@@ -1,4 +1,5 @@
-"""The profile page: a person's roles and their API tokens (create, see once, revoke)."""
+"""The profile page: a person's roles, their API tokens (create, see once, revoke) and
+their weekly "Needs you" email (on or off)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts import selectors, services
-from accounts.forms import ApiTokenForm, ApiTokenRevokeForm
+from accounts.forms import ApiTokenForm, ApiTokenRevokeForm, DigestForm
 from opsai.forms import form_add_errors
 
 
 def _profile_page(request: HttpRequest, form: ApiTokenForm, **extra: Any) -> HttpResponse:
+    person = selectors.person_roles(user=request.user)
     context = {
-        **selectors.person_roles(user=request.user),
+        **person,
+        "digest_form": DigestForm(initial={"weekly_digest": person["weekly_digest"]}),
         "tokens": list(selectors.api_token_list(user=request.user)),
         "form": form,
         "max_days": settings.TOKEN_MAX_DAYS,
@@ -64,4 +67,20 @@ def token_revoke(request: HttpRequest) -> HttpResponse:
     token = selectors.api_token_get_own(user=request.user, uid=form.cleaned_data["token"])
     services.api_token_revoke(token=token, actor=request.user)
     messages.success(request, f"Revoked “{token.name}”: it no longer works.")
+    return redirect("accounts:profile")
+
+
+@require_POST
+def digest(request: HttpRequest) -> HttpResponse:
+    """Turn the person's own weekly "Needs you" email on or off."""
+    form = DigestForm(request.POST)
+    form.is_valid()  # a lone checkbox: absent or anything unexpected reads as off
+    on = bool(form.cleaned_data.get("weekly_digest"))
+    services.profile_digest_set(user=request.user, on=on, actor=request.user)
+    if on:
+        messages.success(request, "You will get the weekly email of what needs you.")
+    else:
+        messages.success(
+            request, "Weekly email turned off. Your home page still lists what needs you."
+        )
     return redirect("accounts:profile")

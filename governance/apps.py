@@ -9,8 +9,9 @@ class GovernanceConfig(AppConfig):
 
     def ready(self) -> None:
         # Registering needs the models loaded, which is what ready() is for.
-        from governance import lifecycle, receivers
+        from governance import lifecycle, needs, receivers
         from kpis.signals import kpi_alert_fired
 
         lifecycle.register()
+        needs.register()
         kpi_alert_fired.connect(receivers.guardrail_alert, dispatch_uid="governance.guardrail")

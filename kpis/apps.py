@@ -9,6 +9,7 @@ class KpisConfig(AppConfig):
 
     def ready(self) -> None:
         # Registering needs the models loaded, which is what ready() is for.
-        from kpis import lifecycle
+        from kpis import lifecycle, needs
 
         lifecycle.register()
+        needs.register()

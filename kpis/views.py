@@ -30,6 +30,7 @@ from kpis.services import (
     week_start,
 )
 from opsai.forms import error_text, form_add_errors
+from opsai.needs import needs_for
 from opsai.paging import paginate, sort_links
 from opsai.permissions import can_write, permission_required, require
 from usecases.models import UseCase
@@ -42,9 +43,10 @@ from usecases.units import unit_from_query
 def portfolio(request: HttpRequest) -> HttpResponse:
     """The executives' home: value, stages, business-KPI status, movers, pilot purgatory."""
     unit = unit_from_query(request.GET.get("unit"))
-    return render(
-        request, "kpis/portfolio.html", selectors.portfolio_dashboard(request.user, unit=unit)
-    )
+    context = selectors.portfolio_dashboard(request.user, unit=unit)
+    # The "needs a decision" strip (opsai.needs): stalled pilots, off-track KPIs, paused workers.
+    context["decisions"] = needs_for(request.user, decision=True)
+    return render(request, "kpis/portfolio.html", context)
 
 
 @require_safe

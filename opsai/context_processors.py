@@ -9,6 +9,7 @@ import rules
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from opsai.needs import needs_count_cached
 from opsai.permissions import is_read_only, role_names
 from opsai.selectors import background_delay
 
@@ -78,3 +79,11 @@ def background_status(request: HttpRequest) -> dict[str, Any]:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
     return {"background_delay": background_delay()}
+
+
+def needs_badge(request: HttpRequest) -> dict[str, Any]:
+    """``needs_count`` for the navigation's "Needs you N": the remembered count, or
+    ``None`` while there is none (the badge then fetches it). No database query here."""
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    return {"needs_count": needs_count_cached(request.user)}

@@ -11,7 +11,8 @@ from opsai.roles import ReviewerSpecialty
 class UserProfile(models.Model):
     """What opsai knows about a user beyond Django's auth user.
 
-    Roles are groups; a reviewer's specialty decides which sign-offs they give.
+    Roles are groups; a reviewer's specialty decides which sign-offs they give;
+    ``weekly_digest`` whether they get the weekly "Needs you" email.
     """
 
     user = models.OneToOneField(
@@ -20,6 +21,14 @@ class UserProfile(models.Model):
     reviewer_specialty = models.CharField(
         max_length=20, choices=ReviewerSpecialty.choices, blank=True
     )
+    # The weekly "Needs you" email (opsai.digest); the person turns it off on their profile.
+    weekly_digest = models.BooleanField(
+        "weekly email of what needs me",
+        default=True,
+        help_text="Every Monday morning: what is waiting on you, when anything is.",
+    )
+    # The Monday of the last digest sent: a second run in the same week sends nothing.
+    digest_sent_week = models.DateField(null=True, blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"

@@ -111,6 +111,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "opsai.context_processors.navigation",
                 "opsai.context_processors.background_status",
+                "opsai.context_processors.needs_badge",
             ],
         },
     },
@@ -229,6 +230,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "kpis-refresh": {"task": "kpis.tasks.refresh_snapshots", "schedule": timedelta(hours=1)},
     "kpis-weekly-review": {"task": "kpis.tasks.send_weekly_review", "schedule": _MONDAY_7AM},
+    "opsai-needs-digest": {"task": "opsai.tasks.send_needs_digest", "schedule": _MONDAY_7AM},
     "governance-guardrail-sweep": {
         "task": "governance.tasks.guardrail_sweep",
         "schedule": timedelta(minutes=5),

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.core.mail import send_mail
 from django.utils import timezone
 
+from opsai.digest import needs_digest_send
 from opsai.outbox import outbox_prune, outbox_relay
 
 WORKER_HEARTBEAT_KEY = "opsai:worker-heartbeat"
@@ -49,3 +50,10 @@ def relay_outbox() -> int:
 def email_send(*, subject: str, body: str, recipients: list[str], html: str | None = None) -> int:
     """Send one email recorded by ``opsai.mail.mail_on_commit``; returns messages sent."""
     return send_mail(subject, body, None, recipients, html_message=html)
+
+
+@shared_task(name="opsai.tasks.send_needs_digest")
+def send_needs_digest() -> int:
+    """Record the weekly "Needs you" email of each person with something waiting (beat,
+    Monday 07:00); a second run in the same week records nothing. Returns how many."""
+    return needs_digest_send()

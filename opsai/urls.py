@@ -15,6 +15,7 @@ handler403 = "opsai.views.permission_denied"
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("needs/count/", views.needs_badge, name="needs_badge"),
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -1,4 +1,4 @@
-"""Pages that belong to no domain: health and errors."""
+"""Pages that belong to no domain: health, errors and the "Needs you" badge."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from opsai.needs import needs_count
 from opsai.permissions import LAST_RESORT, has_any_role
 from opsai.selectors import health_report
 
@@ -27,3 +28,10 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     reason = str(exception) if exception and str(exception) else LAST_RESORT
     context = {"reason": reason, "has_role": has_any_role(getattr(request, "user", None))}
     return render(request, "403.html", context, status=403)
+
+
+@require_GET
+def needs_badge(request: HttpRequest) -> HttpResponse:
+    """The navigation's "Needs you N" badge (htmx fetches it when no count is remembered)."""
+    context = {"needs_count": needs_count(request.user)}
+    return render(request, "opsai/partials/needs_badge.html", context)

@@ -129,14 +129,19 @@ def usecase_value_estimate(use_case: UseCase) -> scoring.ValueEstimate:
     )
 
 
-def usecase_stage_counts(viewer: Any = None) -> list[dict[str, object]]:
-    """How many use cases ``viewer`` may see sit in each stage, in lifecycle order (one query)."""
-    counts = dict(
-        usecase_visible_to(UseCase.objects.all(), viewer)
-        .values_list("stage")
-        .annotate(n=Count("pk"))
-        .values_list("stage", "n")
-    )
+def usecase_stage_counts(viewer: Any = None, *, own: bool = False) -> list[dict[str, object]]:
+    """How many use cases ``viewer`` may see sit in each stage, in lifecycle order (one query).
+
+    ``own``: only the use cases ``viewer`` works on (owns or submitted, or of the units
+    they are product owner of); an admin's are all of them.
+    """
+    use_cases = usecase_visible_to(UseCase.objects.all(), viewer)
+    if own and viewer is not None and not is_admin(viewer):
+        mine = Q(owner=viewer.pk) | Q(submitted_by=viewer.pk)
+        if is_product_owner(viewer):
+            mine |= Q(team__in=units_product_owned_by(viewer).values("pk"))
+        use_cases = use_cases.filter(mine)
+    counts = dict(use_cases.values_list("stage").annotate(n=Count("pk")).values_list("stage", "n"))
     return [
         {"stage": stage.label, "value": stage.value, "count": counts.get(stage.value, 0)}
         for stage in Stage

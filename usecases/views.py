@@ -19,6 +19,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST, require_safe
 
 from opsai.forms import form_add_errors
+from opsai.needs import needs_count_remember, needs_for, needs_total
 from opsai.paging import paginate, query_without, sort_links
 from opsai.permissions import (
     is_admin,
@@ -110,9 +111,15 @@ def home(request: HttpRequest) -> HttpResponse:
     if is_read_only(request.user):
         return redirect("kpis:portfolio")
 
+    needs = needs_for(request.user)
+    decisions = needs_for(request.user, decision=True)
+    # The page has just counted everything: the navigation badge shows the same number.
+    needs_count_remember(request.user, needs_total(needs) + needs_total(decisions))
     context = {
         "roles": role_names(request.user),
-        "stage_counts": usecase_stage_counts(request.user),
+        "needs": needs,
+        "decisions": decisions,
+        "stage_counts": usecase_stage_counts(request.user, own=True),
     }
     return render(request, "home.html", context)
 

@@ -98,7 +98,8 @@ def test_the_dashboards_query_count_does_not_grow_with_the_portfolio(
 ) -> None:
     use_cases = stack(2)
     client.force_login(executive)
-    with django_assert_max_num_queries(14) as small:
+    # 14 for the dashboard, 3 for its "needs a decision" strip's counts (opsai.needs).
+    with django_assert_max_num_queries(17) as small:
         client.get(reverse("kpis:portfolio"))
     with django_assert_max_num_queries(12):
         client.get(reverse("kpis:usecase", args=[use_cases[0].pk]))

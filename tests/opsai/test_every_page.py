@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 # The set-password link of an invitation: its one-time token is the key (issue 10).
 OPEN_PATHS = {"/healthz", "/login/", "/logout/", "/accounts/reset/x/x/"}
 # A person's own API tokens are theirs to make and revoke, whatever their role.
-OWN_ACCOUNT_WRITES = {"/profile/tokens/", "/profile/tokens/revoke/"}
+OWN_ACCOUNT_WRITES = {"/profile/tokens/", "/profile/tokens/revoke/", "/profile/digest/"}
 CONVERTER_SAMPLES = {
     "int": "1",
     "str": "x",

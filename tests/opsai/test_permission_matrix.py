@@ -49,6 +49,7 @@ R, W = "GET", "POST"
 PAGES: dict[str, dict[str, frozenset[str]]] = {
     "home": {R: EVERYONE, W: NOBODY},
     "healthz": {R: OPEN, W: NOBODY},
+    "needs_badge": {R: EVERYONE, W: NOBODY},  # the navigation's "Needs you N"
     "login": {R: OPEN, W: OPEN},
     "logout": {R: NOBODY, W: OPEN},
     "usecases:portfolio": {R: EVERYONE, W: NOBODY},
@@ -116,6 +117,7 @@ PAGES: dict[str, dict[str, frozenset[str]]] = {
     "accounts:profile": {R: EVERYONE, W: NOBODY},
     "accounts:token_create": {R: NOBODY, W: EVERYONE},
     "accounts:token_revoke": {R: NOBODY, W: EVERYONE},
+    "accounts:digest": {R: NOBODY, W: EVERYONE},  # one's own weekly email, on or off
 }
 
 # API route name -> {method: roles that may}; the methods are the route's DRF actions.

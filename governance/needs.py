@@ -1,0 +1,130 @@
+"""What governance puts in a person's "Needs you" list (``opsai.needs``).
+
+- **reviews to sign**: the sign-offs of open reviews that wait on the user
+  (``governance.selectors.review_queue``: assigned to them, or theirs to give when no one
+  is; never one separation of duties forbids them), less an unassigned product-owner
+  sign-off of a unit whose named product owner is someone else (``sign_off_refusal``
+  would refuse it);
+- **incident steps assigned to you**: playbook steps they own, not done, on open incidents;
+- **paused AI workers** (a decision): kill switch engaged, waiting for someone to resume
+  or retire them.
+
+Each is one COUNT and one LIMITed query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from governance.choices import IncidentStatus, SignOffRole, WorkerStatus
+from governance.models import AIWorker, IncidentStep, SignOff
+from governance.selectors import review_queue, worker_list
+from opsai.needs import NeedItem, need_date, register_need
+from opsai.permissions import is_product_owner
+from usecases.selectors import units_product_owned_by, usecase_visibility
+
+
+def reviews_to_sign(user: Any) -> QuerySet[SignOff]:
+    """The sign-offs waiting on ``user``, longest-waiting first."""
+    queue = review_queue(user)
+    if is_product_owner(user):
+        # Unassigned, a product-owner sign-off is the unit's product owner's to give.
+        others_unit = Q(role=SignOffRole.PRODUCT_OWNER, assignee__isnull=True) & ~Q(
+            review__use_case__team__in=units_product_owned_by(user).values("pk")
+        )
+        queue = queue.exclude(others_unit)
+    return queue
+
+
+def _sign_off_items(user: Any, limit: int) -> list[NeedItem]:
+    now = timezone.now()
+    return [
+        NeedItem(
+            title=sign_off.review.use_case.title,
+            url=sign_off.review.get_absolute_url(),
+            detail=f"{sign_off.get_role_display()} sign-off · waiting {_days(now - sign_off.assigned_at)}",
+            action="Sign off",
+        )
+        for sign_off in reviews_to_sign(user)[:limit]
+    ]
+
+
+def _days(age: Any) -> str:
+    days = age.days
+    return "since today" if days < 1 else f"{days} day{'s' if days != 1 else ''}"
+
+
+def incident_steps_of(user: Any) -> QuerySet[IncidentStep]:
+    """Playbook steps ``user`` owns that are not done, on open incidents, oldest first."""
+    return (
+        IncidentStep.objects.filter(
+            owner=user, done_at__isnull=True, incident__status=IncidentStatus.OPEN
+        )
+        .select_related("incident")
+        .order_by("incident__opened_at", "position", "pk")
+    )
+
+
+def _step_items(user: Any, limit: int) -> list[NeedItem]:
+    return [
+        NeedItem(
+            title=step.incident.title,
+            url=step.incident.get_absolute_url(),
+            detail=f"{step.get_kind_display()} · {step.incident.get_severity_display()} "
+            f"incident opened {need_date(step.incident.opened_at)}",
+            action="Record the step",
+        )
+        for step in incident_steps_of(user)[:limit]
+    ]
+
+
+def paused_workers() -> QuerySet[AIWorker]:
+    """AI workers whose kill switch is engaged, on submitted use cases, longest-paused first."""
+    return (
+        worker_list()
+        .filter(usecase_visibility(None, through="use_case__"), status=WorkerStatus.PAUSED)
+        .order_by("paused_at", "pk")
+    )
+
+
+def _worker_items(user: Any, limit: int) -> list[NeedItem]:
+    return [
+        NeedItem(
+            title=f"{worker.name} ({worker.use_case.title})",
+            url=worker.get_absolute_url(),
+            detail=f"Kill switch engaged {need_date(worker.paused_at)}"
+            + (f": {worker.pause_reason}" if worker.pause_reason else ""),
+            action="Decide: resume or retire",
+        )
+        for worker in paused_workers()[:limit]
+    ]
+
+
+def register() -> None:
+    """Register governance's entries in ``opsai.needs``."""
+    register_need(
+        "reviews-to-sign",
+        "Reviews to sign",
+        count=lambda user: reviews_to_sign(user).count(),
+        items=_sign_off_items,
+        see_all=lambda user: reverse("governance:queue"),
+    )
+    register_need(
+        "incident-steps",
+        "Incident steps assigned to you",
+        count=lambda user: incident_steps_of(user).count(),
+        items=_step_items,
+        see_all=lambda user: reverse("governance:incidents"),
+    )
+    register_need(
+        "paused-workers",
+        "Paused AI workers",
+        count=lambda user: paused_workers().count(),
+        items=_worker_items,
+        decision=True,
+        see_all=lambda user: reverse("governance:workers"),
+    )
