@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
+from audit.display import audit_entries
 from audit.filters import AuditEventFilterSet
 from audit.selectors import audit_event_list
 from governance.selectors import audit_events_visible_to
@@ -61,7 +62,7 @@ def audit(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "listing": listing,
-        "events": listing.page.object_list,
+        "entries": audit_entries(listing.page.object_list),
         "sort_links": sort_links(request.GET, ["occurred"], default="-occurred"),
         "query": query_without(request.GET, "page", "export").urlencode(),
     }
