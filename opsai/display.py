@@ -160,6 +160,18 @@ def _is_rows(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
+def _in_model_order(
+    data: Mapping[str, Any], model: type[models.Model] | None
+) -> list[tuple[str, Any]]:
+    """``data``'s items in the order the model declares its fields (PostgreSQL's jsonb keeps
+    keys in its own order), keys the model does not know after them, as they came."""
+    if model is None:
+        return list(data.items())
+    position = {f.name: i for i, f in enumerate(model._meta.get_fields())}
+    known = sorted((k for k in data if k in position), key=position.__getitem__)
+    return [(k, data[k]) for k in known] + [(k, v) for k, v in data.items() if k not in position]
+
+
 def display_rows(
     data: Mapping[str, Any] | None,
     *,
@@ -175,7 +187,7 @@ def display_rows(
     """
     nested, labels = nested or {}, labels or {}
     rows = []
-    for key, value in (data or {}).items():
+    for key, value in _in_model_order(data or {}, model):
         label = labels.get(key) or field_label(model, key)
         if _is_rows(value):
             sub_model = nested.get(key)
