@@ -16,11 +16,18 @@ from audit.models import AuditEvent
 from opsai.display import Change, changed_rows, humanise_key, model_for, raw_json
 
 _LABELS: dict[str, str] = {}
+# action → the model whose fields its before/after hold, when that is not the target's
+# ("review.signed_off" is recorded on the review; its fields are the sign-off's).
+_FIELDS_OF: dict[str, str] = {}
 
 
-def register_action_labels(labels: Mapping[str, str]) -> None:
-    """Name actions for people (``{"release.rolled_back": "Release rolled back"}``)."""
+def register_action_labels(
+    labels: Mapping[str, str], fields_of: Mapping[str, str] | None = None
+) -> None:
+    """Name actions for people (``{"release.rolled_back": "Release rolled back"}``), and say
+    which model (``"app_label.model"``) describes an action's before/after when the target's does not."""
     _LABELS.update(labels)
+    _FIELDS_OF.update(fields_of or {})
 
 
 def action_label(action: str) -> str:
@@ -54,7 +61,9 @@ def audit_entries(events: Iterable[AuditEvent]) -> list[AuditEntry]:
             event=event,
             label=action_label(event.action),
             changes=changed_rows(
-                _as_dict(event.before), _as_dict(event.after), model=model_for(event.object_type)
+                _as_dict(event.before),
+                _as_dict(event.after),
+                model=model_for(_FIELDS_OF.get(event.action, event.object_type)),
             ),
             raw=raw_json(before=event.before, after=event.after),
         )

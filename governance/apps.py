@@ -11,9 +11,9 @@ class GovernanceConfig(AppConfig):
         # Registering needs the models loaded, which is what ready() is for.
         from audit.display import register_action_labels
         from governance import lifecycle, receivers
-        from governance.display import AUDIT_ACTION_LABELS
+        from governance.display import AUDIT_ACTION_FIELDS, AUDIT_ACTION_LABELS
         from kpis.signals import kpi_alert_fired
 
-        register_action_labels(AUDIT_ACTION_LABELS)
+        register_action_labels(AUDIT_ACTION_LABELS, AUDIT_ACTION_FIELDS)
         lifecycle.register()
         kpi_alert_fired.connect(receivers.guardrail_alert, dispatch_uid="governance.guardrail")

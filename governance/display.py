@@ -42,6 +42,13 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "incident.closed": "Incident closed",
 }
 
+# Actions recorded on one object whose before/after hold another model's fields.
+AUDIT_ACTION_FIELDS: dict[str, str] = {
+    "review.signed_off": "governance.signoff",
+    "lane.assigned": "governance.laneassignment",
+    "release.rolled_back": "governance.release",
+}
+
 
 @dataclass(frozen=True)
 class ChecklistState:
@@ -100,10 +107,21 @@ def decision_copy_rows(snapshot: dict[str, Any] | None) -> list[Row]:
             {k: v for k, v in w.items() if k != "id"} for w in copy.get("ai_workers") or []
         ],
         "checklist": [
-            {**item, "files": [file_name(f) for f in item.get("files", [])]}
+            {
+                **{k: v for k, v in item.items() if k != "files"},
+                "evidence_files": [file_name(f) for f in item.get("files", [])],
+            }
             for item in copy.get("checklist") or []
         ],
-        "sign_offs": copy.get("sign_offs") or [],
+        # Named as the model names them, so they are labelled "Decided by" and "Decided at".
+        "sign_offs": [
+            {
+                **{k: v for k, v in s.items() if k not in ("by", "at")},
+                "decided_by": s.get("by"),
+                "decided_at": s.get("at"),
+            }
+            for s in copy.get("sign_offs") or []
+        ],
     }
     rows = display_rows(
         {"use_case": sections["use_case"], "lane": sections["lane"]},
@@ -146,7 +164,7 @@ def _rolled_back(release: Release) -> bool:
 # What the confirmations say: each names the consequence before the box is ticked.
 ROTATE_CONSEQUENCE = "the old token stops working at once; the worker must be given the new one."
 KILL_SWITCH_CONSEQUENCE = (
-    "the worker stops at once (its runtime is told “paused”), its escalation contacts are "
+    "its runtime is told “paused” on its next status check, its escalation contacts are "
     "emailed, and only a product owner of its team can resume it."
 )
 

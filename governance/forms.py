@@ -146,14 +146,10 @@ class ConfirmForm(forms.Form):
     so a form posted without it (no JavaScript, a stray click) changes nothing."""
 
     confirm = forms.BooleanField(
-        required=True, error_messages={"required": "Tick the box to confirm."}
+        label="I understand",
+        required=True,
+        error_messages={"required": "Tick “I understand” to confirm."},
     )
-
-    def __init__(self, *args: Any, consequence: str = "", **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["confirm"].label = (
-            f"I understand: {consequence}" if consequence else ("I understand")
-        )
 
 
 class KillSwitchForm(ConfirmForm):

@@ -33,7 +33,10 @@ EMPTY = "—"
 _FIELD_CHOICES: dict[tuple[str, str], dict[str, str]] = {}
 
 # Words a humanised key would otherwise get wrong.
-_WORDS = {"id": "ID", "kpi": "KPI", "kpis": "KPIs", "url": "URL", "ai": "AI", "sla": "SLA"}
+_WORDS = {
+    "id": "ID", "ip": "IP", "it": "IT", "kpi": "KPI", "kpis": "KPIs", "url": "URL", "ai": "AI", "sla": "SLA",
+    "usecase": "use case", "aiworker": "AI worker",
+}  # fmt: skip
 
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -107,6 +110,17 @@ def _choices(model: type[models.Model] | None, name: str) -> dict[str, str]:
     return {}
 
 
+def _field_value(model: type[models.Model] | None, name: str, value: Any) -> str:
+    """A stored field value in words; a foreign key's id reads as "#12"."""
+    found = _field(model, name)
+    is_id = (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, str) and value.isdigit()
+    )
+    if found is not None and found.is_relation and is_id:
+        return f"#{value}"
+    return human_value(value, _choices(model, name))
+
+
 def _when(value: dt.datetime | dt.date) -> str:
     if isinstance(value, dt.datetime):
         if timezone.is_aware(value):
@@ -167,7 +181,8 @@ def _in_model_order(
     keys in its own order), keys the model does not know after them, as they came."""
     if model is None:
         return list(data.items())
-    position = {f.name: i for i, f in enumerate(model._meta.get_fields())}
+    declared = [*model._meta.fields, *model._meta.many_to_many]  # not reverse relations
+    position = {f.name: i for i, f in enumerate(declared)}
     known = sorted((k for k in data if k in position), key=position.__getitem__)
     return [(k, data[k]) for k in known] + [(k, v) for k, v in data.items() if k not in position]
 
@@ -210,7 +225,7 @@ def display_rows(
                 ]
             rows.append(Row(label=label, rows=tuple(sub_rows)))
         else:
-            rows.append(Row(label=label, value=human_value(value, _choices(model, key))))
+            rows.append(Row(label=label, value=_field_value(model, key, value)))
     return rows
 
 
@@ -236,8 +251,9 @@ def changed_rows(
         if isinstance(old, dict) and isinstance(new, dict):
             changes += changed_rows(old, new, prefix=f"{label} › ")
             continue
-        choices = _choices(model, key)
-        changes.append(Change(label, human_value(old, choices), human_value(new, choices)))
+        old_text, new_text = _field_value(model, key, old), _field_value(model, key, new)
+        if old_text != new_text:  # None and "" both read "—": no change to show
+            changes.append(Change(label, old_text, new_text))
     return changes
 
 

@@ -66,11 +66,7 @@ def worker(request: HttpRequest, pk: int) -> HttpResponse:
         "current": current,
         "previous": serving["previous"],
         "releases": releases,
-        "rollback_form": RollbackForm(
-            auto_id="rollback_%s", consequence=rollback_consequence(current, serving)
-        )
-        if current
-        else None,
+        "rollback_form": RollbackForm(auto_id="rollback_%s") if current else None,
         "rollback_button": rollback_button(current, serving) if current else "",
         "rollback_consequence": rollback_consequence(current, serving) if current else "",
         "incidents": list(worker.incidents.order_by("-opened_at")),
@@ -79,8 +75,10 @@ def worker(request: HttpRequest, pk: int) -> HttpResponse:
         "can_resume": worker.status == WorkerStatus.PAUSED
         and user.has_perm("governance.resume_worker", worker),
         "can_manage": user.has_perm("governance.change_worker", worker),
-        "pause_form": KillSwitchForm(auto_id="pause_%s", consequence=KILL_SWITCH_CONSEQUENCE),
-        "token_form": ConfirmForm(auto_id="token_%s", consequence=ROTATE_CONSEQUENCE),
+        "pause_form": KillSwitchForm(auto_id="pause_%s"),
+        "token_form": ConfirmForm(auto_id="token_%s"),
+        "kill_switch_consequence": KILL_SWITCH_CONSEQUENCE,
+        "rotate_consequence": ROTATE_CONSEQUENCE,
         "resume_form": NoteForm(),
         "release_form": ReleaseForm(),
         "runtime_token": request.session.pop(f"worker-token-{worker.pk}", None),

@@ -88,7 +88,7 @@ def test_only_changed_fields_show_before_and_after():
     nested = changed_rows({"monitoring": {"answer": ""}}, {"monitoring": {"answer": "Daily"}})
     assert [(c.label, c.before, c.after) for c in nested] == [("Monitoring › Answer", "—", "Daily")]
     assert action_label("aiworker.paused") == "Kill switch: AI worker paused"
-    assert action_label("usecase.stage_moved") == "Usecase stage moved"
+    assert action_label("usecase.stage_moved") == "Use case stage moved"
 
 
 # --- The frozen decision copy ------------------------------------------------------------------
