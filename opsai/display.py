@@ -261,3 +261,10 @@ def raw_json(*parts: Any, **named: Any) -> str:
     """Pretty-printed JSON of what is stored, for auditors (``raw_json(before=…, after=…)``)."""
     value = named if named else (parts[0] if len(parts) == 1 else list(parts))
     return json.dumps(value, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+def compact_json(value: Any) -> str:
+    """``value`` as one line of JSON (an export's cell), ``""`` for nothing stored."""
+    if value is None:
+        return ""
+    return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True)

@@ -127,6 +127,9 @@ def review_checklist_save(request: HttpRequest, pk: int) -> HttpResponse:
     A refusal shows on the item it is about, and nothing is saved.
     """
     review = get_object_or_404(selectors.review_detail_queryset(), pk=pk)
+    if review.status != ReviewStatus.OPEN:
+        messages.error(request, "This review is decided; its checklist is frozen.")
+        return HttpResponseRedirect(review.get_absolute_url())
     checklist = ReviewChecklistForm(list(review.checklist.all()), request.POST, request.FILES)
     saved = None
     if checklist.is_valid():

@@ -2,7 +2,10 @@
 values (raw JSON behind a toggle), and confirmations that name the consequence of rotating a
 token, rolling back and the kill switch — refused without them, nothing changed."""
 
+import csv
 import datetime as dt
+import io
+import json
 import re
 
 import pytest
@@ -176,6 +179,13 @@ def test_the_audit_trail_shows_labelled_before_and_after_with_the_raw_json(
     assert "Status Active → Paused" in visible_text(paused)
     text = visible_text(page)
     assert "{'" not in text and "': " not in text and " False" not in text
+
+    # The CSV carries the stored values as JSON, for tools — never Python's repr of a dict.
+    export = client.get(reverse("governance:audit"), {"export": "csv"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
+    row = next(r for r in rows if r["action"] == "usecase.updated")
+    assert json.loads(row["after"]) == {"audience": "customer_facing", "exports_data": True}
+    assert "'" not in row["before"] and "False" not in row["before"]
 
 
 # --- Confirmations ------------------------------------------------------------------------------

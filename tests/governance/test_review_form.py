@@ -185,3 +185,17 @@ def test_the_sign_off_panel_says_what_is_signed_and_refusals_show_there(
     assert "Checklist: 5 of 5 answered." in summary
     assert "Signed: IT platform — approved by ian." in summary
     assert "Waiting on:" in summary and "Security" in summary
+
+
+def test_a_decided_review_refuses_the_checklist_and_keeps_its_answers(client, review, submitter):
+    client.force_login(submitter)
+    url = reverse("governance:review_checklist_save", args=[review.pk])
+    client.post(url, _post_data(review))
+    Review.objects.filter(pk=review.pk).update(status="approved")
+    response = client.post(url, _post_data(review, {"monitoring": "Rewritten after the fact."}))
+    assert response.status_code == 302
+    monitoring = review.checklist.get(key="monitoring")
+    assert monitoring.answer == CHECKLIST_ANSWERS["monitoring"]
+    page = client.get(response["Location"]).content.decode()
+    assert "its checklist is frozen" in page
+    assert 'data-testid="checklist-form"' not in page
