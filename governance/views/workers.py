@@ -184,7 +184,7 @@ def worker_resume(request: HttpRequest, pk: int) -> HttpResponse:
         lambda: services.aiworker_resume(
             worker=worker, actor=request.user, note=form.cleaned_data.get("note", "")
         ),
-        f"{worker} is active again.",
+        f"Kill switch off: {worker} is active again.",
     )
     return redirect(worker)
 
