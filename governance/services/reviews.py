@@ -209,23 +209,14 @@ def _checklist_item_write(
     evidence_text: str,
     links: list[str],
     files: list[Any],
-    always: bool = False,
-) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """Store an item's answer, evidence and new files; returns (before, after) for the audit,
-    or ``None`` when nothing changed (and ``always`` is not asked for)."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Store an item's answer, evidence and new files; returns (before, after) for the audit."""
     before = {
         "answer": item.answer,
         "evidence_text": item.evidence_text,
         "evidence_links": item.evidence_links,
     }
     answer, evidence_text = answer.strip(), evidence_text.strip()
-    unchanged = (answer, evidence_text, links) == (
-        item.answer,
-        item.evidence_text,
-        item.evidence_links,
-    )
-    if unchanged and not files and not always:
-        return None
     item.answer, item.evidence_text, item.evidence_links = answer, evidence_text, links
     item.updated_by, item.updated_at = acting_user(actor), timezone.now()
     item.full_clean()
@@ -242,6 +233,15 @@ def _checklist_item_write(
 
 def _links(evidence_links: list[str] | None) -> list[str]:
     return [link.strip() for link in (evidence_links or []) if link.strip()]
+
+
+def _checklist_unchanged(item: ChecklistItem, entry: Mapping[str, Any]) -> bool:
+    """Would saving ``entry`` leave ``item`` as it is (same answer and evidence, no new file)?"""
+    return not entry.get("files") and (
+        entry.get("answer", "").strip(),
+        entry.get("evidence_text", "").strip(),
+        _links(entry.get("evidence_links")),
+    ) == (item.answer, item.evidence_text, item.evidence_links)
 
 
 @transaction.atomic
@@ -264,8 +264,8 @@ def review_checklist_update(
         raise ValidationError(problems)
     before, after = _checklist_item_write(
         item=item, actor=actor, answer=answer, evidence_text=evidence_text,
-        links=links, files=files or [], always=True,
-    ) or ({}, {})  # fmt: skip
+        links=links, files=files or [],
+    )  # fmt: skip
     audit_record(
         actor=actor, action="review.checklist_updated", target=item.review,
         before={item.key: before}, after={item.key: after},
@@ -307,13 +307,13 @@ def review_checklist_save(
         raise ValidationError(problems)
     before, after = {}, {}
     for key, entry in entries.items():
-        change = _checklist_item_write(
+        if _checklist_unchanged(items[key], entry):
+            continue
+        before[key], after[key] = _checklist_item_write(
             item=items[key], actor=actor, answer=entry.get("answer", ""),
             evidence_text=entry.get("evidence_text", ""),
             links=_links(entry.get("evidence_links")), files=entry.get("files") or [],
         )  # fmt: skip
-        if change:
-            before[key], after[key] = change
     if after:
         audit_record(
             actor=actor, action="review.checklist_updated", target=review,

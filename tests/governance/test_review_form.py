@@ -199,3 +199,21 @@ def test_a_decided_review_refuses_the_checklist_and_keeps_its_answers(client, re
     page = client.get(response["Location"]).content.decode()
     assert "its checklist is frozen" in page
     assert 'data-testid="checklist-form"' not in page
+
+
+def test_the_service_checks_every_item_before_storing_any(review, submitter):
+    """The API and other callers get the same all-or-nothing rule as the page's form."""
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
+
+    from governance.services import review_checklist_save
+
+    entries = {key: {"answer": answer} for key, answer in CHECKLIST_ANSWERS.items()}
+    entries["monitoring"]["evidence_links"] = ["not a link"]
+    entries["escalation"]["files"] = [SimpleUploadedFile("x.exe", b"MZ")]
+    with pytest.raises(ValidationError) as refused, transaction.atomic():
+        review_checklist_save(review=review, actor=submitter, entries=entries)
+    assert set(refused.value.message_dict) == {"monitoring", "escalation"}
+    assert refused.value.message_dict["monitoring"][0].startswith("Evidence links: “not a link”")
+    assert not ChecklistItem.objects.filter(review=review).exclude(answer="").exists()
+    assert not EvidenceFile.objects.exists()
