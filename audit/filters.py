@@ -84,8 +84,14 @@ class AuditEventFilterSet(django_filters.FilterSet):
     actor = django_filters.CharFilter(field_name="actor_name", label="Actor (username)")
     actor_name = django_filters.CharFilter(label="Actor (username)")
     action = django_filters.CharFilter()
-    date_from = DayFilter(method="filter_date_from", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = DayFilter(method="filter_date_to", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = DayFilter(
+        method="filter_date_from", label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = DayFilter(
+        method="filter_date_to",
+        label="To (inclusive)",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     occurred_after = InstantFilter(field_name="occurred_at", lookup_expr="gte")
     occurred_before = InstantFilter(field_name="occurred_at", lookup_expr="lt")
 

@@ -9,9 +9,12 @@ class GovernanceConfig(AppConfig):
 
     def ready(self) -> None:
         # Registering needs the models loaded, which is what ready() is for.
+        from audit.display import register_action_labels
         from governance import lifecycle, needs, receivers
+        from governance.display import AUDIT_ACTION_FIELDS, AUDIT_ACTION_LABELS
         from kpis.signals import kpi_alert_fired
 
+        register_action_labels(AUDIT_ACTION_LABELS, AUDIT_ACTION_FIELDS)
         lifecycle.register()
         needs.register()
         kpi_alert_fired.connect(receivers.guardrail_alert, dispatch_uid="governance.guardrail")

@@ -16,6 +16,8 @@ import zipfile
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 
 from opsai.tabular import quote, size_text
 
@@ -83,4 +85,14 @@ def evidence_file_problem(upload: Any) -> str:
     upload.seek(0)
     if not looks_right(head, upload):
         return f"{name} is named .{ending} but its content is not {what}."
+    return ""
+
+
+def evidence_link_problem(link: str) -> str:
+    """Why ``link`` is not accepted as an evidence link, or ``""`` when it is a web address."""
+    try:
+        URLValidator(schemes=["http", "https"])(link)
+    except ValidationError:
+        shown = link if len(link) <= 80 else f"{link[:79]}…"
+        return f"“{shown}” is not a web address (http or https)."
     return ""

@@ -6,10 +6,15 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 
 from governance.choices import Lane, SignOffDecision
-from governance.evidence import evidence_file_problem, evidence_limits_text
-from governance.models import AIWorker, Incident, Vendor
+from governance.evidence import (
+    evidence_file_problem,
+    evidence_limits_text,
+    evidence_link_problem,
+)
+from governance.models import AIWorker, ChecklistItem, Incident, Vendor
 from governance.policy import format_conditions, parse_conditions
 from opsai.forms import BoundedInputMixin
 
@@ -37,6 +42,8 @@ def _lines(text: str) -> list[str]:
 
 
 class ChecklistItemForm(BoundedInputMixin, forms.Form):
+    """One checklist item's answer and evidence; prefixed ``item<pk>`` wherever it is posted."""
+
     answer = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=True)
     evidence_text = forms.CharField(
         label="Evidence", widget=forms.Textarea(attrs={"rows": 2}), required=False
@@ -48,8 +55,9 @@ class ChecklistItemForm(BoundedInputMixin, forms.Form):
     )
     files = MultipleFileField(label="Evidence files", required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, require_answer: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["answer"].required = require_answer
         self.fields["files"].help_text = evidence_limits_text()
         self.fields["files"].widget.attrs["accept"] = (
             ".pdf,.png,.jpg,.jpeg,.txt,.csv,.xlsx,.docx,.md"
@@ -63,11 +71,66 @@ class ChecklistItemForm(BoundedInputMixin, forms.Form):
         return files
 
     def clean_evidence_links(self) -> list[str]:
-        return [
+        links = [
             line.strip()
             for line in self.cleaned_data["evidence_links"].splitlines()
             if line.strip()
         ]
+        problems = [problem for link in links if (problem := evidence_link_problem(link))]
+        if problems:
+            raise forms.ValidationError(problems)
+        return links
+
+
+class ReviewChecklistForm:
+    """The whole five-point checklist as one form: a ``ChecklistItemForm`` per item.
+
+    Each item keeps the ``item<pk>`` prefix of the per-item form, so one POST carries
+    every answer, and a refusal lands on the item it is about. An empty answer is
+    allowed here: people save as they go, and the item shows as not answered.
+    """
+
+    def __init__(
+        self,
+        items: list[ChecklistItem],
+        data: Any = None,
+        files: Any = None,
+    ) -> None:
+        self.forms = {
+            item.key: ChecklistItemForm(
+                data,
+                files,
+                prefix=f"item{item.pk}",
+                require_answer=False,
+                initial={
+                    "answer": item.answer,
+                    "evidence_text": item.evidence_text,
+                    "evidence_links": "\n".join(item.evidence_links),
+                },
+            )
+            for item in items
+        }
+
+    def is_valid(self) -> bool:
+        # Not all(generator): that stops at the first invalid item, leaving the rest unchecked.
+        results = [form.is_valid() for form in self.forms.values()]
+        return all(results)
+
+    @property
+    def entries(self) -> dict[str, dict[str, Any]]:
+        """The cleaned answers and evidence by checklist key, for ``review_checklist_save``."""
+        return {key: form.cleaned_data for key, form in self.forms.items()}
+
+    def add_errors(self, error: ValidationError) -> None:
+        """Put a service's refusal on the items it names (keyed by checklist key), else on the first."""
+        by_key = error.message_dict if hasattr(error, "error_dict") else {}
+        first = next(iter(self.forms.values()), None)
+        for key, messages in by_key.items():
+            target = self.forms.get(key, first)
+            if target is not None:
+                target.add_error(None, messages)
+        if not by_key and first is not None:
+            first.add_error(None, error.messages)
 
 
 class SignOffForm(BoundedInputMixin, forms.Form):
@@ -78,8 +141,33 @@ class SignOffForm(BoundedInputMixin, forms.Form):
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=500, widget=forms.TextInput(attrs={"placeholder": "Why?"}))
+class ConfirmForm(forms.Form):
+    """A destructive or security action's confirmation: a box ticked, checked on the server,
+    so a form posted without it (no JavaScript, a stray click) changes nothing."""
+
+    confirm = forms.BooleanField(
+        label="I understand",
+        required=True,
+        error_messages={"required": "Tick “I understand” to confirm."},
+    )
+
+
+class KillSwitchForm(ConfirmForm):
+    """The kill switch: why the worker is paused, and that its runtime stops at once."""
+
+    reason = forms.CharField(
+        max_length=500,
+        label="Reason for pausing",
+        widget=forms.TextInput(attrs={"placeholder": "Why?"}),
+    )
+
+    field_order = ["reason", "confirm"]
+
+
+class RollbackForm(ConfirmForm):
+    note = forms.CharField(max_length=300, required=False, label="Why (optional)")
+
+    field_order = ["note", "confirm"]
 
 
 class NoteForm(forms.Form):

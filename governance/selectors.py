@@ -29,6 +29,7 @@ from governance.choices import (
 )
 from governance.models import (
     AIWorker,
+    ChecklistItem,
     Incident,
     LaneAssignment,
     LanePolicy,
@@ -202,7 +203,10 @@ def review_detail_queryset() -> QuerySet[Review]:
     return Review.objects.select_related(
         "use_case__team", "use_case__owner", "use_case__submitted_by"
     ).prefetch_related(
-        "checklist__files",
+        Prefetch(
+            "checklist",
+            queryset=ChecklistItem.objects.select_related("updated_by").prefetch_related("files"),
+        ),
         Prefetch("sign_offs", queryset=SignOff.objects.select_related("assignee", "decided_by")),
     )
 

@@ -14,6 +14,9 @@ urlpatterns = [
     path("queue/", reviews.queue, name="queue"),
     path("reviews/<int:pk>/", reviews.review, name="review"),
     path(
+        "reviews/<int:pk>/checklist/", reviews.review_checklist_save, name="review_checklist_save"
+    ),
+    path(
         "reviews/<int:pk>/checklist/<int:item_pk>/",
         reviews.review_checklist,
         name="review_checklist",

@@ -12,8 +12,13 @@ class UsecasesConfig(AppConfig):
         from django.conf import settings
         from django.db.models.signals import post_save
 
+        from opsai.display import register_field_choices
         from usecases import needs, receivers
+        from usecases.choices import System
+        from usecases.models import UseCase
 
+        # A JSON list of codes cannot carry choices: pages show "CRM, Ticketing" through this.
+        register_field_choices(UseCase, "systems_touched", System.choices)
         post_save.connect(
             receivers.user_saved, sender=settings.AUTH_USER_MODEL, dispatch_uid="usecases.contacts"
         )

@@ -17,6 +17,7 @@ from governance.services.lanes import (
     lane_stricter_reason,
 )
 from governance.services.reviews import (
+    review_checklist_save,
     review_checklist_update,
     review_open,
     review_reopen,
@@ -55,6 +56,7 @@ __all__ = [
     "lane_stricter_reason",
     "release_create",
     "release_rollback",
+    "review_checklist_save",
     "review_checklist_update",
     "review_open",
     "review_reopen",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -18,7 +18,7 @@ from governance.choices import (
     SignOffDecision,
     SignOffRole,
 )
-from governance.evidence import evidence_file_problem
+from governance.evidence import evidence_file_problem, evidence_link_problem
 from governance.models import (
     ChecklistItem,
     EvidenceFile,
@@ -189,6 +189,61 @@ def review_withdraw(*, review: Review, actor: Any, reason: str) -> Review:
     return review
 
 
+def _checklist_problems(*, links: list[str], files: list[Any]) -> dict[str, list[str]]:
+    """What is wrong with an item's evidence, by field; every file is checked before any is stored."""
+    problems: dict[str, list[str]] = {}
+    bad_links = [problem for link in links if (problem := evidence_link_problem(link))]
+    if bad_links:
+        problems["evidence_links"] = bad_links
+    bad_files = [problem for upload in files if (problem := evidence_file_problem(upload))]
+    if bad_files:
+        problems["files"] = bad_files
+    return problems
+
+
+def _checklist_item_write(
+    *,
+    item: ChecklistItem,
+    actor: Any,
+    answer: str,
+    evidence_text: str,
+    links: list[str],
+    files: list[Any],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Store an item's answer, evidence and new files; returns (before, after) for the audit."""
+    before = {
+        "answer": item.answer,
+        "evidence_text": item.evidence_text,
+        "evidence_links": item.evidence_links,
+    }
+    answer, evidence_text = answer.strip(), evidence_text.strip()
+    item.answer, item.evidence_text, item.evidence_links = answer, evidence_text, links
+    item.updated_by, item.updated_at = acting_user(actor), timezone.now()
+    item.full_clean()
+    item.save()
+    names = []
+    for upload in files:
+        evidence = EvidenceFile(item=item, file=upload, uploaded_by=acting_user(actor))
+        evidence.full_clean()
+        evidence.save()
+        names.append(evidence.file.name)
+    after = {"answer": answer, "evidence_text": evidence_text, "evidence_links": links}
+    return before, {**after, "files_added": names}
+
+
+def _links(evidence_links: list[str] | None) -> list[str]:
+    return [link.strip() for link in (evidence_links or []) if link.strip()]
+
+
+def _checklist_unchanged(item: ChecklistItem, entry: Mapping[str, Any]) -> bool:
+    """Would saving ``entry`` leave ``item`` as it is (same answer and evidence, no new file)?"""
+    return not entry.get("files") and (
+        entry.get("answer", "").strip(),
+        entry.get("evidence_text", "").strip(),
+        _links(entry.get("evidence_links")),
+    ) == (item.answer, item.evidence_text, item.evidence_links)
+
+
 @transaction.atomic
 def review_checklist_update(
     *,
@@ -203,53 +258,68 @@ def review_checklist_update(
     item = ChecklistItem.objects.select_for_update().select_related("review").get(pk=item.pk)
     if item.review.status != ReviewStatus.OPEN:
         raise ValidationError("This review is decided; its checklist is frozen.")
-    links = [link.strip() for link in (evidence_links or []) if link.strip()]
-    validate = URLValidator(schemes=["http", "https"])
-    for link in links:
-        try:
-            validate(link)
-        except ValidationError as error:
-            raise ValidationError(
-                {"evidence_links": f"“{link}” is not a web address (http or https)."}
-            ) from error
-    before = {
-        "answer": item.answer,
-        "evidence_text": item.evidence_text,
-        "evidence_links": item.evidence_links,
-    }
-    item.answer, item.evidence_text, item.evidence_links = (
-        answer.strip(),
-        evidence_text.strip(),
-        links,
-    )
-    item.updated_by, item.updated_at = acting_user(actor), timezone.now()
-    item.full_clean()
-    item.save()
-    # Every file is checked before any is stored: a refused one leaves no other on disk.
-    problems = [problem for upload in files or [] if (problem := evidence_file_problem(upload))]
+    links = _links(evidence_links)
+    problems = _checklist_problems(links=links, files=files or [])
     if problems:
-        raise ValidationError({"files": problems})
-    names = []
-    for upload in files or []:
-        evidence = EvidenceFile(item=item, file=upload, uploaded_by=acting_user(actor))
-        evidence.full_clean()
-        evidence.save()
-        names.append(evidence.file.name)
+        raise ValidationError(problems)
+    before, after = _checklist_item_write(
+        item=item, actor=actor, answer=answer, evidence_text=evidence_text,
+        links=links, files=files or [],
+    )  # fmt: skip
     audit_record(
-        actor=actor,
-        action="review.checklist_updated",
-        target=item.review,
-        before={item.key: before},
-        after={
-            item.key: {
-                "answer": item.answer,
-                "evidence_text": item.evidence_text,
-                "evidence_links": links,
-                "files_added": names,
-            }
-        },
-    )
+        actor=actor, action="review.checklist_updated", target=item.review,
+        before={item.key: before}, after={item.key: after},
+    )  # fmt: skip
     return item
+
+
+@transaction.atomic
+def review_checklist_save(
+    *, review: Review, actor: Any, entries: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    """Record the answers and evidence of the checklist items in ``entries`` (by key) at once.
+
+    All or nothing: every item is checked before any is stored, so a bad link in one
+    item leaves the others as they were and no file on disk. A refusal is a
+    ``ValidationError`` keyed by checklist key, each message naming its field. An
+    empty answer is allowed (the item stays "not answered": people save as they go);
+    items that did not change are left alone. One audit event lists what changed;
+    returns the keys of the items that changed.
+    """
+    review = Review.objects.select_for_update().get(pk=review.pk)
+    if review.status != ReviewStatus.OPEN:
+        raise ValidationError("This review is decided; its checklist is frozen.")
+    items = {
+        item.key: item for item in ChecklistItem.objects.select_for_update().filter(review=review)
+    }
+    unknown = sorted(set(entries) - set(items))
+    if unknown:
+        raise ValidationError(f"This review has no checklist item {', '.join(unknown)}.")
+    problems: dict[str, list[str]] = {}
+    for key, entry in entries.items():
+        found = _checklist_problems(
+            links=_links(entry.get("evidence_links")), files=entry.get("files") or []
+        )
+        if found:
+            label = {"evidence_links": "Evidence links", "files": "Evidence files"}
+            problems[key] = [f"{label[name]}: {m}" for name, ms in found.items() for m in ms]
+    if problems:
+        raise ValidationError(problems)
+    before, after = {}, {}
+    for key, entry in entries.items():
+        if _checklist_unchanged(items[key], entry):
+            continue
+        before[key], after[key] = _checklist_item_write(
+            item=items[key], actor=actor, answer=entry.get("answer", ""),
+            evidence_text=entry.get("evidence_text", ""),
+            links=_links(entry.get("evidence_links")), files=entry.get("files") or [],
+        )  # fmt: skip
+    if after:
+        audit_record(
+            actor=actor, action="review.checklist_updated", target=review,
+            before=before, after=after,
+        )  # fmt: skip
+    return list(after)
 
 
 @transaction.atomic

@@ -14,9 +14,11 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
+from audit.display import audit_entries
 from audit.filters import AuditEventFilterSet
 from audit.selectors import audit_event_list
 from governance.selectors import audit_events_visible_to
+from opsai.display import compact_json
 from opsai.exports import export_row
 from opsai.paging import paginate, query_without, sort_links
 from opsai.permissions import permission_required
@@ -43,10 +45,7 @@ def audit(request: HttpRequest) -> HttpResponse:
         writer = csv.writer(_Echo())
         # Actor names, object titles and tickets are typed by people: escape formulas.
         rows = (
-            export_row(
-                getattr(e, c).isoformat() if c == "occurred_at" else getattr(e, c)
-                for c in AUDIT_COLUMNS
-            )
+            export_row(_csv_cell(e, c) for c in AUDIT_COLUMNS)
             for e in events.iterator(chunk_size=2000)
         )
         response = StreamingHttpResponse(
@@ -61,7 +60,7 @@ def audit(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "listing": listing,
-        "events": listing.page.object_list,
+        "entries": audit_entries(listing.page.object_list),
         "sort_links": sort_links(request.GET, ["occurred"], default="-occurred"),
         "query": query_without(request.GET, "page", "export").urlencode(),
     }
@@ -70,6 +69,16 @@ def audit(request: HttpRequest) -> HttpResponse:
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _csv_cell(event: Any, column: str) -> Any:
+    """One cell: instants in ISO 8601, before/after as JSON (not Python's repr of a dict)."""
+    value = getattr(event, column)
+    if column == "occurred_at":
+        return value.isoformat()
+    if column in ("before", "after"):
+        return compact_json(value)
+    return value
 
 
 def _with_header(header: list[str], rows: Any) -> Any:

@@ -55,14 +55,13 @@ def test_a_customer_facing_use_case_goes_through_review_to_approval(
         item.get_by_label("Evidence links").fill("https://vendor.example.com/trust")
         if key == "model_vendor_risk":
             item.get_by_label("Evidence files").set_input_files(str(evidence))
-        item.get_by_role("button", name="Save").click()
-        page.wait_for_load_state()
-    expect(page.get_by_text("Auditability saved.")).to_be_visible()
+    page.get_by_role("button", name="Save checklist").click()
+    expect(page.get_by_test_id("checklist-saved")).to_contain_text("Saved: Model/vendor risk")
     expect(page.get_by_role("link", name=re.compile(r"vendor-soc2"))).to_be_visible()
 
     # Her own sign-off is refused: separation of duties.
     _sign_off(page, "product_owner", "Looks good to me")
-    expect(page.locator(".message.error")).to_contain_text(
+    expect(page.get_by_test_id("sign-off-outcome")).to_contain_text(
         "Separation of duties: you submitted this use case"
     )
     expect(page.get_by_test_id("signoff-product_owner")).to_contain_text("Pending")
@@ -87,7 +86,9 @@ def test_a_customer_facing_use_case_goes_through_review_to_approval(
     sign_in(page, "sara")
     page.goto(review_url)
     expect(page.get_by_test_id("review-status")).to_have_text("Approved")
-    expect(page.get_by_test_id("frozen-copy")).to_contain_text("customer_facing")
+    fields = page.get_by_test_id("frozen-copy").locator("dl").first
+    expect(fields).to_contain_text("Customer-facing")
+    expect(fields).not_to_contain_text("customer_facing")
     page.get_by_role("link", name="Support triage").first.click()
     expect(page.get_by_text("Support · Approved")).to_be_visible()
 
@@ -102,7 +103,7 @@ def test_a_customer_facing_use_case_goes_through_review_to_approval(
     assert signers == {"pia", "ian", "sam", "lena"}
 
 
-def test_the_kill_switch_is_one_click_and_resuming_needs_the_product_owner(
+def test_the_kill_switch_takes_a_reason_and_a_tick_and_resuming_needs_the_product_owner(
     page, live_server, sign_in, owner_po, it_reviewer
 ):
     from rest_framework.test import APIClient
@@ -120,7 +121,8 @@ def test_the_kill_switch_is_one_click_and_resuming_needs_the_product_owner(
     page.get_by_role("link", name="AI workers").click()
     page.get_by_role("link", name="Triage bot").click()
     page.get_by_label("Reason for pausing").fill("Customers got wrong refund amounts")
-    page.get_by_role("button", name="Pause this AI worker").click()
+    page.get_by_label("I understand").check()
+    page.get_by_role("button", name="Kill switch: pause this worker").click()
     expect(page.get_by_test_id("worker-status").first).to_contain_text(
         "Paused — Customers got wrong refund amounts"
     )

@@ -116,8 +116,8 @@ def test_a_lane_card_lists_its_latest_decisions_and_says_how_many_there_are(
 def test_one_click_pauses_a_worker_and_it_shows(client, world, it_reviewer):
     client.force_login(it_reviewer)
     url = reverse("governance:worker_pause", args=[world["worker"].pk])
-    response = client.post(url, {"reason": "Complaints spiking"}, follow=True)
-    assert "is paused" in response.content.decode()
+    response = client.post(url, {"reason": "Complaints spiking", "confirm": "on"}, follow=True)
+    assert "Kill switch used" in response.content.decode()
     world["worker"].refresh_from_db()
     assert world["worker"].status == "paused"
     for page in (
@@ -137,7 +137,7 @@ def test_pause_and_resume_are_refused_to_the_wrong_roles(
         client.force_login(user)
         assert client.post(pause, {"reason": "x"}).status_code == 403
     client.force_login(it_reviewer)
-    client.post(pause, {"reason": "drift"})
+    client.post(pause, {"reason": "drift", "confirm": "on"})
     assert client.post(resume).status_code == 403  # a reviewer pauses; only a product owner resumes
     client.force_login(owner_po)
     client.post(resume, {"note": "fixed"})
@@ -149,7 +149,7 @@ def test_a_pause_without_a_reason_is_told_so(client, world, owner_po):
     response = client.post(
         reverse("governance:worker_pause", args=[world["worker"].pk]), {"reason": ""}, follow=True
     )
-    assert "Reason: say why" in response.content.decode()
+    assert "Kill switch not used. Reason: say why" in response.content.decode()
     assert AIWorker.objects.get().status == "active"
 
 
@@ -272,7 +272,7 @@ def test_the_review_and_worker_pages_have_fixed_query_counts(
     worker_url = reverse("governance:worker", args=[world["worker"].pk])
     with django_assert_num_queries(7) as review_queries:
         client.get(review_url)
-    with django_assert_num_queries(7) as worker_queries:
+    with django_assert_num_queries(6) as worker_queries:
         client.get(worker_url)
     with transaction.atomic():
         release_create(worker=world["worker"], actor=owner_po, version="1.0")
@@ -341,7 +341,7 @@ def test_a_new_runtime_token_replaces_the_old_one(client, world, owner_po, execu
     client.force_login(executive)
     assert client.post(url).status_code == 403
     client.force_login(owner_po)
-    page = client.post(url, follow=True).content.decode()
+    page = client.post(url, {"confirm": "on"}, follow=True).content.decode()
     new_token = page.split('data-testid="runtime-token">')[1].split("<")[0]
     runtime = APIClient()
     status_url = f"/api/workers/{worker.pk}/status/"
