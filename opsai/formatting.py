@@ -147,8 +147,9 @@ def money(value: Any) -> str:
     return f"{sign}{currency()['symbol']}{abs(whole):,}"
 
 
-def money_raw(value: Any) -> int | None:
-    """The amount :func:`money` shows, as a plain whole number (an export's raw cell)."""
+def whole(value: Any) -> int | None:
+    """The whole number :func:`number` and :func:`money` show, as a plain int (an export's
+    raw cell: it adds up to what the page shows)."""
     whole = rounded(value)
     return None if whole is None else int(whole)
 

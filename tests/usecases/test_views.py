@@ -495,7 +495,7 @@ def test_an_htmx_filter_gets_only_the_results_and_the_page_works_without_js(
     assert "<html" not in html and 'aria-label="Filters"' not in html
     assert 'data-testid="portfolio-table"' in html
     assert [row.title for row in response.context["rows"]] == ["Thriller"]
-    assert "Export these 1 rows" in html
+    assert "Export these 1 row (every page)" in html
     assert "Showing 1–1 of 1" in html
     assert "political_thriller=true&amp;sort=title&amp;export=csv" in html
     # the sort field outside the swapped results follows the sort, out of band
