@@ -157,7 +157,8 @@ class Thresholds:
 
 
 def _pct(share: Decimal | float) -> str:
-    return f"{Decimal(str(share)) * 100:.0f}%"
+    # Half up, like every percentage shown (opsai.formatting.share).
+    return f"{(Decimal(str(share)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)}%"
 
 
 def radar_flag(

@@ -6,7 +6,9 @@ sample id 1 names a real object) and the detail pages of real demo objects — a
 case in each stage, reviews, workers, incidents, KPIs — and reads the *visible text*
 of each page that answers 200 or 403: the text nodes outside ``<script>``, ``<style>``
 and ``<template>``, plus the attributes a person sees (``title`` on hover, ``alt``,
-``placeholder``, ``aria-label``, a button's ``value``).
+``placeholder``, ``aria-label``, a button's ``value``) — and the words of each chart
+(the hover and label texts of the plotly figures handed over in ``json_script``: a
+hover of "£210600" was one of the things users saw).
 
 The rules, each a regular expression over that text (:data:`RULES`):
 
@@ -37,9 +39,11 @@ Each failure names the role, the path and the offending snippet with some contex
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -104,12 +108,15 @@ class _VisibleText(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.hidden = 0
+        self.figure: list[str] | None = None  # the JSON of a json_script being read
         self.open: list[str] = []
         self.chunks: list[tuple[str, str]] = []  # (text, the element holding it or "@attribute")
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in HIDDEN_ELEMENTS:
             self.hidden += 1
+            if tag == "script" and dict(attrs).get("type") == "application/json":
+                self.figure = []
             return
         if tag not in VOID_ELEMENTS:
             self.open.append(tag)
@@ -123,13 +130,35 @@ class _VisibleText(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in HIDDEN_ELEMENTS and self.hidden:
             self.hidden -= 1
+            if self.figure is not None:
+                self.chunks += [
+                    (text, "@chart") for text in _chart_words(json.loads("".join(self.figure)))
+                ]
+                self.figure = None
         elif tag in self.open:
             while self.open.pop() != tag:
                 pass
 
     def handle_data(self, data: str) -> None:
+        if self.figure is not None:
+            self.figure.append(data)
         if not self.hidden and data.strip():
             self.chunks.append((" ".join(data.split()), self.open[-1] if self.open else ""))
+
+
+CHART_TEXT_KEYS = {"text", "hovertext", "hovertemplate", "ticktext", "title"}
+
+
+def _chart_words(figure: Any, key: str = "") -> Iterator[str]:
+    """The strings a plotly figure shows: hover, label, tick and title texts."""
+    if isinstance(figure, dict):
+        for name, value in figure.items():
+            yield from _chart_words(value, name)
+    elif isinstance(figure, list):
+        for value in figure:
+            yield from _chart_words(value, key)
+    elif isinstance(figure, str) and key in CHART_TEXT_KEYS:
+        yield figure
 
 
 def visible_text(html: str) -> list[tuple[str, str]]:
@@ -182,6 +211,8 @@ def test_the_rules_catch_what_users_saw():
     assert [text for text in fine if list(offences([(text, "p")], codenames))] == []
     assert list(offences(visible_text("<dl><dd>None</dd></dl>"), codenames))
     assert not list(offences(visible_text("<select><option>None</option></select>"), codenames))
+    figure = '<script type="application/json">{"data": [{"hovertext": ["£210600"]}]}</script>'
+    assert list(offences(visible_text(figure), codenames))
 
 
 def _detail_paths() -> list[str]:

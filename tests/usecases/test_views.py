@@ -324,7 +324,8 @@ def test_exports_hold_exactly_the_filtered_rows(client, ops_lead):
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][1] == "title"
-    assert "(estimate)" in rows[0][-5]  # before the risk columns (tests/usecases/test_risk.py)
+    assert "(estimate)" in rows[0][-8]  # before the risk columns (tests/usecases/test_risk.py)
+    assert rows[0][-3:] == ["consensus_raw", "est_hours_raw", "est_cost_raw (GBP)"]  # then raw
     assert [row[1] for row in rows[1:]] == ["Thriller"]
     response = client.get(url + "xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
