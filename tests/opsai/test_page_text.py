@@ -216,8 +216,8 @@ def test_the_rules_catch_what_users_saw():
 
 
 def _detail_paths() -> list[str]:
-    """Detail pages of real demo objects: a use case in each stage, reviews, workers,
-    incidents and KPIs (the walker only tries id 1)."""
+    """Detail pages of real demo objects: a use case in each stage, reviews (decided ones
+    too), workers, incidents and KPIs (the walker only tries id 1)."""
     from governance.models import AIWorker, Incident, Review
     from kpis.models import KPI
     from usecases.models import UseCase
@@ -232,21 +232,40 @@ def _detail_paths() -> list[str]:
         ]
     for model in (Review, AIWorker, Incident, KPI):
         paths += [obj.get_absolute_url() for obj in model.objects.order_by("pk")[:3]]
+    # a decided review shows its frozen decision copy
+    decided = Review.objects.exclude(decided_at=None).order_by("pk")[:3]
+    paths += [review.get_absolute_url() for review in decided]
     return paths
+
+
+def _freeze_a_review() -> None:
+    """The demo decides no review (its approved use case is in the Allowed lane): open one
+    on a use case without one and withdraw it, so a frozen decision copy is on show."""
+    from governance.choices import ReviewStatus
+    from governance.models import Review
+    from governance.services import review_open, review_withdraw
+    from usecases.models import UseCase
+
+    ops = get_user_model().objects.get(username="ops")
+    busy = Review.objects.filter(status=ReviewStatus.OPEN).values("use_case")
+    use_case = UseCase.objects.exclude(pk__in=busy).order_by("pk").first()
+    review = review_open(use_case=use_case, actor=ops, reason="Page-text test")
+    review_withdraw(review=review, actor=ops, reason="Page-text test")
 
 
 @pytest.mark.django_db(transaction=True, reset_sequences=True)
 @pytest.mark.parametrize("username", sorted(DEMO_USERS))
 def test_every_page_reads_as_words(client, username):
-    """GIVEN the demo portfolio and one role's demo user
+    """GIVEN the demo portfolio (with one decided review) and one role's demo user
     WHEN they open every page and the detail pages of real demo objects
     THEN no page that answers 200 or 403 shows a permission codename, a Python repr, an
     unformatted amount, Django's default clock or a count disagreeing with its noun."""
     demo_load()
+    _freeze_a_review()
     client.force_login(get_user_model().objects.get(username=username))
     codenames = _permission_rule()
     paths = [p for p in concrete_paths_for_demo() if not p.startswith("/api/")]
-    paths += [p for p in _detail_paths() if p not in paths]
+    paths += [p for p in dict.fromkeys(_detail_paths()) if p not in paths]
     problems: list[str] = []
     read = 0
     for path in paths:
