@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from kpis.choices import Status
 from kpis.models import KPI, Annotation, Snapshot
 from opsai.charts import time_axis
-from opsai.formatting import currency, money
+from opsai.formatting import currency, date, money, number
 from usecases.choices import Stage, ValueBucket
 
 STATUS_COLOURS = {
@@ -118,8 +118,10 @@ def series_figure(
         name=kpi.name,
         x=[ts.isoformat() for ts, _ in points],
         y=[value for _, value in points],
+        # The hover says what the KPI page says, written by the formatting layer.
+        hovertext=[f"{date(ts)}: {number(value, 2)} {kpi.unit}" for ts, value in points],
+        hoverinfo="text",
         line={"color": "#1d2330", "width": 1.5},
-        hovertemplate="%{x|%d %b %Y}: %{y:,.2f}<extra></extra>",
     )
     baseline = snapshot.baseline if snapshot else kpi.baseline_value
     shapes, labels = _reference_lines(

@@ -17,6 +17,7 @@ from kpis.choices import AlertState, Level, Status
 from kpis.models import KPI, Alert, ReviewDigest, Snapshot
 from kpis.selectors import VANITY
 from kpis.services import week_start
+from opsai import formatting
 from opsai.mail import mail_on_commit
 from opsai.roles import Role
 from usecases.models import StageChange
@@ -171,7 +172,7 @@ def weekly_review_send(*, week: date | None = None) -> int:
         html = render_to_string("kpis/review_email.html", context)
         # One job with the digest row: committed together, sent by a worker, retried.
         mail_on_commit(
-            subject=f"[opsai] Weekly review, week of {start:%d %b %Y}",
+            subject=f"[opsai] Weekly review, week of {formatting.date(start)}",
             body=body,
             recipients=recipients,
             html=html,

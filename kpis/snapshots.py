@@ -24,6 +24,7 @@ from kpis import calculations as calc
 from kpis.choices import AlertReason, AlertState, RunStatus
 from kpis.models import KPI, Alert, Measurement, RefreshRun, Snapshot
 from kpis.signals import kpi_alert_fired
+from opsai import formatting
 from opsai.jobs import enqueue_on_commit
 from opsai.mail import absolute_url, mail_on_commit
 from opsai.outbox import outbox_supersede
@@ -541,8 +542,9 @@ def _notify_owner(alert: Alert) -> None:
     mail_on_commit(
         subject=f"[opsai] {kpi.name} is {reason}",
         body=(
-            f"{kpi.name} ({kpi.use_case}) has been {reason} for {alert.consecutive} "
-            f"consecutive snapshot(s), as of {alert.last_as_of}.\n\n"
+            f"{kpi.name} ({kpi.use_case}) has been {reason} for "
+            f"{formatting.count_noun(alert.consecutive, 'consecutive snapshot')}, "
+            f"as of {formatting.date(alert.last_as_of)}.\n\n"
             # An email has no page to be relative to: the link must be absolute.
             f"{absolute_url(kpi.get_absolute_url())}"
         ),

@@ -29,6 +29,7 @@ from kpis.services import (
     measurements_upload,
     week_start,
 )
+from opsai import formatting
 from opsai.forms import error_text, form_add_errors
 from opsai.needs import needs_for
 from opsai.paging import paginate, sort_links
@@ -220,7 +221,9 @@ def data(request: HttpRequest) -> HttpResponse:
             form_add_errors(upload_form if upload_form.is_bound else measure_form, error)
         if batch is not None and batch.status != BatchStatus.REJECTED:
             if batch.status == BatchStatus.SAVED:
-                messages.success(request, f"Saved {batch.rows_accepted} measurement(s).")
+                messages.success(
+                    request, f"Saved {formatting.count_noun(batch.rows_accepted, 'measurement')}."
+                )
             return redirect(f"{reverse('kpis:data')}?batch={batch.pk}")
     shown = batch
     if shown is None and request.GET.get("batch", "").isdigit():

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from django.urls import reverse
 
 from opsai.charts import time_axis
-from opsai.formatting import money
+from opsai.formatting import money, score_decimal
 from usecases.choices import Stage
 from usecases.models import Score
 
@@ -177,8 +177,9 @@ def _stage_bubbles(
     return go.Scatter(
         mode="markers+text",
         name=label,
-        x=[round(r.mean_feasibility, 2) for r in points],
-        y=[round(r.mean_value, 2) for r in points],
+        # The hover reads these: rounded as every score is shown (half up, 3.125 → 3.13).
+        x=[float(score_decimal(r.mean_feasibility)) for r in points],
+        y=[float(score_decimal(r.mean_value)) for r in points],
         text=[_short(r.title) for r in points],
         textposition="top center",
         textfont={"size": 10},
@@ -221,7 +222,7 @@ def score_history_figure(sheets: list[Score]) -> go.Figure:
         by_scorer.setdefault(sheet.scorer.get_username(), []).append(sheet)
         current[sheet.scorer_id] = sheet.weighted_score
         times.append(sheet.submitted_at.isoformat())
-        consensus.append(round(float(sum(current.values()) / len(current)), 2))
+        consensus.append(float(score_decimal(sum(current.values()) / len(current))))
     traces = [
         go.Scatter(mode="lines+markers", name="Consensus", x=times, y=consensus, line={"width": 3})
     ]

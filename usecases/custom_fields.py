@@ -22,6 +22,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from opsai import formatting
 from usecases.choices import CustomFieldKind
 from usecases.models import CustomField
 
@@ -142,7 +143,7 @@ def custom_value_text(field: CustomField | None, value: Any) -> str:
         and not isinstance(value, bool)
         and math.isfinite(value)
     ):
-        return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+        return formatting.number(value, 0 if isinstance(value, int) else 2)
     if isinstance(value, bool):
         return "true" if value else "false"  # as stored: its field is no longer yes/no
     if isinstance(value, dict | list):

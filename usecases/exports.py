@@ -1,5 +1,14 @@
 """CSV and Excel exports of exactly the portfolio rows the filters select (every page of them).
 
+The columns people read hold what the portfolio page shows, written by the same
+formatting layer (``opsai.formatting``): the consensus ``3.13`` (half up, as on the
+page — never a second rounding rule), the hours ``1,234`` and the amount ``£48,218``,
+as text. For sums and sorting in a spreadsheet each figure also has a raw column,
+named with ``_raw`` and placed after the people's columns: ``consensus_raw`` (the
+unrounded consensus), ``est_hours_raw`` and ``est_cost_raw (GBP)`` (the whole number the
+page rounds to, the currency in the heading). A figure the page shows as "not
+scored", "blind" or "—" is an empty cell in its raw column.
+
 The rows are read in chunks from a server-side cursor; the CSV streams as it is
 written, so a large portfolio never sits in memory whole. The .xlsx file has to be
 assembled before it is sent (a zip), but its write-only workbook keeps only the cells.
@@ -16,12 +25,11 @@ from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
+from opsai import formatting
 from opsai.exports import export_row
-from opsai.formatting import money_column
 from usecases.custom_fields import custom_fields, custom_value_text
 from usecases.models import CustomField, ScoringModel, UseCase
 
-COST_COLUMN = "estimated cost saved per year (estimate)"
 COLUMNS = [
     "id",
     "title",
@@ -41,19 +49,23 @@ COLUMNS = [
     "political thriller",
     "needs calibration",
     "estimated hours saved per year (estimate)",
-    COST_COLUMN,
+    "estimated cost saved per year (estimate)",
     "scoring model",
     # The risk classification, as stored (usecases.risk), so a file re-imports as it is.
     "risk_class",
     "high_impact",
     "high_impact_justification",
 ]
-# …then one column per custom field, named by its key, its value as a person reads it.
+# …then the raw figures behind the formatted ones (see the module doc), then one
+# column per custom field, named by its key, its value as a person reads it.
+RAW_COLUMNS = ["consensus_raw", "est_hours_raw", "est_cost_raw"]
 
 
 def columns() -> list[str]:
-    """The export's header; the amount's column names the currency (cells are plain numbers)."""
-    return [money_column(column) if column == COST_COLUMN else column for column in COLUMNS]
+    """The export's header: the people's columns, then the raw ones (the amount's names
+    the currency)."""
+    raw = [formatting.money_column(c) if c == "est_cost_raw" else c for c in RAW_COLUMNS]
+    return [*COLUMNS, *raw]
 
 
 # Rows fetched per round trip while exporting.
@@ -61,15 +73,15 @@ EXPORT_CHUNK = 500
 
 
 def export_columns(fields: list[CustomField]) -> list[str]:
-    """The header: :data:`COLUMNS`, then each custom field's key."""
+    """The header: :func:`columns`, then each custom field's key."""
     return [*columns(), *(field.key for field in fields)]
 
 
 def portfolio_rows(
     rows: Iterable[UseCase], *, model: ScoringModel, fields: list[CustomField] | None = None
 ) -> Iterator[list[Any]]:
-    """One list of cells per use case, in the order of :func:`export_columns` (amounts as
-    plain numbers)."""
+    """One list of cells per use case, in the order of :func:`export_columns`: figures as the
+    page shows them, then their raw values."""
     version = f"v{model.version}" if model.version else "default"
     fields = fields or []
     return (
@@ -89,12 +101,15 @@ def portfolio_rows(
             "blind" if _hidden(row) else ("yes" if row.quick_win else "no"),
             "yes" if row.political_thriller else "no",
             "blind" if _hidden(row) else ("yes" if row.needs_calibration else "no"),
-            None if row.est_hours is None else round(float(row.est_hours)),
-            None if row.est_cost is None else round(float(row.est_cost)),
+            _shown(formatting.number, row.est_hours),
+            _shown(formatting.money, row.est_cost),
             version,
             row.risk_class,
             "" if row.high_impact is None else ("yes" if row.high_impact else "no"),
             row.high_impact_justification,
+            None if _hidden(row) else row.consensus,
+            formatting.whole(row.est_hours),
+            formatting.whole(row.est_cost),
             *_custom_cells(row, fields),
         ]
         for row in rows
@@ -114,7 +129,12 @@ def _hidden(row: UseCase) -> bool:
 def _score_cells(row: UseCase) -> list[Any]:
     if _hidden(row):
         return ["blind", row.scorers, "blind"]
-    return [None if row.consensus is None else round(row.consensus, 2), row.scorers, row.spread]
+    return [_shown(formatting.score, row.consensus), row.scorers, row.spread]
+
+
+def _shown(format_value: Any, value: Any) -> str | None:
+    """``value`` as the page shows it; empty (not "—") where the page has no figure."""
+    return None if value is None else format_value(value)
 
 
 class _Echo:

@@ -157,7 +157,8 @@ class Thresholds:
 
 
 def _pct(share: Decimal | float) -> str:
-    return f"{Decimal(str(share)) * 100:.0f}%"
+    # Half up, like every percentage shown (opsai.formatting.share).
+    return f"{(Decimal(str(share)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)}%"
 
 
 def radar_flag(
@@ -218,9 +219,11 @@ def quick_win_flag(
     t = thresholds
     problems = []
     if value is None or Decimal(str(value)) < t.quick_win_min_value:
-        problems.append(f"value {_fmt(value)} below {t.quick_win_min_value}")
+        problems.append(f"value {_fmt(value)} below {_fmt(t.quick_win_min_value)}")
     if feasibility is None or Decimal(str(feasibility)) < t.quick_win_min_feasibility:
-        problems.append(f"feasibility {_fmt(feasibility)} below {t.quick_win_min_feasibility}")
+        problems.append(
+            f"feasibility {_fmt(feasibility)} below {_fmt(t.quick_win_min_feasibility)}"
+        )
     if kpis_touched != 1:
         problems.append(
             f"touches {kpis_touched if kpis_touched is not None else '?'} KPIs, not one"
@@ -236,7 +239,7 @@ def quick_win_flag(
         "Quick win",
         True,
         f"Value {_fmt(value)} and feasibility {_fmt(feasibility)} ≥ "
-        f"{t.quick_win_min_value}, one KPI, one team",
+        f"{_fmt(t.quick_win_min_value)}, one KPI, one team",
     )
 
 
@@ -249,8 +252,11 @@ def political_thriller_flag(*, approvals_needed: int | None, thresholds: Thresho
             f"Needs {approvals_needed} approvals (≥ {minimum}): "
             "if it needs five approvals before lunch, it's not a pilot"
         )
+    elif approvals_needed is None:
+        reason = f"Approvals needed not given (a thriller needs {minimum} or more)"
     else:
-        reason = f"Needs {approvals_needed if approvals_needed is not None else '?'} approvals, fewer than {minimum}"
+        noun = "approval" if approvals_needed == 1 else "approvals"
+        reason = f"Needs {approvals_needed} {noun}, fewer than {minimum}"
     return Flag("political_thriller", "Political thriller", on, reason)
 
 
@@ -268,7 +274,10 @@ def calibration_flag(*, spread: int | None, scorers: int, thresholds: Thresholds
 
 
 def _fmt(number: float | Decimal | None) -> str:
-    return "?" if number is None else f"{float(number):.2f}".rstrip("0").rstrip(".")
+    """A score or threshold in a flag's reason: half up like every shown score (3.125 →
+    3.13), trailing zeros dropped (4.00 → 4)."""
+    rounded = round_score(number)
+    return "?" if rounded is None else f"{rounded:f}".rstrip("0").rstrip(".")
 
 
 # --- Value estimate ------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from governance.services._shared import _annotate, _send_on_commit
 from governance.services.reviews import review_require_again
 from kpis.choices import AnnotationKind
 from kpis.services import annotation_end_open_range
+from opsai import formatting
 from opsai.mail import absolute_url
 from opsai.permissions import acting_user
 from usecases.lifecycle import REVIEWED_STAGES
@@ -178,7 +179,8 @@ def aiworker_pause(*, worker: AIWorker, actor: Any, reason: str) -> AIWorker:
     )
     _send_on_commit(
         f"[opsai] AI worker “{worker}” is PAUSED",
-        f"{who} paused the AI worker “{worker}” of “{worker.use_case}” at {now:%Y-%m-%d %H:%M} UTC.\n"
+        f"{who} paused the AI worker “{worker}” of “{worker.use_case}” at {formatting.datetime(now)} "
+        f"({timezone.get_current_timezone_name()}).\n"
         f"Reason: {worker.pause_reason}\n\nIts runtime is told through the status endpoint; "
         f"a product owner must resume it.\nOpen it: {absolute_url(worker.get_absolute_url())}\n",
         worker.escalation_contacts,

@@ -103,7 +103,7 @@ def test_the_last_use_is_recorded_at_most_once_a_minute(client, ops_lead):
         token.refresh_from_db()
         assert token.last_used == START + timedelta(hours=1, seconds=61)
         client.force_login(ops_lead)
-        assert "2026-03-02 09:01" in client.get(PROFILE).content.decode()
+        assert "2 Mar 2026, 09:01" in client.get(PROFILE).content.decode()
 
 
 def test_the_profile_shows_a_new_key_once(client, ops_lead):
@@ -130,8 +130,8 @@ def test_the_profile_lists_tokens_with_their_dates_and_the_roles(client, make_us
     body = page.content.decode()
     assert "Reviewer" in body and "Security" in body
     assert "Evidence sync" in body
-    assert "2026-03-02 08:00" in body  # created
-    assert "2026-05-31 08:00" in body  # expires, 90 days on
+    assert "2 Mar 2026, 08:00" in body  # created
+    assert "31 May 2026, 08:00" in body  # expires, 90 days on
     assert f'href="{PROFILE}" data-testid="signed-in-user"' in body  # the name links here
 
 

@@ -101,5 +101,5 @@ def test_a_large_upload_shows_its_progress_until_the_worker_saves_it(
 
     batch = page.get_by_test_id("batch")
     expect(batch).to_have_attribute("data-status", re.compile("queued|running|saved"))
-    expect(batch).to_contain_text("Saved 15000 measurements", timeout=60_000)
+    expect(batch).to_contain_text("Saved 15,000 measurements", timeout=60_000)
     assert kpi.measurements.count() == 15_000

@@ -77,7 +77,7 @@ def test_the_weekly_review_is_emailed_to_executives_once_a_week(
     assert sent == 1 and again == 0
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [executive.email]
-    assert "Weekly review, week of 02 Mar 2026" in mail.outbox[0].subject
+    assert "Weekly review, week of 2 Mar 2026" in mail.outbox[0].subject
     assert "WHAT MOVED" in mail.outbox[0].body
     assert ReviewDigest.objects.get().recipients == 1
 

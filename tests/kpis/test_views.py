@@ -259,8 +259,8 @@ def test_the_weekly_review_tells_each_slip_once_per_kpi_and_reason(
 
     slipped = body[body.index("What slipped") : body.index("Stale data")]
     assert slipped.count("Content cost per asset") == 1
-    assert "alert “off track” fired 2 times (first 3 Mar), still firing" in slipped
-    assert "alert “guardrail crossed” fired 4 Mar, since recovered" in slipped
+    assert "alert “off track” fired 2 times (first 3 Mar 2026), still firing" in slipped
+    assert "alert “guardrail crossed” fired 4 Mar 2026, since recovered" in slipped
 
 
 def test_a_week_at_the_edge_of_the_calendar_is_a_404_not_an_error(

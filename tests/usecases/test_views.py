@@ -324,7 +324,8 @@ def test_exports_hold_exactly_the_filtered_rows(client, ops_lead):
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][1] == "title"
-    assert "(estimate)" in rows[0][-5]  # before the risk columns (tests/usecases/test_risk.py)
+    assert "(estimate)" in rows[0][-8]  # before the risk columns (tests/usecases/test_risk.py)
+    assert rows[0][-3:] == ["consensus_raw", "est_hours_raw", "est_cost_raw (GBP)"]  # then raw
     assert [row[1] for row in rows[1:]] == ["Thriller"]
     response = client.get(url + "xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
@@ -495,7 +496,7 @@ def test_an_htmx_filter_gets_only_the_results_and_the_page_works_without_js(
     assert "<html" not in html and 'aria-label="Filters"' not in html
     assert 'data-testid="portfolio-table"' in html
     assert [row.title for row in response.context["rows"]] == ["Thriller"]
-    assert "Export these 1 rows" in html
+    assert "Export these 1 row (every page)" in html
     assert "Showing 1–1 of 1" in html
     assert "political_thriller=true&amp;sort=title&amp;export=csv" in html
     # the sort field outside the swapped results follows the sort, out of band

@@ -10,6 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from opsai import formatting
 from opsai.api import BoundedModelSerializer
 from usecases import scoring
 from usecases.catalog import USE_CASE_TEMPLATES
@@ -97,7 +98,7 @@ class UseCaseSerializer(serializers.ModelSerializer):
     def get_score(self, row: UseCase) -> float | None:
         if row.consensus is None or self._blind(row):
             return None
-        return round(row.consensus, 2)
+        return float(formatting.score_decimal(row.consensus))
 
     def get_flags(self, row: UseCase) -> dict[str, bool | None]:
         blind = self._blind(row)
@@ -111,8 +112,8 @@ class UseCaseSerializer(serializers.ModelSerializer):
     def get_value_estimate(self, row: UseCase) -> dict[str, Any]:
         return {
             "label": "estimate",
-            "hours_per_year": None if row.est_hours is None else round(float(row.est_hours)),
-            "cost_per_year": None if row.est_cost is None else round(float(row.est_cost)),
+            "hours_per_year": formatting.whole(row.est_hours),
+            "cost_per_year": formatting.whole(row.est_cost),
         }
 
 
