@@ -23,9 +23,10 @@ from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.utils import formats, timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import capfirst
+
+from opsai import formatting
 
 EMPTY = "—"
 
@@ -122,11 +123,10 @@ def _field_value(model: type[models.Model] | None, name: str, value: Any) -> str
 
 
 def _when(value: dt.datetime | dt.date) -> str:
+    # The one formatting layer, so a stored moment reads as it does on every other page.
     if isinstance(value, dt.datetime):
-        if timezone.is_aware(value):
-            value = timezone.localtime(value)
-        return formats.date_format(value, "DATETIME_FORMAT")
-    return formats.date_format(value, "DATE_FORMAT")
+        return formatting.datetime(value)
+    return formatting.date(value)
 
 
 def _parsed_when(value: str) -> dt.datetime | dt.date | None:

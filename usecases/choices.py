@@ -36,7 +36,7 @@ class System(models.TextChoices):
 
 
 class DataSensitivity(models.TextChoices):
-    NONE = "none", "None"
+    NONE = "none", "No sensitive data"
     INTERNAL = "internal", "Internal"
     PERSONAL = "personal", "Personal data"
 

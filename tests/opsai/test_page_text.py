@@ -18,7 +18,7 @@ The rules, each a regular expression over that text (:data:`RULES`):
   after ``:``, ``=``, ``,``, ``(`` or ``[`` (a printed dict, tuple or keyword), or as the
   whole text of an element other than an ``<option>`` (a ``<dd>None</dd>``) — "None" is
   also English ("None." under an empty list, "None — every pilot moved") and a choice
-  label (data sensitivity "None"), which pass; a list or dict literal with a quoted item
+  label, which pass; a list or dict literal with a quoted item
   (``['crm'``, ``{'key'``); ``Decimal(``, ``datetime.``/``date(`` constructors, a
   ``<… object at 0x…>`` or ``<QuerySet``.
 - **unformatted amount**: a currency symbol (any of ``opsai.formatting.CURRENCY_SYMBOLS``)
@@ -108,12 +108,17 @@ class _VisibleText(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.hidden = 0
+        # The stored JSON behind a closed "Show raw JSON" toggle is for auditors, and
+        # raw on purpose: a browser does not show it until asked.
+        self.raw_json = 0
         self.figure: list[str] | None = None  # the JSON of a json_script being read
         self.open: list[str] = []
         self.chunks: list[tuple[str, str]] = []  # (text, the element holding it or "@attribute")
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in HIDDEN_ELEMENTS:
+        if tag == "details" and "raw-json" in (dict(attrs).get("class") or "").split():
+            self.raw_json += 1
+        if tag in HIDDEN_ELEMENTS or (tag == "pre" and self.raw_json):
             self.hidden += 1
             if tag == "script" and dict(attrs).get("type") == "application/json":
                 self.figure = []
@@ -128,7 +133,9 @@ class _VisibleText(HTMLParser):
             self.chunks.append((attributes.get("value") or "", "@value"))
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in HIDDEN_ELEMENTS and self.hidden:
+        if tag == "details" and self.raw_json:
+            self.raw_json -= 1
+        if (tag in HIDDEN_ELEMENTS or (tag == "pre" and self.raw_json)) and self.hidden:
             self.hidden -= 1
             if self.figure is not None:
                 self.chunks += [
@@ -213,6 +220,11 @@ def test_the_rules_catch_what_users_saw():
     assert not list(offences(visible_text("<select><option>None</option></select>"), codenames))
     figure = '<script type="application/json">{"data": [{"hovertext": ["£210600"]}]}</script>'
     assert list(offences(visible_text(figure), codenames))
+    # The stored JSON behind a closed "Show raw JSON" toggle is not read; the same JSON
+    # shown openly is.
+    raw = '<pre>{"exports_data": false, "systems": ["crm"]}</pre>'
+    assert not list(offences(visible_text(f'<details class="raw-json">{raw}</details>'), codenames))
+    assert list(offences(visible_text(raw), codenames))
 
 
 def _detail_paths() -> list[str]:
