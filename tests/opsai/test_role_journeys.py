@@ -39,8 +39,9 @@ def answer_the_open_checklist(page: Any) -> None:
     """The demo review has auditability unanswered: approving needs it answered."""
     item = page.get_by_test_id("checklist-auditability")
     item.get_by_label("Answer").fill("Prompt, output and approval stored against the ticket id.")
-    item.get_by_role("button", name=re.compile("Save")).click()
-    page.wait_for_load_state()
+    page.get_by_role("button", name="Save checklist").click()
+    expect(page.get_by_test_id("checklist-saved")).to_contain_text("Saved")
+    expect(item.get_by_test_id("item-state")).to_have_text("Answered")
 
 
 def sign_off_from_home(page: Any, role: str, role_label: str) -> None:
