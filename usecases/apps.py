@@ -12,7 +12,9 @@ class UsecasesConfig(AppConfig):
         from django.conf import settings
         from django.db.models.signals import post_save
 
-        from usecases import receivers
+        from usecases import gates, receivers
+
+        gates.register()
 
         post_save.connect(
             receivers.user_saved, sender=settings.AUTH_USER_MODEL, dispatch_uid="usecases.contacts"

@@ -33,6 +33,13 @@ CRITERIA: dict[str, tuple[str, str]] = {
 }
 CRITERION_KEYS: tuple[str, ...] = tuple(CRITERIA)
 
+# The score sheets a use case needs before it leaves scoring for review. The scoring model
+# sets no minimum number of scorers of its own, so the least that gives a consensus: one
+# complete sheet (every criterion scored 1–5 with a rationale — ``score_submit`` takes
+# nothing less). Sheets scored under an earlier model version count: versions change
+# weights and thresholds, never the criteria.
+SHEETS_REQUIRED_FOR_REVIEW = 1
+
 # Frequencies from most to least often; "at least weekly" means daily or weekly.
 FREQUENCY_ORDER: tuple[str, ...] = ("daily", "weekly", "monthly", "quarterly")
 WEEKS_PER_YEAR = 52
