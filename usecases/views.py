@@ -17,8 +17,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST, require_safe
 
 from opsai.forms import form_add_errors
@@ -53,6 +51,7 @@ from usecases.forms import (
 )
 from usecases.imports import import_limits, usecase_import_submit
 from usecases.models import CustomField, ImportJob, ImportMapping, Team, UseCase
+from usecases.move_words import moved_text
 from usecases.onboarding import columns_csv as onboarding_columns_csv
 from usecases.onboarding import sample_csv as onboarding_sample_csv
 from usecases.onboarding import targets as onboarding_targets
@@ -554,21 +553,8 @@ def move_stage(request: HttpRequest, pk: int) -> HttpResponse:
         conditions = [lifecycle.Condition(message) for message in error.messages]
         _refusal_remember(request, use_case, conditions, heading=heading, note=note)
     else:
-        messages.success(request, _moved_text(moved, to_stage))
+        messages.success(request, moved_text(moved, to_stage))
     return redirect(use_case)
-
-
-def _moved_text(use_case: UseCase, to_stage: str) -> SafeString:
-    """Where the move took the use case, and what entering that stage opened, linked."""
-    where = use_case.get_stage_display()
-    if use_case.stage != to_stage:  # a step took it further (the Allowed lane: on to approved)
-        where = f"{lifecycle.stage_label(to_stage)}, then on to {where}"
-    linked = format_html_join(
-        "",
-        ' {} — <a href="{}">{}</a>.',
-        ((c.text, c.url, c.link_label) for c in lifecycle.entry_words_after(use_case) if c.url),
-    )
-    return format_html("Moved to {}.{}", where, linked)
 
 
 # --- Import and settings ---------------------------------------------------------------------------
