@@ -224,10 +224,14 @@ def quick_win_flag(
     """Quick win: high value and feasibility (consensus), one KPI, one team."""
     t = thresholds
     problems = []
-    if value is None or Decimal(str(value)) < t.quick_win_min_value:
-        problems.append(f"value {_fmt(value)} below {t.quick_win_min_value}")
-    if feasibility is None or Decimal(str(feasibility)) < t.quick_win_min_feasibility:
-        problems.append(f"feasibility {_fmt(feasibility)} below {t.quick_win_min_feasibility}")
+    if value is None and feasibility is None:
+        # No sheet yet: "value ? below 4" would read as a score, not as its absence.
+        problems.append("not scored yet")
+    else:
+        if value is None or Decimal(str(value)) < t.quick_win_min_value:
+            problems.append(f"value {_fmt(value)} below {t.quick_win_min_value}")
+        if feasibility is None or Decimal(str(feasibility)) < t.quick_win_min_feasibility:
+            problems.append(f"feasibility {_fmt(feasibility)} below {t.quick_win_min_feasibility}")
     if kpis_touched != 1:
         problems.append(
             f"touches {kpis_touched if kpis_touched is not None else '?'} KPIs, not one"

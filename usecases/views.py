@@ -347,7 +347,7 @@ def _intake_save(
             use_case, refusal.to_stage, actor=request.user, submitting=True
         )
         heading = (
-            f"Saved as a draft, not submitted: to move on to "
+            f"Saved as a draft, not submitted. To move on to "
             f"{lifecycle.stage_label(refusal.to_stage)} it needs"
         )
         _refusal_remember(request, use_case, conditions or refusal.conditions, heading=heading)
@@ -528,7 +528,7 @@ def move_stage(request: HttpRequest, pk: int) -> HttpResponse:
     use_case = _get_use_case(request, pk, "usecases.move_stage")
     form = StageMoveForm(request.POST, use_case=use_case)
     to_stage = request.POST.get("to_stage", "")
-    heading = f"Not moved to {lifecycle.stage_label(to_stage)}: it needs"
+    heading = f"Not moved to {lifecycle.stage_label(to_stage)}. It needs"
     if not form.is_valid():
         # A stage no longer offered (moved meanwhile in another tab), or a note too long.
         conditions = [

@@ -119,7 +119,7 @@ def _send_to_review(request: HttpRequest, use_case: UseCase) -> None:
     try:
         moved = usecase_move_stage(use_case=use_case, to_stage=Stage.REVIEW, actor=request.user)
     except MoveRefused as refusal:
-        messages.error(request, refused_text("Not sent to review: it needs", refusal.conditions))
+        messages.error(request, refused_text("Not sent to review. It needs", refusal.conditions))
     except ValidationError as error:
         messages.error(request, error_text(error))
     else:

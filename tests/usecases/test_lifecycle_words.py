@@ -122,7 +122,7 @@ def test_a_refused_submission_keeps_a_draft_and_says_every_condition_at_the_top(
     assert not AuditEvent.objects.filter(action="usecase.submitted").exists()
     html = response.content.decode()
     block = refused_block(html)
-    assert "Saved as a draft, not submitted: to move on to Scoring it needs" in block
+    assert "Saved as a draft, not submitted. To move on to Scoring it needs:" in block
     assert "Needs a business KPI" in block
     assert f'href="/kpis/usecases/{use_case.pk}/">Add one on the KPI stack</a>' in block
     assert "Prohibited lane" in block
@@ -220,7 +220,7 @@ def test_a_refused_move_says_every_condition_at_the_top_of_the_use_case_page(
     html = response.content.decode()
     block = refused_block(html)
     assert block.count("<li>") == 2
-    assert "Not moved to Scoring: it needs" in block
+    assert "Not moved to Scoring. It needs:" in block
     assert f'<a href="/kpis/usecases/{use_case.pk}/">Add one on the KPI stack</a>' in block
     assert f'<a href="/governance/usecases/{use_case.pk}/">See its lane</a>' in block
     assert html.index('data-testid="refused-conditions"') < html.index("<h1>")
@@ -357,3 +357,26 @@ def test_a_submitted_import_row_moves_to_scoring_like_any_submission(ops_lead, s
     use_case = UseCase.objects.get()
     assert use_case.stage == Stage.SCORING
     assert StageChange.objects.filter(use_case=use_case, note="Submitted").exists()
+
+
+def test_the_governance_pages_send_to_review_says_the_same(client, make_user, ops_lead, support):
+    """The governance page's "Send to review" says what it opens, and refused, every
+    condition with its link (the same words as the use case page)."""
+    submitter = make_user("Ops lead", username="sara")
+    use_case = use_case_like("support_triage", stage=Stage.SCORING, submitted_by=submitter)
+    client.force_login(submitter)
+    url = reverse("governance:usecase", args=[use_case.pk])
+    assert "Send to review — opens the five-point review, signed off by" in (
+        client.get(url).content.decode()
+    )
+    response = client.post(url)
+    assert response.url == url
+    [said] = [str(m) for m in get_messages(response.wsgi_request)]
+    assert said.startswith("Not sent to review. It needs: Needs 1 complete score sheet")
+    assert f'<a href="/usecases/{use_case.pk}/#score">Open the scoring form</a>' in said
+    client.get(url)  # the page shows the refusal, once
+    score_for_review(use_case, ops_lead)
+    response = client.post(url)
+    review = Review.objects.get(use_case=use_case)
+    [said] = [str(m) for m in get_messages(response.wsgi_request)]
+    assert f'<a href="/governance/reviews/{review.pk}/">Open the review</a>' in said
