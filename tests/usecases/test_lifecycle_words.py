@@ -380,3 +380,16 @@ def test_the_governance_pages_send_to_review_says_the_same(client, make_user, op
     review = Review.objects.get(use_case=use_case)
     [said] = [str(m) for m in get_messages(response.wsgi_request)]
     assert f'<a href="/governance/reviews/{review.pk}/">Open the review</a>' in said
+
+
+def test_an_api_creation_refused_whole_links_to_nothing_it_did_not_save(ops_lead, support):
+    api = APIClient()
+    api.force_authenticate(ops_lead)
+    data = {**template_data(), "team": "Support", "owner": "ops", "submit": True}
+    for name in ("minutes_per_case", "rework_share", "expected_automation_share"):
+        data[name] = str(data[name])
+    response = api.post("/api/usecases/", data, format="json")
+    assert response.status_code == 400, response.data
+    assert [c["url"] for c in response.data["conditions"]] == [""]
+    assert "Needs a business KPI" in response.data["conditions"][0]["condition"]
+    assert not UseCase.objects.exists()

@@ -58,13 +58,17 @@ from usecases.services import (
 )
 
 
-def _refused(request: Request, refusal: lifecycle.MoveRefused) -> Response:
-    """A refused move as a 400: the error shape of ``opsai.api`` plus each condition's link."""
+def _refused(request: Request, refusal: lifecycle.MoveRefused, *, linked: bool = True) -> Response:
+    """A refused move as a 400: the error shape of ``opsai.api`` plus each condition's link.
+
+    ``linked=False`` for a creation refused whole: its links would name a use case that
+    was never saved (create it as a draft, resolve them, then submit it).
+    """
     body = validation_error_body(refusal.message_dict)
     body["conditions"] = [
         {
             "condition": condition.text,
-            "url": request.build_absolute_uri(condition.url) if condition.url else "",
+            "url": request.build_absolute_uri(condition.url) if condition.url and linked else "",
         }
         for condition in refusal.conditions
     ]
@@ -114,7 +118,7 @@ class UseCaseViewSet(
                 actor=request.user, data=data, template_key=template_key, submit=submit
             )
         except lifecycle.MoveRefused as refusal:  # nothing saved: the submission refused
-            return _refused(request, refusal)
+            return _refused(request, refusal, linked=False)
         return Response(self._ranked(use_case.pk), status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
