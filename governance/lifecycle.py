@@ -12,6 +12,10 @@ Steps:
 - entering review opens the review — or, in the Allowed lane, goes straight on to
   approved (a follow-on move); leaving review backwards withdraws its open review.
 
+Entry words (said on the move's button, then linked in its message):
+- entering review opens the five-point review, signed off by the roles it needs — or,
+  in the Allowed lane, goes straight on to approved.
+
 Obligation:
 - a use case at approved or beyond, outside the Allowed lane, with no approved review
   (registered as found in production) owes one — linked to its governance page, where
@@ -24,10 +28,12 @@ from typing import Any
 
 from django.urls import reverse
 
-from governance.choices import Lane, ReviewStatus
+from governance.choices import Lane, ReviewStatus, SignOffRole
 from governance.selectors import (
     FROZEN_FIELDS,
     approved_review_missing,
+    lane_assignment_of,
+    required_sign_off_roles,
     review_latest,
     review_open_of,
 )
@@ -43,27 +49,64 @@ from governance.services import (
 )
 from usecases import lifecycle
 from usecases.choices import Stage
-from usecases.lifecycle import FollowOn, StageMove
+from usecases.lifecycle import Condition, FollowOn, StageMove
 from usecases.models import UseCase
 
 ALLOWED_NOTE = "Allowed lane: no review needed"
 
 
-def lane_guard(move: StageMove) -> str | None:
-    """Prohibited use cases cannot advance; Reviewed ones reach approved only through a review."""
+def lane_guard(move: StageMove) -> Condition | None:
+    """Prohibited use cases cannot advance; Reviewed ones reach approved only through a review.
+
+    The condition links to where it is resolved: the lane on the use case's governance
+    page, or the review that needs finishing (the governance page when there is none).
+    """
     lane = lane_of(move.use_case, actor=move.actor)
+    governance_page = reverse("governance:usecase", args=[move.use_case.pk])
     if lane.lane == Lane.PROHIBITED and move.advancing:
-        return f"Prohibited lane — it cannot advance. {lane.reason}"
+        return Condition(
+            f"Prohibited lane — it cannot advance. {lane.reason}", governance_page, "See its lane"
+        )
     if lane.lane == Lane.REVIEWED and (move.from_stage, move.to_stage) == (
         Stage.REVIEW,
         Stage.APPROVED,
     ):
         latest = review_latest(move.use_case)
         if latest is None or latest.status != ReviewStatus.APPROVED:
-            return (
-                f"Reviewed lane — it needs an approved review before it is approved. {lane.reason}"
+            text = f"Needs an approved review (Reviewed lane). {lane.reason}"
+            if latest is None:
+                return Condition(text, governance_page, "Open a review")
+            return Condition(
+                text, reverse("governance:review", args=[latest.pk]), "Open the review"
             )
     return None
+
+
+def review_entry_before(use_case: UseCase) -> str | None:
+    """What entering review will bring, in words: the review and who signs it off.
+
+    Read-only (the lane as the policy would place it): a page showing the button writes nothing.
+    """
+    lane = lane_assignment_of(use_case)
+    if lane.lane == Lane.ALLOWED:
+        return "Allowed lane: no review needed, it goes straight on to Approved"
+    if lane.lane == Lane.PROHIBITED:
+        return None
+    labels = [SignOffRole(role).label for role in required_sign_off_roles(use_case)]
+    signers = ", ".join(labels[:-1]) + f" and {labels[-1]}" if len(labels) > 1 else labels[0]
+    return f"opens the five-point review, signed off by {signers}"
+
+
+def review_entry_after(use_case: UseCase) -> Condition | None:
+    """The review that entering review opened, linked."""
+    review = review_open_of(use_case)
+    if review is None:
+        return None
+    return Condition(
+        "The five-point review is open",
+        reverse("governance:review", args=[review.pk]),
+        "Open the review",
+    )
 
 
 def place_new_use_case(use_case: UseCase, actor: Any) -> None:
@@ -133,6 +176,9 @@ def register() -> None:
     lifecycle.register_bulk_step("governance.lane", place_new_use_cases)
     lifecycle.register_change_step("governance.review", review_after_change)
     lifecycle.register_move_step("governance.review", review_after_move)
+    lifecycle.register_entry_words(
+        "governance.review", Stage.REVIEW, before=review_entry_before, after=review_entry_after
+    )
     lifecycle.register_obligation(
         "governance.review",
         "no approved review",

@@ -20,14 +20,20 @@ from usecases.choices import Stage
 from usecases.models import UseCase
 
 
-def business_kpi_guard(move: lifecycle.StageMove) -> str | None:
-    """Leaving idea needs exactly one top business KPI; the reason says how many there are."""
+def business_kpi_guard(move: lifecycle.StageMove) -> lifecycle.Condition | None:
+    """Leaving idea needs exactly one top business KPI; the condition says how many there
+    are and links to the KPI stack, where one is added (or the extra ones moved down)."""
     if move.from_stage != Stage.IDEA or move.to_stage == Stage.REJECTED:
         return None
     count = business_kpi_count(move.use_case.pk)
     if count == 1:
         return None
-    return f"{BUSINESS_KPI_RULE} (this one has {count}). Define it on the KPI stack first."
+    return lifecycle.Condition(
+        f"Needs a business KPI: {BUSINESS_KPI_RULE[:1].lower()}{BUSINESS_KPI_RULE[1:]} "
+        f"(this one has {count}).",
+        reverse("kpis:usecase", args=[move.use_case.pk]),
+        "Add one on the KPI stack" if count == 0 else "Keep one on the KPI stack",
+    )
 
 
 def build_template_stack(use_case: UseCase, actor: Any) -> None:

@@ -13,9 +13,11 @@ class UsecasesConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from opsai.display import register_field_choices
-        from usecases import needs, receivers
+        from usecases import gates, needs, receivers
         from usecases.choices import System
         from usecases.models import UseCase
+
+        gates.register()
 
         # A JSON list of codes cannot carry choices: pages show "CRM, Ticketing" through this.
         register_field_choices(UseCase, "systems_touched", System.choices)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.forms.utils import flatatt
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
+from django.forms.utils import flatatt, pretty_name
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
 from opsai import tabular
 from opsai.forms import BoundedInputMixin
 from usecases import lifecycle, scoring
-from usecases.choices import CustomFieldKind, System
+from usecases.choices import CustomFieldKind, Stage, System
 from usecases.custom_fields import TEXT_MAX, URL_MAX, custom_fields, custom_value_parse
 from usecases.models import CustomField, ScoringModel, Team, UseCase
 from usecases.risk import risk_class_choices, risk_scheme
@@ -123,6 +126,7 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
 
     team = UnitChoiceField(label="Team")
     systems_touched = forms.MultipleChoiceField(
+        label="Systems touched",
         choices=System.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
@@ -168,6 +172,9 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
         an importer checking thousands of rows passes them once."""
         super().__init__(*args, **kwargs)
         self.require_complete = require_complete
+        for name, field in self.fields.items():
+            # Django's "This field is required." names no field: in a summary it is a riddle.
+            field.error_messages["required"] = f"{intake_label(name)} is required."
         self.fields["owner"].queryset = (
             get_user_model().objects.filter(is_active=True).order_by("username")
         )
@@ -216,8 +223,7 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
                     continue
                 value = data.get(name)
                 if value is None or value == "" or value == []:
-                    label = self.fields[name].label or name
-                    self.add_error(name, f"{label} is required to submit.")
+                    self.add_error(name, f"{intake_label(name)} is required to submit.")
             if (
                 not data.get("owner")
                 and not data.get("contact_email")
@@ -239,12 +245,39 @@ class UseCaseForm(BoundedInputMixin, forms.ModelForm):
                 self.custom_values[field.key] = "" if value is None else value
         return data
 
+    def error_summary(self, *, skip: Collection[str] = ()) -> list[str]:
+        """Every error of the form (but those of the fields in ``skip``), each naming its
+        field by the label the person sees (a message that does not start with it gets
+        "<Label>: " before it)."""
+        summary = []
+        for name in [*self.fields, NON_FIELD_ERRORS]:  # in the order the page shows them
+            if name in skip:
+                continue
+            label = str(self[name].label) if name in self.fields else ""
+            for message in self.errors.get(name, []):
+                named = not label or message.lower().startswith(label.lower())
+                summary.append(message if named else f"{label}: {message}")
+        return summary
+
     def intake_data(self) -> dict[str, Any]:
         """The cleaned intake fields, as the services take them (custom values by key)."""
         data = {name: self.cleaned_data[name] for name in FORM_MODEL_FIELDS}
         if self.custom_values:
             data[CUSTOM_FIELD] = self.custom_values
         return data
+
+
+def intake_label(name: str) -> str:
+    """The label a person sees for intake field ``name`` ("Systems touched", never
+    ``systems_touched``): the intake form's, else the model field's, else the name in words."""
+    field = UseCaseForm.base_fields.get(name)
+    if field is not None and field.label:
+        return str(field.label)
+    try:
+        label = str(UseCase._meta.get_field(name.removesuffix("_id")).verbose_name)
+    except FieldDoesNotExist:
+        label = pretty_name(name)
+    return label[:1].upper() + label[1:]
 
 
 class _CheckedChoiceField(forms.ChoiceField):
@@ -359,16 +392,41 @@ class ScoreForm(BoundedInputMixin, forms.Form):
 
 
 class StageMoveForm(forms.Form):
-    """Move a use case to one of the stages its lifecycle allows next."""
+    """Move a use case to one of the stages its lifecycle allows next: one button a move,
+    each saying what the move brings ("Move to Review — opens the five-point review, …")."""
 
     to_stage = forms.ChoiceField(label="Move to")
-    note = forms.CharField(max_length=300, required=False)
+    note = forms.CharField(max_length=300, required=False, label="Note (optional)")
 
     def __init__(self, *args: Any, use_case: UseCase, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.use_case = use_case
         self.fields["to_stage"].choices = [
             (s.value, s.label) for s in lifecycle.allowed_moves(use_case.stage)
         ]
+
+    @cached_property
+    def moves(self) -> list[dict[str, Any]]:
+        """The buttons: each allowed stage, its words, and whether it goes forward."""
+        moves = []
+        for stage in lifecycle.allowed_moves(self.use_case.stage):
+            move = lifecycle.StageMove(self.use_case, Stage(self.use_case.stage), stage)
+            order = lifecycle.ORDER
+            back = (
+                stage in order
+                and move.from_stage in order
+                and order[stage] < order[move.from_stage]
+            )
+            text = (
+                "Reject"
+                if stage == Stage.REJECTED
+                else f"Move {'back ' if back else ''}to {stage.label}"
+            )
+            brings = lifecycle.entry_words_before(self.use_case, stage)
+            if brings:
+                text += " — " + "; ".join(brings)
+            moves.append({"stage": stage.value, "text": text, "advancing": move.advancing})
+        return moves
 
 
 class ScoringModelForm(forms.ModelForm):

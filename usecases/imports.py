@@ -41,7 +41,7 @@ from opsai.jobs import enqueue_on_commit
 from opsai.permissions import acting_user
 from usecases.catalog import USE_CASE_TEMPLATES
 from usecases.choices import ImportState
-from usecases.forms import UseCaseForm
+from usecases.forms import UseCaseForm, intake_label
 from usecases.models import ImportJob, Team, UseCase
 from usecases.services import CUSTOM_FIELD, INTAKE_FIELDS, usecase_create, usecase_update
 
@@ -163,11 +163,11 @@ def _form_data(
         text = row[name]
         if name == "team":
             if text and text.lower() not in teams:
-                problems.append(f"team: unknown team {tabular.quote(text)}")
+                problems.append(f"Team: unknown team {tabular.quote(text)}")
             data[name] = teams.get(text.lower(), "")
         elif name == "owner":
             if text and text.lower() not in users:
-                problems.append(f"owner: unknown user {tabular.quote(text)}")
+                problems.append(f"Owner: unknown user {tabular.quote(text)}")
             data[name] = users.get(text.lower(), "")
         elif name == "systems_touched":
             data[name] = [
@@ -192,7 +192,7 @@ def _yes_no(text: str, name: str, problems: list[str], *, blank: str) -> str:
         return "true"
     if word in FALSE_WORDS:
         return "false"
-    problems.append(f"{name}: {tabular.quote(text)} is not yes or no")
+    problems.append(f"{intake_label(name)}: {tabular.quote(text)} is not yes or no")
     return blank
 
 
@@ -323,10 +323,9 @@ def _check_row(
     form = UseCaseForm(data=data, instance=instance, require_complete=submit, custom_field_defs=[])
     if not form.is_valid():
         named = {problem.split(":", 1)[0] for problem in problems}
-        for field_name, messages in form.errors.items():
-            if field_name in named:  # "unknown team 'X'" says more than "required"
-                continue
-            problems += [f"{field_name}: {m.rstrip('.')}" for m in messages]
+        # "Team: unknown team 'X'" says more than "Team is required": one message a field.
+        said = {name for name in form.errors if intake_label(name) in named}
+        problems += [message.rstrip(".") for message in form.error_summary(skip=said)]
     if problems:
         return f"Line {line}: " + "; ".join(problems) + "."
     return _Checked(line, instance, form.intake_data(), template_key, submit)

@@ -6,9 +6,10 @@ way: only the moves in :data:`TRANSITIONS` are allowed. The apps above ``usecase
 own in their ``AppConfig.ready``:
 
 - **guards** — a condition a move needs (one business KPI before leaving idea, a lane
-  that lets it advance, an approved review before approved). A guard returns the unmet
-  condition in the user's words, or ``None``. Every guard is asked, so a refused move
-  names everything that is missing at once.
+  that lets it advance, an approved review before approved, the scores the scoring
+  model requires before review). A guard returns the unmet :class:`Condition` — in the
+  user's words, with the link to the page that resolves it — or ``None``. Every guard
+  is asked, so a refused move (:class:`MoveRefused`) names everything missing at once.
 - **steps** — work a move, a creation or an intake change brings with it (open a
   review, build a template's KPI stack, recompute the lane). A step never moves the
   stage itself: it may return a :class:`FollowOn`, and the use-case service performs
@@ -19,6 +20,8 @@ own in their ``AppConfig.ready``:
   stages it applies to, narrows a queryset to the use cases that still owe it (so a
   page counts them in one aggregate query), and links to where it is resolved. An
   obligation is derived from the data, never stored: resolving it is doing the thing.
+- **entry words** — what entering a stage brings, said before the move (on its button:
+  "opens the five-point review with …") and after it (the link to the review opened).
 
 The use-case services (``usecase_create``, ``usecase_update``, ``usecase_move_stage``)
 run all of this inside their transaction, so registered work commits or rolls back
@@ -31,7 +34,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.urls import reverse
 
 from usecases.choices import Stage
 
@@ -82,6 +87,47 @@ class StageMove:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """Something a move needs and does not have, in the user's words, with the page that
+    resolves it (``url``, its link saying ``link_label``; both empty when no page does)."""
+
+    text: str
+    url: str = ""
+    link_label: str = ""
+
+    def __str__(self) -> str:
+        return self.text
+
+    def as_dict(self) -> dict[str, str]:
+        """A JSON-friendly copy (a session keeps it across a redirect; the API answers it)."""
+        return {"text": self.text, "url": self.url, "link_label": self.link_label}
+
+
+class MoveRefused(ValidationError):
+    """A move refused, with every unmet :class:`Condition` (``conditions``).
+
+    A ``ValidationError`` on ``stage`` (its messages are the conditions' texts), so code
+    that only needs the words treats it like any other refusal.
+    """
+
+    def __init__(self, to_stage: str, conditions: list[Condition]) -> None:
+        super().__init__({"stage": [condition.text for condition in conditions]})
+        self.to_stage = to_stage
+        self.conditions = list(conditions)
+
+
+@dataclass(frozen=True)
+class EntryWords:
+    """What entering ``stage`` brings: ``before(use_case)`` said on the move's button
+    ("opens the five-point review with …"), ``after(use_case)`` once it is made (the
+    link to the review it opened). Either may return ``None`` (nothing to say)."""
+
+    stage: Stage
+    before: Callable[[UseCase], str | None]
+    after: Callable[[UseCase], Condition | None]
+
+
+@dataclass(frozen=True)
 class FollowOn:
     """A move a step asks the use-case service to make next, with the note to record."""
 
@@ -110,7 +156,7 @@ class Obligation:
     resolve_label: str
 
 
-Guard = Callable[[StageMove], str | None]
+Guard = Callable[[StageMove], Condition | None]
 MoveStep = Callable[[StageMove], FollowOn | None]
 CreateStep = Callable[["UseCase", Any], None]
 ChangeStep = Callable[["UseCase", Any, frozenset[str]], FollowOn | None]
@@ -123,10 +169,11 @@ _create_steps: dict[str, CreateStep] = {}
 _change_steps: dict[str, ChangeStep] = {}
 _obligations: dict[str, Obligation] = {}
 _bulk_steps: dict[str, BulkStep] = {}
+_entry_words: dict[str, EntryWords] = {}
 
 
 def register_guard(name: str, guard: Guard) -> None:
-    """Make every move ask ``guard`` first (it returns the unmet condition, or ``None``)."""
+    """Make every move ask ``guard`` first (it returns the unmet :class:`Condition`, or ``None``)."""
     _guards[name] = guard
 
 
@@ -178,6 +225,31 @@ def register_bulk_step(name: str, step: BulkStep) -> None:
     _bulk_steps[name] = step
 
 
+def register_entry_words(
+    name: str,
+    stage: Stage,
+    *,
+    before: Callable[[UseCase], str | None],
+    after: Callable[[UseCase], Condition | None],
+) -> None:
+    """Say what entering ``stage`` brings: ``before`` on the move's button, ``after`` once made."""
+    _entry_words[name] = EntryWords(stage, before, after)
+
+
+def entry_words_before(use_case: UseCase, to_stage: str) -> list[str]:
+    """What moving ``use_case`` to ``to_stage`` would bring, in words (for its button)."""
+    said = (words.before(use_case) for words in _entry_words.values() if words.stage == to_stage)
+    return [text for text in said if text]
+
+
+def entry_words_after(use_case: UseCase) -> list[Condition]:
+    """What entering its current stage brought ``use_case``, each with its link."""
+    said = (
+        words.after(use_case) for words in _entry_words.values() if words.stage == use_case.stage
+    )
+    return [condition for condition in said if condition is not None]
+
+
 def allowed_moves(stage: str) -> tuple[Stage, ...]:
     """The stages a use case in ``stage`` may move to."""
     return TRANSITIONS.get(Stage(stage), ()) if stage in Stage.values else ()
@@ -188,22 +260,42 @@ def stage_label(stage: str) -> str:
     return Stage(stage).label if stage in Stage.values else stage
 
 
-def unmet_conditions(use_case: UseCase, to_stage: str, *, actor: Any = None) -> list[str]:
-    """Why ``use_case`` may not move to ``to_stage`` now — every reason, or ``[]`` if it may."""
+def unmet_conditions(
+    use_case: UseCase, to_stage: str, *, actor: Any = None, submitting: bool = False
+) -> list[Condition]:
+    """Why ``use_case`` may not move to ``to_stage`` now — every unmet condition with the
+    link that resolves it, or ``[]`` if it may. ``submitting``: asked for a draft about to
+    be submitted, so "submit it first" is not among them."""
     from_stage = use_case.stage
     if to_stage not in allowed_moves(from_stage):
         allowed = ", ".join(s.label for s in allowed_moves(from_stage)) or "none"
         return [
-            f"Cannot move from {stage_label(from_stage)} to {stage_label(to_stage)}; "
-            f"allowed: {allowed}."
+            Condition(
+                f"Cannot move from {stage_label(from_stage)} to {stage_label(to_stage)}; "
+                f"allowed: {allowed}."
+            )
         ]
     move = StageMove(use_case, Stage(from_stage), Stage(to_stage), actor)
-    unmet = [reason for guard in _guards.values() if (reason := guard(move))]
-    if move.advancing and use_case.is_draft:
+    unmet = [condition for guard in _guards.values() if (condition := guard(move))]
+    if move.advancing and use_case.is_draft and not submitting:
         # A draft is private to the people working on it (usecases.rules), so it must not
         # reach review, where reviewers of other teams are assigned to it.
-        unmet.insert(0, "Submit the use case first: a draft stays an idea until it is submitted.")
+        unmet.insert(
+            0,
+            Condition(
+                "Submit the use case first: a draft stays an idea until it is submitted.",
+                reverse("usecases:edit", args=[use_case.pk]),
+                "Open the draft to submit it",
+            ),
+        )
     return unmet
+
+
+def refuse_unless_allowed(use_case: UseCase, to_stage: str, *, actor: Any = None) -> None:
+    """Raise :class:`MoveRefused` naming every unmet condition, unless the move may be made."""
+    unmet = unmet_conditions(use_case, to_stage, actor=actor)
+    if unmet:
+        raise MoveRefused(to_stage, unmet)
 
 
 def steps_after_move(move: StageMove) -> list[FollowOn]:

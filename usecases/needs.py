@@ -155,7 +155,9 @@ def _blocked_items(user: Any, limit: int) -> list[NeedItem]:
         following = _next_stage(use_case.stage)
         if following is not None:
             # Bounded: asked only for the few rows shown, never for the count.
-            conditions += lifecycle.unmet_conditions(use_case, following, actor=user)
+            conditions += [
+                c.text for c in lifecycle.unmet_conditions(use_case, following, actor=user)
+            ]
         items.append(
             NeedItem(
                 title=use_case.title,

@@ -28,6 +28,7 @@ from django.utils import timezone
 from opsai import tabular
 from usecases.choices import Stage
 from usecases.custom_fields import custom_value_parse
+from usecases.forms import intake_label
 from usecases.models import PATH_SEPARATOR, Team, UseCase
 from usecases.onboarding import (
     REGISTERED_STAGES,
@@ -338,7 +339,8 @@ def check_row(line: int, row: dict[str, str], ctx: Context) -> RowPlan | list[Pr
         instance.clean()
     except ValidationError as error:
         for name, messages in error.message_dict.items():
-            where = column_of.get(name, name)
+            # The file's own column when one was mapped, else the label a person sees.
+            where = column_of.get(name) or intake_label(name)
             problems += [Problem(line, where, m.rstrip(".")) for m in messages]
     if problems:
         return problems

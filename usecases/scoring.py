@@ -33,6 +33,13 @@ CRITERIA: dict[str, tuple[str, str]] = {
 }
 CRITERION_KEYS: tuple[str, ...] = tuple(CRITERIA)
 
+# The score sheets a use case needs before it leaves scoring for review. The scoring model
+# sets no minimum number of scorers of its own, so the least that gives a consensus: one
+# complete sheet (every criterion scored 1–5 with a rationale — ``score_submit`` takes
+# nothing less). Sheets scored under an earlier model version count: versions change
+# weights and thresholds, never the criteria.
+SHEETS_REQUIRED_FOR_REVIEW = 1
+
 # Frequencies from most to least often; "at least weekly" means daily or weekly.
 FREQUENCY_ORDER: tuple[str, ...] = ("daily", "weekly", "monthly", "quarterly")
 WEEKS_PER_YEAR = 52
@@ -218,12 +225,16 @@ def quick_win_flag(
     """Quick win: high value and feasibility (consensus), one KPI, one team."""
     t = thresholds
     problems = []
-    if value is None or Decimal(str(value)) < t.quick_win_min_value:
-        problems.append(f"value {_fmt(value)} below {_fmt(t.quick_win_min_value)}")
-    if feasibility is None or Decimal(str(feasibility)) < t.quick_win_min_feasibility:
-        problems.append(
-            f"feasibility {_fmt(feasibility)} below {_fmt(t.quick_win_min_feasibility)}"
-        )
+    if value is None and feasibility is None:
+        # No sheet yet: "value ? below 4" would read as a score, not as its absence.
+        problems.append("not scored yet")
+    else:
+        if value is None or Decimal(str(value)) < t.quick_win_min_value:
+            problems.append(f"value {_fmt(value)} below {_fmt(t.quick_win_min_value)}")
+        if feasibility is None or Decimal(str(feasibility)) < t.quick_win_min_feasibility:
+            problems.append(
+                f"feasibility {_fmt(feasibility)} below {_fmt(t.quick_win_min_feasibility)}"
+            )
     if kpis_touched != 1:
         problems.append(
             f"touches {kpis_touched if kpis_touched is not None else '?'} KPIs, not one"

@@ -394,17 +394,22 @@ def _flag(condition: Q) -> Case:
     )
 
 
+def usecase_radar(use_case: UseCase, model: ScoringModel) -> scoring.Flag:
+    """The rework radar of ``use_case`` (its intake) under ``model``'s thresholds, with why."""
+    return scoring.radar_flag(
+        rules_clarity=use_case.rules_clarity,
+        frequency=use_case.frequency,
+        cases_per_week=use_case.cases_per_week,
+        rework_share=use_case.rework_share,
+        thresholds=model.thresholds,
+    )
+
+
 def usecase_flags(row: UseCase, model: ScoringModel) -> list[scoring.Flag]:
     """The derived flags of a row of :func:`usecase_portfolio`, each with its reason."""
     t = model.thresholds
     return [
-        scoring.radar_flag(
-            rules_clarity=row.rules_clarity,
-            frequency=row.frequency,
-            cases_per_week=row.cases_per_week,
-            rework_share=row.rework_share,
-            thresholds=t,
-        ),
+        usecase_radar(row, model),
         scoring.quick_win_flag(
             value=row.mean_value,
             feasibility=row.mean_feasibility,

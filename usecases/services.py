@@ -157,6 +157,22 @@ def _validate_submittable(use_case: UseCase) -> None:
         raise ValidationError(missing)
 
 
+# The note on the stage change a submission makes.
+SUBMITTED_NOTE = "Submitted"
+
+
+def _enter_scoring(use_case: UseCase, actor: Any) -> UseCase:
+    """A submitted idea goes on to scoring, as a move of its own: guards and steps run, and
+    a guard's refusal (``lifecycle.MoveRefused``) rolls the whole submission back — a
+    submitted use case never waits in idea. One that is not an idea (a rejected draft
+    submitted) stays where it is: only idea moves on to scoring."""
+    if use_case.stage != Stage.IDEA:
+        return use_case
+    return usecase_move_stage(
+        use_case=use_case, to_stage=Stage.SCORING, actor=actor, note=SUBMITTED_NOTE
+    )
+
+
 @transaction.atomic
 def usecase_create(
     *,
@@ -169,7 +185,8 @@ def usecase_create(
 
     ``template_key`` names the catalog template it started from; the KPI app
     builds that template's KPI stack when it hears ``usecase_created``. With
-    ``submit`` every required field must be filled, or nothing is saved.
+    ``submit`` every required field must be filled and the move on to scoring
+    allowed (``lifecycle.MoveRefused`` names every unmet condition), or nothing is saved.
     """
     unknown = set(data) - set(INTAKE_FIELDS)
     if unknown:
@@ -209,6 +226,9 @@ def usecase_create(
     if submit:
         audit_record(actor=actor, action="usecase.submitted", target=use_case)
     lifecycle.steps_after_create(use_case, actor)
+    if submit:
+        # After the create steps: the template's KPI stack and the lane are what it needs.
+        use_case = _enter_scoring(use_case, actor)
     return use_case
 
 
@@ -216,7 +236,9 @@ def usecase_create(
 def usecase_update(
     *, use_case: UseCase, actor: Any, data: dict[str, Any], submit: bool = False
 ) -> UseCase:
-    """Change intake fields of ``use_case``; with ``submit`` also submit it (all or nothing)."""
+    """Change intake fields of ``use_case``; with ``submit`` also submit it, which moves a
+    draft on to scoring (all or nothing: a missing field or an unmet condition of the move
+    saves nothing)."""
     unknown = set(data) - set(INTAKE_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown intake fields: {', '.join(sorted(unknown))}.")
@@ -253,11 +275,14 @@ def usecase_update(
             )
     if submitting:
         audit_record(actor=actor, action="usecase.submitted", target=use_case)
+        use_case = _enter_scoring(use_case, actor)
     return use_case
 
 
 def usecase_submit(*, use_case: UseCase, actor: Any) -> UseCase:
-    """Submit a draft: every required field must be filled (each missing one is named)."""
+    """Submit a draft and move it on to scoring: every required field must be filled (each
+    missing one is named) and the move allowed (``lifecycle.MoveRefused`` names every
+    unmet condition with its link); otherwise nothing changes."""
     if not use_case.is_draft:
         raise ValidationError("This use case has already been submitted.")
     return usecase_update(use_case=use_case, actor=actor, data={}, submit=True)
@@ -267,14 +292,13 @@ def usecase_submit(*, use_case: UseCase, actor: Any) -> UseCase:
 def usecase_move_stage(*, use_case: UseCase, to_stage: str, actor: Any, note: str = "") -> UseCase:
     """Move ``use_case`` to ``to_stage`` if the lifecycle allows it, recording who and when.
 
-    Every unmet condition is named at once. The steps the other apps registered run
+    Every unmet condition is named at once (``lifecycle.MoveRefused``, a ``ValidationError``
+    on ``stage`` whose ``conditions`` carry their links). The steps the other apps registered run
     next (a review opens on entering review); a move they ask for follows as a move
     of its own (the Allowed lane goes straight on from review to approved).
     """
     use_case = UseCase.objects.select_for_update().get(pk=use_case.pk)
-    unmet = lifecycle.unmet_conditions(use_case, to_stage, actor=actor)
-    if unmet:
-        raise ValidationError({"stage": unmet})
+    lifecycle.refuse_unless_allowed(use_case, to_stage, actor=actor)
     move = lifecycle.StageMove(use_case, Stage(use_case.stage), Stage(to_stage), actor)
     now = timezone.now()
     use_case.stage = move.to_stage

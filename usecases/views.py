@@ -7,6 +7,7 @@ naming the field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import rules
@@ -51,6 +52,7 @@ from usecases.forms import (
 )
 from usecases.imports import import_limits, usecase_import_submit
 from usecases.models import CustomField, ImportJob, ImportMapping, Team, UseCase
+from usecases.move_words import moved_text
 from usecases.onboarding import columns_csv as onboarding_columns_csv
 from usecases.onboarding import sample_csv as onboarding_sample_csv
 from usecases.onboarding import targets as onboarding_targets
@@ -76,6 +78,7 @@ from usecases.selectors import (
     usecase_flags,
     usecase_open_obligations,
     usecase_portfolio,
+    usecase_radar,
     usecase_sheets,
     usecase_stage_counts,
     usecase_stage_history,
@@ -234,20 +237,20 @@ def intake(request: HttpRequest) -> HttpResponse:
         submitting = "submit" in request.POST
         form = UseCaseForm(request.POST, require_complete=submitting)
         if form.is_valid():
-            try:
-                use_case = usecase_create(
+            saved = _intake_save(
+                request,
+                form,
+                lambda submit: usecase_create(
                     actor=request.user,
                     data=form.intake_data(),
                     template_key=template_key,
-                    submit=submitting,
-                )
-            except ValidationError as error:
-                form_add_errors(form, error)
-            else:
-                messages.success(
-                    request, "Submitted for scoring." if submitting else "Draft saved."
-                )
-                return redirect(use_case)
+                    submit=submit,
+                ),
+                submitting=submitting,
+                saved_text="Draft saved.",
+            )
+            if saved is not None:
+                return saved
     elif template_key or "blank" in request.GET:
         form = UseCaseForm(initial=_template_initial(template_key, request.user))
     else:
@@ -288,18 +291,17 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         submitting = "submit" in request.POST and use_case.is_draft
         form = UseCaseForm(request.POST, instance=use_case, require_complete=submitting)
         if form.is_valid():
-            try:
-                usecase_update(
-                    use_case=use_case,
-                    actor=request.user,
-                    data=form.intake_data(),
-                    submit=submitting,
-                )
-            except ValidationError as error:
-                form_add_errors(form, error)
-            else:
-                messages.success(request, "Submitted for scoring." if submitting else "Saved.")
-                return redirect(use_case)
+            saved = _intake_save(
+                request,
+                form,
+                lambda submit: usecase_update(
+                    use_case=use_case, actor=request.user, data=form.intake_data(), submit=submit
+                ),
+                submitting=submitting,
+                saved_text="Saved.",
+            )
+            if saved is not None:
+                return saved
     else:
         form = UseCaseForm(
             instance=use_case,
@@ -319,6 +321,86 @@ def _yes_no(value: bool | None) -> str:
     return "" if value is None else ("true" if value else "false")
 
 
+def _intake_save(
+    request: HttpRequest,
+    form: UseCaseForm,
+    save: Callable[[bool], UseCase],
+    *,
+    submitting: bool,
+    saved_text: str,
+) -> HttpResponse | None:
+    """Save the intake with ``save(submit)``: the redirect to the use case, or ``None`` when
+    the form shows why nothing was saved.
+
+    A submission the lifecycle refuses (no business KPI yet, a Prohibited lane) is not
+    half-made: nothing of it is kept, the intake is saved as a draft instead (so what was
+    typed is not lost and the links have a use case to point at), and the use case page
+    says, at its top, every condition the move on to scoring needs, each with its link.
+    """
+    try:
+        use_case = save(submitting)
+    except lifecycle.MoveRefused as refusal:
+        if not submitting:
+            form_add_errors(form, refusal)
+            return None
+        try:
+            use_case = save(False)
+        except ValidationError as error:
+            form_add_errors(form, error)
+            return None
+        # Asked again of the draft now saved: a new one's links need its id (the refused
+        # submission's was rolled back with it).
+        conditions = lifecycle.unmet_conditions(
+            use_case, refusal.to_stage, actor=request.user, submitting=True
+        )
+        heading = (
+            f"Saved as a draft, not submitted. To move on to "
+            f"{lifecycle.stage_label(refusal.to_stage)} it needs"
+        )
+        _refusal_remember(request, use_case, conditions or refusal.conditions, heading=heading)
+        return redirect(use_case)
+    except ValidationError as error:
+        form_add_errors(form, error)
+        return None
+    messages.success(request, _submitted_text(use_case) if submitting else saved_text)
+    return redirect(use_case)
+
+
+def _submitted_text(use_case: UseCase) -> str:
+    """What a submission did: where the use case is now, and what the rework radar found."""
+    radar = usecase_radar(use_case, scoring_model_current())
+    return f"Submitted: now in {use_case.get_stage_display()}. Rework radar: {radar.reason}."
+
+
+# --- Refused moves: said at the top of the use case page, after a redirect ----------------------
+
+
+def _refusal_key(use_case: UseCase) -> str:
+    return f"usecases.refused.{use_case.pk}"
+
+
+def _refusal_remember(
+    request: HttpRequest,
+    use_case: UseCase,
+    conditions: list[lifecycle.Condition],
+    *,
+    heading: str,
+    note: str = "",
+) -> None:
+    """Keep a refusal for the use case page the browser is sent to next (Post/Redirect/Get:
+    the address bar shows the use case, and a reload does not post the move again)."""
+    request.session[_refusal_key(use_case)] = {
+        "heading": heading,
+        "conditions": [condition.as_dict() for condition in conditions],
+        "note": note,
+    }
+
+
+def _refusal_take(request: HttpRequest, use_case: UseCase) -> dict[str, Any] | None:
+    """The refusal kept for this use case's page, said once."""
+    return request.session.pop(_refusal_key(use_case), None)
+
+
 # --- The use-case page ---------------------------------------------------------------------------
 
 
@@ -328,7 +410,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One use case: outcome as headline, radar, scores, flags, value estimate, stage history."""
     model = scoring_model_current()
     use_case = get_object_or_404(usecase_portfolio(scoring_model=model, viewer=request.user), pk=pk)
-    return render(request, "usecases/detail.html", _detail_context(request, use_case, model))
+    refused = _refusal_take(request, use_case)
+    context = _detail_context(request, use_case, model, refused=refused)
+    return render(request, "usecases/detail.html", context)
 
 
 def _detail_context(
@@ -337,6 +421,7 @@ def _detail_context(
     model: Any,
     score_form: ScoreForm | None = None,
     stage_form: StageMoveForm | None = None,
+    refused: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     user = request.user
     sheets = usecase_sheets(use_case)
@@ -363,9 +448,11 @@ def _detail_context(
     consensus = usecase_consensus(sheets=sheets, model=model) if visible else None
     may_move = user.has_perm("usecases.move_stage", use_case)
     if stage_form is None and may_move:
-        stage_form = StageMoveForm(use_case=use_case)
+        note = (refused or {}).get("note", "")
+        stage_form = StageMoveForm(use_case=use_case, initial={"note": note})
     return {
         "use_case": use_case,
+        "refused": refused,
         "model": model,
         "flags": [
             flag
@@ -442,26 +529,39 @@ def reveal(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @write_required
 def move_stage(request: HttpRequest, pk: int) -> HttpResponse:
-    """A product owner moves their team's use case to the next stage."""
+    """A product owner moves their team's use case to another stage, then back to its page:
+    with a message linking to what the move opened, or — refused — every unmet condition
+    at the top of the page, each with the link that resolves it."""
     use_case = _get_use_case(request, pk, "usecases.move_stage")
     form = StageMoveForm(request.POST, use_case=use_case)
-    if form.is_valid():
-        try:
-            usecase_move_stage(
-                use_case=use_case,
-                to_stage=form.cleaned_data["to_stage"],
-                actor=request.user,
-                note=form.cleaned_data["note"],
-            )
-        except ValidationError as error:
-            form_add_errors(form, error)
-        else:
-            messages.success(request, "Stage changed.")
-            return redirect(use_case)
-    model = scoring_model_current()
-    ranked = usecase_portfolio(scoring_model=model, viewer=request.user).get(pk=use_case.pk)
-    context = _detail_context(request, ranked, model, stage_form=form)
-    return render(request, "usecases/detail.html", context, status=400)
+    to_stage = request.POST.get("to_stage", "")
+    heading = f"Not moved to {lifecycle.stage_label(to_stage)}. It needs"
+    if not form.is_valid():
+        # A stage no longer offered (moved meanwhile in another tab), or a note too long.
+        conditions = [
+            lifecycle.Condition(f"{form[name].label}: {message}")
+            for name, errors in form.errors.items()
+            for message in errors
+        ]
+        if "to_stage" in form.errors:
+            conditions = lifecycle.unmet_conditions(use_case, to_stage) or conditions
+        _refusal_remember(
+            request, use_case, conditions, heading=heading, note=form.data.get("note", "")[:300]
+        )
+        return redirect(use_case)
+    note = form.cleaned_data["note"]
+    try:
+        moved = usecase_move_stage(
+            use_case=use_case, to_stage=to_stage, actor=request.user, note=note
+        )
+    except lifecycle.MoveRefused as refusal:
+        _refusal_remember(request, use_case, refusal.conditions, heading=heading, note=note)
+    except ValidationError as error:  # a step's own refusal: in words, without a link
+        conditions = [lifecycle.Condition(message) for message in error.messages]
+        _refusal_remember(request, use_case, conditions, heading=heading, note=note)
+    else:
+        messages.success(request, moved_text(moved, to_stage))
+    return redirect(use_case)
 
 
 # --- Import and settings ---------------------------------------------------------------------------

@@ -27,8 +27,9 @@ from opsai.forms import attempt, error_text
 from opsai.paging import paginate, sort_links, sort_value
 from opsai.permissions import permission_required, require, write_required
 from usecases.choices import Stage
-from usecases.lifecycle import REVIEWED_STAGES
+from usecases.lifecycle import REVIEWED_STAGES, MoveRefused, entry_words_before
 from usecases.models import UseCase
+from usecases.move_words import moved_text, refused_text
 from usecases.selectors import usecase_open_obligations, usecase_visible_to
 from usecases.services import usecase_move_stage
 from usecases.units import unit_from_query
@@ -87,13 +88,7 @@ def usecase(request: HttpRequest, pk: int) -> HttpResponse:
                 "A new review is open.",
             )
         else:
-            attempt(
-                request,
-                lambda: usecase_move_stage(
-                    use_case=use_case, to_stage=Stage.REVIEW, actor=request.user
-                ),
-                "Sent to review.",
-            )
+            _send_to_review(request, use_case)
         return redirect("governance:usecase", pk=pk)
     lane = selectors.lane_assignment_of(use_case)  # a page view never writes
     obligations = usecase_open_obligations(use_case)
@@ -105,6 +100,7 @@ def usecase(request: HttpRequest, pk: int) -> HttpResponse:
         "workers": list(selectors.worker_list().filter(use_case=use_case)),
         "incidents": list(use_case.incidents.order_by("-opened_at")),
         "can_send_to_review": use_case.stage == Stage.SCORING,
+        "send_to_review_brings": "; ".join(entry_words_before(use_case, Stage.REVIEW)),
         "can_rereview": bool(reviews) and reviews[0].status == ReviewStatus.REJECTED,
         # Past approved with no approved review (registered as found): a review can be
         # opened where it stands, without moving it out of its stage.
@@ -115,6 +111,19 @@ def usecase(request: HttpRequest, pk: int) -> HttpResponse:
         and request.user.has_perm("governance.change_worker", use_case),
     }
     return render(request, "governance/usecase.html", context)
+
+
+def _send_to_review(request: HttpRequest, use_case: UseCase) -> None:
+    """Move the use case to review: say what that opened (linked), or every unmet condition
+    with the link that resolves it (``usecases.move_words``, as on the use case page)."""
+    try:
+        moved = usecase_move_stage(use_case=use_case, to_stage=Stage.REVIEW, actor=request.user)
+    except MoveRefused as refusal:
+        messages.error(request, refused_text("Not sent to review. It needs", refusal.conditions))
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+    else:
+        messages.success(request, moved_text(moved, Stage.REVIEW))
 
 
 @require_safe

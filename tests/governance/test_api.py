@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from governance.models import AIWorker, Review
 from tests.governance.factories import CHECKLIST_ANSWERS, use_case_like, worker_for
+from tests.usecases.factories import score_for_review
 from usecases.services import usecase_move_stage
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +32,7 @@ def test_lanes_are_readable_with_their_rule_and_reason(executive):
 
 def test_reviews_are_answered_and_signed_off_through_the_api(submitter, reviewers):
     use_case = use_case_like("support_triage", submitted_by=submitter, owner=submitter)
+    score_for_review(use_case)
     usecase_move_stage(use_case=use_case, to_stage="review", actor=submitter)
     review = Review.objects.get()
     for key, answer in CHECKLIST_ANSWERS.items():
@@ -154,6 +156,7 @@ def test_an_incident_step_owner_who_is_not_a_user_with_a_role_is_a_400_naming_ow
 
 def test_a_sign_off_the_review_does_not_need_is_a_400_naming_role(submitter, reviewers):
     internal = use_case_like("quote_to_cash_exceptions", submitted_by=submitter, owner=submitter)
+    score_for_review(internal)
     usecase_move_stage(use_case=internal, to_stage="review", actor=submitter)
     review = Review.objects.get(use_case=internal)
     response = _client(reviewers["legal"]).post(

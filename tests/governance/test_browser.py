@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from audit.models import AuditEvent
 from governance.models import Review
 from tests.governance.factories import CHECKLIST_ANSWERS, use_case_like
+from tests.usecases.factories import score_for_review
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,6 +38,7 @@ def test_a_customer_facing_use_case_goes_through_review_to_approval(
     page, live_server, sign_in, submitter, reviewers, tmp_path
 ):
     use_case = use_case_like("support_triage", submitted_by=submitter, owner=submitter)
+    score_for_review(use_case)
 
     # The submitter sends it to review from its governance page and answers the checklist.
     sign_in(page, "sara")
@@ -44,9 +46,11 @@ def test_a_customer_facing_use_case_goes_through_review_to_approval(
     page.get_by_test_id("lane-reviewed").get_by_role("link", name="Support triage").click()
     expect(page.get_by_test_id("lane")).to_have_text("Reviewed")
     expect(page.get_by_test_id("lane-reason")).to_contain_text("Customer-facing text")
-    page.get_by_role("button", name="Send to review").click()
-    expect(page.get_by_text("Sent to review.")).to_be_visible()
-    page.get_by_role("link", name=re.compile(r"Review #\d+")).click()
+    page.get_by_role(
+        "button", name=re.compile("Send to review — opens the five-point review")
+    ).click()
+    expect(page.get_by_text("Moved to Review. The five-point review is open")).to_be_visible()
+    page.get_by_role("link", name="Open the review").click()
     evidence = tmp_path / "vendor-soc2.txt"
     evidence.write_text("SOC 2 type II report summary")
     for key, answer in CHECKLIST_ANSWERS.items():

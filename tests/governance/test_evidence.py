@@ -18,6 +18,7 @@ from audit.models import AuditEvent
 from governance.models import EvidenceFile, Review
 from governance.services import review_checklist_update
 from tests.governance.factories import use_case_like
+from tests.usecases.factories import score_for_review
 from usecases.services import usecase_move_stage
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +29,7 @@ def item(submitter: Any, reviewers: Any, settings: Any, tmp_path: Path) -> Any:
     """A checklist item of an open review; uploads land in a fresh MEDIA_ROOT."""
     settings.MEDIA_ROOT = tmp_path
     use_case = use_case_like("support_triage", submitted_by=submitter, owner=submitter)
+    score_for_review(use_case)
     usecase_move_stage(use_case=use_case, to_stage="review", actor=submitter)
     return Review.objects.get(use_case=use_case, status="open").checklist.get(key="data_handling")
 

@@ -18,6 +18,7 @@ from governance.models import AIWorker, Release, Review
 from governance.services import release_create, review_checklist_update, review_sign_off
 from opsai.display import changed_rows, display_rows, human_value
 from tests.governance.factories import CHECKLIST_ANSWERS, use_case_like, worker_for
+from tests.usecases.factories import score_for_review
 from usecases.models import UseCase
 from usecases.services import usecase_move_stage, usecase_update
 
@@ -106,6 +107,7 @@ def decided(submitter, reviewers):
         systems_touched=["crm", "ticketing"],
         exports_data=False,
     )
+    score_for_review(use_case)
     usecase_move_stage(use_case=use_case, to_stage="review", actor=submitter)
     review = Review.objects.get(use_case=use_case)
     with transaction.atomic():

@@ -10,6 +10,7 @@ from governance.selectors import lane_decide, lane_policy_current
 from governance.services import lane_policy_create
 from tests.factories import UseCaseFactory
 from tests.governance.factories import use_case_like
+from tests.usecases.factories import score_for_review
 from usecases.services import usecase_move_stage, usecase_update
 
 pytestmark = pytest.mark.django_db
@@ -98,6 +99,7 @@ def test_a_stricter_lane_reopens_review_and_sends_it_back(ops_lead):
     """GIVEN an Allowed use case that went straight to approved WHEN it turns customer-facing
     THEN it is Reviewed, a review opens and it is back in review, all audited."""
     use_case = use_case_like("collections_outreach")
+    score_for_review(use_case)
     usecase_move_stage(use_case=use_case, to_stage="review", actor=ops_lead)
     use_case.refresh_from_db()
     assert use_case.stage == "approved"
@@ -127,9 +129,10 @@ def test_a_prohibited_use_case_cannot_advance(ops_lead):
 
 def test_a_reviewed_use_case_needs_an_approved_review_to_be_approved(ops_lead):
     use_case = use_case_like("support_triage")
+    score_for_review(use_case)
     usecase_move_stage(use_case=use_case, to_stage="review", actor=ops_lead)
     assert Review.objects.get(use_case=use_case).status == "open"
-    with pytest.raises(ValidationError, match="needs an approved review"):
+    with pytest.raises(ValidationError, match="Needs an approved review"):
         usecase_move_stage(use_case=use_case, to_stage="approved", actor=ops_lead)
 
 

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from governance.models import ChecklistItem, Review
 from tests.governance.factories import CHECKLIST_ANSWERS, use_case_like
+from tests.usecases.factories import score_for_review
 from usecases.services import usecase_move_stage
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -20,6 +21,7 @@ def test_a_reviewer_answers_all_five_saves_once_and_signs_off(
     answers the five items and saves once THEN each item shows "Answered", "Saved" is on
     screen by the Save button with the page where it was, and the sign-off goes through."""
     use_case = use_case_like("support_triage", submitted_by=submitter, owner=submitter)
+    score_for_review(use_case)
     usecase_move_stage(use_case=use_case, to_stage="review", actor=submitter)
     review = Review.objects.get(use_case=use_case)
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from governance.models import ChecklistItem, EvidenceFile, Review
 from tests.governance.factories import CHECKLIST_ANSWERS, use_case_like
+from tests.usecases.factories import score_for_review
 from usecases.services import usecase_move_stage
 
 pytestmark = pytest.mark.django_db
@@ -16,6 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def review(submitter, reviewers):
     use_case = use_case_like("support_triage", submitted_by=submitter, owner=submitter)
+    score_for_review(use_case)
     usecase_move_stage(use_case=use_case, to_stage="review", actor=submitter)
     return Review.objects.get(use_case=use_case, status="open")
 

@@ -8,6 +8,7 @@ from audit.models import AuditEvent
 from governance.models import Review
 from governance.services import aiworker_update, review_checklist_update, review_sign_off
 from tests.governance.factories import CHECKLIST_ANSWERS, use_case_like, worker_for
+from tests.usecases.factories import score_for_review
 from usecases.services import usecase_move_stage, usecase_update
 
 EMAIL = "opsai.tasks.email_send"
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def _in_review(submitter, **overrides):
     use_case = use_case_like("support_triage", submitted_by=submitter, owner=submitter, **overrides)
+    score_for_review(use_case)
     usecase_move_stage(use_case=use_case, to_stage="review", actor=submitter)
     return use_case, Review.objects.get(use_case=use_case, status="open")
 
@@ -45,6 +47,7 @@ def test_required_sign_offs_follow_the_use_case(submitter, reviewers):
         "product_owner", "it_platform", "security", "legal",
     }  # fmt: skip
     internal = use_case_like("quote_to_cash_exceptions", submitted_by=submitter)
+    score_for_review(internal)
     usecase_move_stage(use_case=internal, to_stage="review", actor=submitter)
     roles = set(Review.objects.get(use_case=internal).sign_offs.values_list("role", flat=True))
     assert roles == {
@@ -233,6 +236,7 @@ def test_an_unchanged_model_does_not_reopen(submitter, reviewers, owner_po):
 
 def test_an_open_review_gains_the_sign_offs_a_change_requires(submitter, reviewers):
     internal = use_case_like("quote_to_cash_exceptions", submitted_by=submitter)
+    score_for_review(internal)
     usecase_move_stage(use_case=internal, to_stage="review", actor=submitter)
     review = Review.objects.get(use_case=internal)
     assert not review.sign_offs.filter(role="legal").exists()

@@ -16,6 +16,7 @@ from governance.models import Review
 from governance.services import review_checklist_update, review_sign_off
 from opsai.roles import role_group
 from tests.governance.factories import CHECKLIST_ANSWERS, use_case_like
+from tests.usecases.factories import score_for_review
 from usecases.services import usecase_move_stage
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +44,7 @@ def _submitter_holding(make_user, role):
 def _review(submitter, owner):
     use_case = use_case_like("support_triage", submitted_by=submitter, owner=owner)
     assert use_case.team.product_owner_id is None
+    score_for_review(use_case)
     usecase_move_stage(use_case=use_case, to_stage="review", actor=owner)
     return Review.objects.get(use_case=use_case, status="open")
 

@@ -12,6 +12,7 @@ from governance.models import AIWorker, Incident, LaneAssignment, LanePolicy
 from governance.services import incident_open
 from tests.factories import UseCaseFactory
 from tests.governance.factories import use_case_like, worker_for
+from tests.usecases.factories import score_for_review
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +28,7 @@ def world(owner_po, submitter):
     in_review = use_case_like("marketing_content_ops", submitted_by=submitter)
     from usecases.services import usecase_move_stage
 
+    score_for_review(in_review)
     usecase_move_stage(use_case=in_review, to_stage="review", actor=submitter)
     return {
         "use_case": approved,

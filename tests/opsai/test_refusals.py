@@ -14,6 +14,7 @@ from governance.models import Review
 from opsai.permissions import LAST_RESORT, refusal, refusal_fallback
 from tests.factories import TeamFactory, UseCaseFactory
 from tests.governance.factories import use_case_like
+from tests.usecases.factories import score_for_review
 from usecases.services import usecase_move_stage
 
 pytestmark = pytest.mark.django_db
@@ -120,6 +121,7 @@ def test_a_user_without_a_role_is_told_to_ask_for_one(roleless_user):
 def submitted_review(ops_lead):
     """A review of a use case the ops lead submitted and owns (ops leads give no sign-off)."""
     use_case = use_case_like("support_triage", submitted_by=ops_lead, owner=ops_lead)
+    score_for_review(use_case)
     usecase_move_stage(use_case=use_case, to_stage="review", actor=ops_lead)
     return Review.objects.get(use_case=use_case, status="open")
 
@@ -162,6 +164,7 @@ def test_an_owner_who_did_not_submit_hears_they_own_it(make_user):
     submitter = make_user("Ops lead", username="sam")
     owner = make_user("Ops lead", username="olga")
     use_case = use_case_like("support_triage", submitted_by=submitter, owner=owner)
+    score_for_review(use_case)
     usecase_move_stage(use_case=use_case, to_stage="review", actor=owner)
     review = Review.objects.get(use_case=use_case, status="open")
     assert refusal(owner, "governance.sign_off", review) == (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from tests.factories import user_with_role
 from usecases import scoring
 from usecases.catalog import TEMPLATE_FIELDS, USE_CASE_TEMPLATES
 from usecases.models import Score, Team, UseCase
@@ -44,3 +45,14 @@ def rate(use_case: UseCase, scorer: Any, *values: int) -> Score:
         values=sheet(*values),
         rationales={key: f"because {key}" for key in scoring.CRITERION_KEYS},
     )
+
+
+def score_for_review(use_case: UseCase, *scorers: Any) -> list[Score]:
+    """The score sheets the scoring model requires before review
+    (``scoring.SHEETS_REQUIRED_FOR_REVIEW``), from ``scorers`` — fixed users made here when
+    none are given — so a test can move ``use_case`` from scoring to review."""
+    needed = scoring.SHEETS_REQUIRED_FOR_REVIEW
+    people = list(scorers) or [
+        user_with_role("Ops lead", username=f"review-scorer-{n}") for n in range(needed)
+    ]
+    return [rate(use_case, person, 4, 4, 3, 4, 3) for person in people[:needed]]

@@ -124,19 +124,27 @@ def test_only_ops_leads_and_admins_score_through_the_api(api, ops_lead, make_use
 
 
 def test_the_teams_product_owner_moves_stages_through_the_api(api, ops_lead, product_owner):
+    """GIVEN a submitted use case (in scoring: submitting moved it there)
+    WHEN its team's product owner moves it through the API
+    THEN a move the lifecycle does not allow, or one missing its scores, is a 400 naming
+    each condition (with its link); once scored it moves to review."""
     use_case = make_use_case(ops_lead)
+    assert use_case.stage == "scoring"
     Team.objects.filter(pk=use_case.team_id).update(product_owner=product_owner)
     api.force_authenticate(ops_lead)
-    assert (
-        api.post(f"/api/usecases/{use_case.pk}/move/", {"to_stage": "scoring"}).status_code == 403
-    )
+    assert api.post(f"/api/usecases/{use_case.pk}/move/", {"to_stage": "review"}).status_code == 403
     api.force_authenticate(product_owner)
     response = api.post(f"/api/usecases/{use_case.pk}/move/", {"to_stage": "production"})
     assert response.status_code == 400
-    assert "Cannot move from Idea to Production" in response.data["stage"][0]
-    response = api.post(f"/api/usecases/{use_case.pk}/move/", {"to_stage": "scoring"})
+    assert "Cannot move from Scoring to Production" in response.data["stage"][0]
+    assert response.data["conditions"] == [{"condition": response.data["stage"][0], "url": ""}]
+    response = api.post(f"/api/usecases/{use_case.pk}/move/", {"to_stage": "review"})
+    assert response.status_code == 400
+    assert response.data["conditions"][0]["url"].endswith(f"/usecases/{use_case.pk}/#score")
+    rate(use_case, ops_lead, 4, 4, 4, 4, 4)
+    response = api.post(f"/api/usecases/{use_case.pk}/move/", {"to_stage": "review"})
     assert response.status_code == 200, response.data
-    assert response.data["stage"] == "scoring"
+    assert response.data["stage"] == "approved"  # the Allowed lane goes straight on
 
 
 def test_executives_and_role_less_users_cannot_write(api, executive, roleless_user, ops_lead):
@@ -171,7 +179,7 @@ def test_the_api_imports_all_rows_or_none(api, ops_lead, executive):
     )
     response = api.post("/api/usecases/import/", {"file": bad}, format="multipart")
     assert response.status_code == 400
-    assert response.data["errors"] == ["Line 3: cases_per_week: Enter a whole number."]
+    assert response.data["errors"] == ["Line 3: Cases per week: Enter a whole number."]
     assert not UseCase.objects.exists()
     good = SimpleUploadedFile("u.csv", b"title,team\nGood,Finance\n")
     response = api.post("/api/usecases/import/", {"file": good}, format="multipart")

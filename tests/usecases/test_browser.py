@@ -46,7 +46,11 @@ def test_an_ops_lead_creates_scores_and_sees_collections_outreach_ranked(
     page.get_by_role("button", name="Submit", exact=True).click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Improve collections recovery rate")
-    expect(page.get_by_text("Submitted for scoring.")).to_be_visible()
+    # Submitting moved it on to scoring, and says what the rework radar found.
+    expect(
+        page.get_by_text("Submitted: now in Scoring. Rework radar: Rules, repetition")
+    ).to_be_visible()
+    expect(page.get_by_test_id("stage")).to_have_text("Scoring")
     expect(page.get_by_test_id("value-estimate")).to_contain_text("estimate")
     expect(page.get_by_test_id("value-estimate")).to_contain_text("4,680")  # hours a year
 
@@ -166,3 +170,37 @@ def test_the_portfolio_pages_in_place_and_keeps_the_sort(page, live_server, sign
     assert "sort=title" in page.url and "page=2" in page.url
     page.reload()
     expect(rows.first).to_have_attribute("data-title", "Case 50")
+
+
+def test_a_refused_move_is_said_at_the_top_and_moving_to_review_opens_the_review(
+    page, live_server, sign_in, make_user
+):
+    """GIVEN a submitted, customer-facing use case with no score yet
+    WHEN its team's product owner clicks "Move to Review"
+    THEN the use case page (not a /stage/ address) says at its top, in view, that it needs
+    a score sheet, linking to the scoring form; once scored, the same button moves it and
+    the message links to the review it opened."""
+    owner = make_user("Product owner", username="priya")
+    demo_units(actor=None, product_owner=owner)
+    lead = make_user("Ops lead", username="lead")
+    use_case = make_use_case(lead, "support_triage")
+    sign_in(page, "priya")
+    page.goto(f"{live_server.url}{use_case.get_absolute_url()}")
+    move = page.get_by_role(
+        "button", name=re.compile(r"^Move to Review — opens the five-point review")
+    )
+    move.click()
+    page.wait_for_url(f"**/usecases/{use_case.pk}/")
+    refused = page.get_by_test_id("refused-conditions")
+    expect(refused).to_be_in_viewport()
+    expect(refused).to_contain_text("Needs 1 complete score sheet")
+    expect(refused.get_by_role("link", name="Open the scoring form")).to_have_attribute(
+        "href", f"/usecases/{use_case.pk}/#score"
+    )
+    rate(use_case, lead, 4, 4, 4, 4, 4)
+    page.reload()
+    expect(page.get_by_test_id("refused-conditions")).to_have_count(0)  # said once
+    page.get_by_role("button", name=re.compile(r"^Move to Review")).click()
+    expect(page.get_by_test_id("stage")).to_have_text("Review")
+    page.get_by_role("link", name="Open the review").click()
+    expect(page).to_have_url(re.compile(r"/governance/reviews/\d+/$"))

@@ -35,7 +35,10 @@ def test_a_use_case_needs_an_owner_or_a_contact_to_be_submitted(ops_lead):
         usecase_create(actor=ops_lead, data=data, submit=True)
     assert error.value.message_dict["owner"] == [OWNER_OR_CONTACT_MISSING]
     use_case = usecase_create(
-        actor=ops_lead, data={**data, "contact_email": "dana@example.org"}, submit=True
+        actor=ops_lead,
+        data={**data, "contact_email": "dana@example.org"},
+        template_key="collections_outreach",  # its business KPI: submitting moves to scoring
+        submit=True,
     )
     assert not use_case.is_draft and use_case.owner is None
 

@@ -212,9 +212,11 @@ def test_someone_else_does_not_see_the_draft_in_any_list_count_or_export(
     # Nor is its KPI offered on the data page's forms.
     offered = client.get(reverse("kpis:data")).context["measure_form"].fields["kpi"].queryset
     assert kpi not in offered and offered.exists()
-    # Counts: one use case in idea (the other team's), not two.
-    assert {c["value"]: c["count"] for c in usecase_stage_counts(user)}["idea"] == 1
-    assert dict(portfolio_dashboard(user)["stages"])["Idea"] == 1
+    # Counts: the other team's use case (submitted, so in scoring), not the draft (in idea).
+    counts = {c["value"]: c["count"] for c in usecase_stage_counts(user)}
+    assert (counts["idea"], counts["scoring"]) == (0, 1)
+    stages = dict(portfolio_dashboard(user)["stages"])
+    assert (stages.get("Idea", 0), stages["Scoring"]) == (0, 1)
     lanes = governance_overview(viewer=user)["lanes"]
     assert sum(lane["count"] for lane in lanes) == 1
     assert TITLE not in client.get(reverse("governance:index")).content.decode()
@@ -260,7 +262,8 @@ def test_the_people_working_on_the_draft_see_it_everywhere(client, people, draft
     MeasurementFactory(kpi=kpi, timestamp=timezone.now(), value=42.0)
     measurements = api.get("/api/measurements/", {"kpi": kpi.pk}).data
     assert len(measurements["results"] if isinstance(measurements, dict) else measurements) == 1
-    assert {c["value"]: c["count"] for c in usecase_stage_counts(user)}["idea"] == 2
+    counts = {c["value"]: c["count"] for c in usecase_stage_counts(user)}
+    assert (counts["idea"], counts["scoring"]) == (1, 1)  # the draft, the other team's
 
 
 def test_what_the_insiders_may_do_on_the_draft_is_unchanged(people, draft):
@@ -288,16 +291,18 @@ def test_after_submit_everyone_sees_it(client, people, draft):
         assert TITLE in _body(client.get(reverse("usecases:portfolio"), {"export": "csv"}))
         listed = _api(user).get("/api/usecases/").data["results"]
         assert draft.pk in [row["id"] for row in listed], who
-        assert dict(portfolio_dashboard(user)["stages"])["Idea"] == 2, who
+        # Submitting moved it on to scoring, beside the other team's.
+        assert dict(portfolio_dashboard(user)["stages"])["Scoring"] == 2, who
 
 
 def test_jobs_and_aggregates_without_a_viewer_count_submitted_use_cases_only(people, draft):
-    assert {c["value"]: c["count"] for c in usecase_stage_counts()}["idea"] == 1
-    assert dict(portfolio_dashboard()["stages"])["Idea"] == 1
+    counts = {c["value"]: c["count"] for c in usecase_stage_counts()}
+    assert (counts["idea"], counts["scoring"]) == (0, 1)
+    assert dict(portfolio_dashboard()["stages"])["Scoring"] == 1
     assert sum(lane["count"] for lane in governance_overview()["lanes"]) == 1
     assert all(change.use_case_id != draft.pk for change in weekly_review()["stage_changes"])
     usecase_submit(use_case=draft, actor=people["owner"])
-    assert dict(portfolio_dashboard()["stages"])["Idea"] == 2
+    assert dict(portfolio_dashboard()["stages"])["Scoring"] == 2
     assert any(change.use_case_id == draft.pk for change in weekly_review()["stage_changes"])
 
 

@@ -73,11 +73,14 @@ def test_a_bad_csv_saves_nothing_and_names_each_bad_row(ops_lead):
     assert not AuditEvent.objects.exists()
     by_line = {error.split(":")[0]: error for error in report.errors}
     assert set(by_line) == {"Line 3", "Line 4", "Line 5"}
-    assert "team: unknown team 'Legal'" in by_line["Line 3"]
-    assert "title" in by_line["Line 4"]
-    for reason in ["owner: unknown user 'nobody'", "money_movement: 'maybe' is not yes or no",
-                   "value_bucket", "systems_touched", "cases_per_week", "rework_share"]:  # fmt: skip
+    assert "Team: unknown team 'Legal'" in by_line["Line 3"]
+    assert "Title is required" in by_line["Line 4"]
+    # Each field named by the label the intake form shows, never its raw name.
+    for reason in ["Owner: unknown user 'nobody'", "Money movement: 'maybe' is not yes or no",
+                   "Value bucket", "Systems touched", "Cases per week",
+                   "Share of cases reworked (0–1)"]:  # fmt: skip
         assert reason in by_line["Line 5"], by_line["Line 5"]
+    assert "_" not in by_line["Line 5"].replace("'", " "), by_line["Line 5"]
 
 
 def test_a_cell_with_a_line_break_keeps_the_line_numbers_of_later_rows(ops_lead):
@@ -90,7 +93,7 @@ def test_a_cell_with_a_line_break_keeps_the_line_numbers_of_later_rows(ops_lead)
         ),
     )
     assert [error.split(":")[0] for error in report.errors] == ["Line 4"]
-    assert "team: unknown team 'Legal'" in report.errors[0]
+    assert "Team: unknown team 'Legal'" in report.errors[0]
 
 
 def test_a_bad_excel_file_saves_nothing_and_names_each_bad_row(ops_lead):
@@ -106,8 +109,8 @@ def test_a_bad_excel_file_saves_nothing_and_names_each_bad_row(ops_lead):
     report = usecase_import(actor=ops_lead, name="cases.xlsx", content=content)
     assert not report.ok
     assert [error.split(":")[0] for error in report.errors] == ["Line 3", "Line 5"]
-    assert "cases_per_week" in report.errors[0]
-    assert "approvals_needed" in report.errors[1]
+    assert "Cases per week" in report.errors[0]
+    assert "Approvals needed" in report.errors[1]
     assert not UseCase.objects.exists()
 
 
@@ -154,7 +157,7 @@ def test_the_import_page_lists_the_bad_rows(client, ops_lead, executive):
     response = client.post(reverse("usecases:import"), {"file": upload})
     assert response.status_code == 400
     assert b"Nothing was imported" in response.content
-    assert b"Line 2: team: unknown team" in response.content
+    assert b"Line 2: Team: unknown team" in response.content
     good = SimpleUploadedFile("cases.csv", csv_bytes("Fine,Finance,ops,O,cost,erp,4,0.2,2,no"))
     assert client.post(reverse("usecases:import"), {"file": good}).status_code == 302
     assert UseCase.objects.count() == 1

@@ -143,11 +143,11 @@ def test_a_bad_row_or_too_many_rows_fail_the_job_and_nothing_is_saved(
     for job in (bad, many):
         wait_for(lambda j=job: job_state(j.pk) == ImportState.FAILED, timeout=120, what="failed")
         job.refresh_from_db()
-    assert bad.errors == ["Line 38: team: unknown team 'Legal'."] and bad.error_count == 1
+    assert bad.errors == ["Line 38: Team: unknown team 'Legal'."] and bad.error_count == 1
     assert (bad.created, bad.rows_saved) == (0, 0)
     page = client.get(response.url)
     assert b"Nothing was imported" in page.content
-    assert b"Line 38: team: unknown team" in page.content
+    assert b"Line 38: Team: unknown team" in page.content
     assert many.errors == ["The file has more than 10,000 rows."]
     assert many.finished_at - many.started_at < timedelta(seconds=10)
     assert not UseCase.objects.exists()
@@ -335,7 +335,7 @@ def test_a_huge_bad_value_is_quoted_short_and_the_list_is_capped(
     page, api, _ = post_both(client, "bad.csv", ("\n".join(lines) + "\n").encode())
     errors = api.json()["errors"]
     assert len(errors) == 150 and all(len(e) < 200 for e in errors)
-    assert errors[0].startswith("Line 2: team: unknown team 'LLLL")
+    assert errors[0].startswith("Line 2: Team: unknown team 'LLLL")
     assert errors[0].endswith("… (9,000 characters)'.")
     assert len(page.content) < 60_000
 

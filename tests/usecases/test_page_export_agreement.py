@@ -96,7 +96,7 @@ def test_half_way_scores_round_up_on_the_page_and_in_both_exports(half_way_portf
     rounded half up (3.125 → 3.13), the amount has separators and the currency, and the
     raw columns hold the numbers behind them."""
     client = half_way_portfolio
-    query = "?sort=title&stage=idea"
+    query = "?sort=title&stage=scoring"  # submitted: in scoring
     page = page_rows(client.get(URL + query).content.decode())
     assert {title: row[SCORE] for title, row in page.items()} == {
         title: shown for title, (_, _, shown) in HALF_WAY.items()

@@ -21,7 +21,7 @@ from tests.usecases.factories import make_use_case, template_data
 from usecases import risk
 from usecases.imports import usecase_import
 from usecases.models import UseCase
-from usecases.services import custom_field_create, usecase_move_stage, usecase_update
+from usecases.services import custom_field_create, usecase_submit, usecase_update
 
 pytestmark = pytest.mark.django_db
 
@@ -47,10 +47,13 @@ def test_a_high_impact_use_case_is_reviewed_and_a_prohibited_class_is_prohibited
         ops_lead, high_impact=True, high_impact_justification="Decides on benefit claims."
     )
     assert (lane(impact).lane, lane(impact).rule.name) == ("reviewed", "High-impact")
-    banned = make_use_case(ops_lead, risk_class="prohibited")
+    banned = make_use_case(ops_lead, risk_class="prohibited", submit=False)
     assert lane(banned).lane == "prohibited"
+    # Submitting would move it on to scoring: the lane refuses, so it stays a draft in idea.
     with pytest.raises(ValidationError, match="Prohibited lane"):
-        usecase_move_stage(use_case=banned, to_stage="scoring", actor=ops_lead)
+        usecase_submit(use_case=banned, actor=ops_lead)
+    banned.refresh_from_db()
+    assert banned.is_draft and banned.stage == "idea"
 
 
 def test_a_high_risk_autonomous_refund_is_still_prohibited():

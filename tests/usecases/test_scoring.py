@@ -169,6 +169,7 @@ def test_a_quick_win_is_high_value_high_feasibility_one_kpi_one_team():
         ({"kpis_touched": 2}, "touches 2 KPIs, not one"),
         ({"teams_touched": 2}, "touches 2 teams, not one"),
         ({"value": None}, "value ? below 4"),
+        ({"value": None, "feasibility": None}, "Not a quick win: not scored yet"),
     ],
 )
 def test_a_quick_win_fails_on_each_condition(overrides, reason):

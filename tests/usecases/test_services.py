@@ -98,7 +98,8 @@ def test_a_draft_is_submitted_once_complete(ops_lead):
     usecase_update(use_case=draft, actor=ops_lead, data={"problem": "Late reminders"})
     submitted = usecase_submit(use_case=draft, actor=ops_lead)
     assert submitted.submitted_at is not None
-    assert actions(draft)[-2:] == ["usecase.updated", "usecase.submitted"]
+    assert submitted.stage == "scoring"
+    assert actions(draft)[-3:] == ["usecase.updated", "usecase.submitted", "usecase.stage_moved"]
 
 
 def test_update_sends_changed_fields_and_their_old_values(ops_lead, changed_signal):
@@ -134,9 +135,9 @@ def test_systems_touched_must_be_known_systems(ops_lead):
 def test_it_moves_through_allowed_stages_only_and_keeps_time_in_stage(ops_lead, admin_user):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        use_case = make_use_case(ops_lead)
+        use_case = make_use_case(ops_lead, submit=False)
     with time_machine.travel(start + timedelta(days=3), tick=False):
-        usecase_move_stage(use_case=use_case, to_stage="scoring", actor=admin_user, note="go")
+        usecase_submit(use_case=use_case, actor=admin_user)  # submitting moves it to scoring
     with time_machine.travel(start + timedelta(days=5), tick=False):
         with pytest.raises(ValidationError, match="Cannot move from Scoring to Pilot"):
             usecase_move_stage(use_case=use_case, to_stage="pilot", actor=admin_user)

@@ -128,7 +128,7 @@ def test_roll_ups_add_each_unit_to_every_unit_above_it(tree, ops_lead):
     assert rollups["IRS"].value == pytest.approx(
         value["Answer letters"] + value["Route calls"] + value["Find evaders"], abs=Decimal("0.05")
     )
-    assert rollups["IRS"].stages == {"pilot": 1, "idea": 2}
+    assert rollups["IRS"].stages == {"pilot": 1, "scoring": 2}  # submitted: on to scoring
     # the tree comes in order: each parent right before its children (whatever the
     # database's collation makes of "IRS › …" against "IRSa")
     unit_create(actor=ops_lead, name="IRSa", parent=tree["root"])
@@ -311,7 +311,7 @@ def test_dashboards_filter_a_unit_and_break_it_down_by_the_units_below(
     top = client.get(reverse("governance:index")).context["lanes_by_unit"]
     assert [(row.unit.name, row.total) for row in top] == [("Treasury", 3)]
     kpis = client.get(reverse("kpis:portfolio"), {"unit": tree["mint"].pk}).context
-    assert dict(kpis["stages"])["Idea"] == 1
+    assert dict(kpis["stages"])["Scoring"] == 1
     status = {row.unit.name: row.total for row in kpis["status_by_unit"]}
     assert status == {"Mint": 1, "Coins": 1}  # one business KPI per template stack
 

@@ -227,16 +227,19 @@ def test_the_page_shows_the_score_history(client, ops_lead):
 
 
 def test_the_team_product_owner_moves_the_stage(client, ops_lead, product_owner, finance):
-    use_case = make_use_case(ops_lead)
+    use_case = make_use_case(ops_lead, "support_triage", team=finance)  # submitted: in scoring
+    rate(use_case, ops_lead, 4, 4, 4, 4, 4)
     client.force_login(product_owner)
     response = client.post(
-        reverse("usecases:move_stage", args=[use_case.pk]), {"to_stage": "scoring", "note": "go"}
+        reverse("usecases:move_stage", args=[use_case.pk]), {"to_stage": "review", "note": "go"}
     )
     assert response.status_code == 302
+    assert response.url == use_case.get_absolute_url()
     use_case.refresh_from_db()
-    assert use_case.stage == "scoring"
+    assert use_case.stage == "review"
     page = client.get(use_case.get_absolute_url())
-    assert [s.stage for s in page.context["stage_history"]] == ["idea", "scoring"]
+    assert [s.stage for s in page.context["stage_history"]] == ["idea", "scoring", "review"]
+    assert page.context["stage_history"][-1].note == "go"
 
 
 def test_a_product_owner_of_another_team_and_ops_leads_cannot_move(
@@ -248,21 +251,25 @@ def test_a_product_owner_of_another_team_and_ops_leads_cannot_move(
     for user in (stranger, ops_lead):
         client.force_login(user)
         response = client.post(
-            reverse("usecases:move_stage", args=[use_case.pk]), {"to_stage": "scoring"}
+            reverse("usecases:move_stage", args=[use_case.pk]), {"to_stage": "rejected"}
         )
         assert response.status_code == 403
     use_case.refresh_from_db()
-    assert use_case.stage == "idea"
+    assert use_case.stage == "scoring"
 
 
 def test_a_disallowed_move_is_refused_with_the_reason(client, ops_lead, product_owner, finance):
-    use_case = make_use_case(ops_lead)
+    use_case = make_use_case(ops_lead, team=finance)
     client.force_login(product_owner)
     response = client.post(
-        reverse("usecases:move_stage", args=[use_case.pk]), {"to_stage": "pilot"}
+        reverse("usecases:move_stage", args=[use_case.pk]), {"to_stage": "pilot"}, follow=True
     )
-    assert response.status_code == 400
-    assert "to_stage" in response.context["stage_form"].errors
+    assert response.redirect_chain == [(use_case.get_absolute_url(), 302)]
+    assert response.context["refused"]["conditions"][0]["text"] == (
+        "Cannot move from Scoring to Pilot; allowed: Review, Idea, Rejected."
+    )
+    use_case.refresh_from_db()
+    assert use_case.stage == "scoring"
 
 
 # --- Portfolio, exports, sensitivity ----------------------------------------------------------------
@@ -289,7 +296,7 @@ def test_the_portfolio_runs_a_fixed_number_of_queries(
     # bubbles, the team filter's choices, the custom-field filter's choices: the same nine
     # for one use case or ten thousand
     with django_assert_num_queries(9):
-        response = client.get(reverse("usecases:portfolio") + "?sort=-value&stage=idea")
+        response = client.get(reverse("usecases:portfolio") + "?sort=-value&stage=scoring")
     assert len(response.context["rows"]) == n
 
 
@@ -414,8 +421,8 @@ def test_the_use_case_page_runs_a_fixed_number_of_queries(
     client.post(reverse("usecases:reveal", args=[use_case.pk]))
     client.get(use_case.get_absolute_url())
     # session, user, groups, scoring model, ranked row, sheets, stage changes, custom
-    # fields (an idea owes no obligation, so none is looked up)
-    with django_assert_num_queries(8):
+    # fields, and its open obligations (submitted, it is in scoring: past the KPI gate)
+    with django_assert_num_queries(9):
         response = client.get(use_case.get_absolute_url())
     assert response.context["consensus"].scorers == scorers
 

@@ -2,7 +2,11 @@
 
 Same permissions as the pages: ``HasRole`` (a role; executives read only) plus the
 object rules of ``usecases/rules.py`` checked with ``require``. Services raise Django's
-``ValidationError``; ``opsai.api.exception_handler`` answers it as a 400.
+``ValidationError``; ``opsai.api.exception_handler`` answers it as a 400. A move (or a
+submission, which moves a draft on to scoring) refused by the lifecycle is a 400 in the
+same shape, plus ``conditions``: every unmet condition with the page that resolves it,
+``[{"condition": "...", "url": "https://…/kpis/usecases/7/"}, …]`` (``url`` empty when
+no page does).
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from opsai.api import validation_error_body
 from opsai.permissions import require
+from usecases import lifecycle
 from usecases.api.serializers import (
     ImportJobSerializer,
     OnboardingJobSerializer,
@@ -50,6 +56,23 @@ from usecases.services import (
     usecase_submit,
     usecase_update,
 )
+
+
+def _refused(request: Request, refusal: lifecycle.MoveRefused, *, linked: bool = True) -> Response:
+    """A refused move as a 400: the error shape of ``opsai.api`` plus each condition's link.
+
+    ``linked=False`` for a creation refused whole: its links would name a use case that
+    was never saved (create it as a draft, resolve them, then submit it).
+    """
+    body = validation_error_body(refusal.message_dict)
+    body["conditions"] = [
+        {
+            "condition": condition.text,
+            "url": request.build_absolute_uri(condition.url) if condition.url and linked else "",
+        }
+        for condition in refusal.conditions
+    ]
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
 
 class UseCaseViewSet(
@@ -90,9 +113,12 @@ class UseCaseViewSet(
         template_key = data.pop("template_key", "")
         submit = data.pop("submit", False)
         data.setdefault("owner", request.user)
-        use_case = usecase_create(
-            actor=request.user, data=data, template_key=template_key, submit=submit
-        )
+        try:
+            use_case = usecase_create(
+                actor=request.user, data=data, template_key=template_key, submit=submit
+            )
+        except lifecycle.MoveRefused as refusal:  # nothing saved: the submission refused
+            return _refused(request, refusal, linked=False)
         return Response(self._ranked(use_case.pk), status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -104,7 +130,10 @@ class UseCaseViewSet(
         data = dict(serializer.validated_data)
         data.pop("template_key", None)
         submit = data.pop("submit", False)
-        usecase_update(use_case=use_case, actor=request.user, data=data, submit=submit)
+        try:
+            usecase_update(use_case=use_case, actor=request.user, data=data, submit=submit)
+        except lifecycle.MoveRefused as refusal:
+            return _refused(request, refusal)
         return Response(self._ranked(use_case.pk))
 
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
@@ -138,9 +167,13 @@ class UseCaseViewSet(
 
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str) -> Response:
-        """Submit a draft; a 400 names every missing field."""
+        """Submit a draft, which moves it on to scoring; a 400 names every missing field,
+        or every unmet condition of the move (``conditions``, each with its ``url``)."""
         use_case = self._object(pk, "usecases.change_usecase")
-        usecase_submit(use_case=use_case, actor=request.user)
+        try:
+            usecase_submit(use_case=use_case, actor=request.user)
+        except lifecycle.MoveRefused as refusal:
+            return _refused(request, refusal)
         return Response(self._ranked(use_case.pk))
 
     @action(detail=True, methods=["get", "post"], serializer_class=ScoreSerializer)
@@ -172,16 +205,20 @@ class UseCaseViewSet(
 
     @action(detail=True, methods=["post"], serializer_class=StageMoveSerializer)
     def move(self, request: Request, pk: str) -> Response:
-        """Move to another stage (product owner of the team); vetoes come back as 400."""
+        """Move to another stage (product owner of the team); a refusal is a 400 naming
+        every unmet condition (``conditions``, each with the ``url`` that resolves it)."""
         use_case = self._object(pk, "usecases.move_stage")
         serializer = StageMoveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        usecase_move_stage(
-            use_case=use_case,
-            to_stage=serializer.validated_data["to_stage"],
-            actor=request.user,
-            note=serializer.validated_data["note"],
-        )
+        try:
+            usecase_move_stage(
+                use_case=use_case,
+                to_stage=serializer.validated_data["to_stage"],
+                actor=request.user,
+                note=serializer.validated_data["note"],
+            )
+        except lifecycle.MoveRefused as refusal:
+            return _refused(request, refusal)
         return Response(self._ranked(use_case.pk))
 
 
