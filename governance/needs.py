@@ -23,7 +23,8 @@ from django.utils import timezone
 from governance.choices import IncidentStatus, SignOffRole, WorkerStatus
 from governance.models import AIWorker, IncidentStep, SignOff
 from governance.selectors import review_queue, worker_list
-from opsai.needs import NeedItem, need_date, register_need
+from opsai import formatting
+from opsai.needs import NeedItem, register_need
 from opsai.permissions import is_product_owner
 from usecases.selectors import units_product_owned_by, usecase_visibility
 
@@ -75,7 +76,7 @@ def _step_items(user: Any, limit: int) -> list[NeedItem]:
             title=step.incident.title,
             url=step.incident.get_absolute_url(),
             detail=f"{step.get_kind_display()} · {step.incident.get_severity_display()} "
-            f"incident opened {need_date(step.incident.opened_at)}",
+            f"incident opened {formatting.date(step.incident.opened_at)}",
             action="Record the step",
         )
         for step in incident_steps_of(user)[:limit]
@@ -96,7 +97,7 @@ def _worker_items(user: Any, limit: int) -> list[NeedItem]:
         NeedItem(
             title=f"{worker.name} ({worker.use_case.title})",
             url=worker.get_absolute_url(),
-            detail=f"Kill switch engaged {need_date(worker.paused_at)}"
+            detail=f"Kill switch engaged {formatting.date(worker.paused_at)}"
             + (f": {worker.pause_reason}" if worker.pause_reason else ""),
             action="Decide: resume or retire",
         )

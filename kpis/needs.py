@@ -22,7 +22,8 @@ from django.utils import timezone
 from kpis.choices import AlertState, Level, Status
 from kpis.models import KPI, Alert, CheckIn
 from kpis.services import week_start
-from opsai.needs import NeedItem, need_date, register_need
+from opsai import formatting
+from opsai.needs import NeedItem, register_need
 from usecases.choices import Stage
 from usecases.selectors import usecase_visibility
 
@@ -48,7 +49,7 @@ def _check_in_items(user: Any, limit: int) -> list[NeedItem]:
         NeedItem(
             title=f"{kpi.name} ({kpi.use_case.title})",
             url=f"{kpi.get_absolute_url()}#check-in",
-            detail=f"{kpi.get_level_display()} · due {need_date(sunday)}",
+            detail=f"{kpi.get_level_display()} · due {formatting.date(sunday)}",
             action="Check in",
         )
         for kpi in check_ins_due(user)[:limit]
@@ -69,7 +70,7 @@ def _alert_items(user: Any, limit: int) -> list[NeedItem]:
         NeedItem(
             title=f"{alert.kpi.name} ({alert.kpi.use_case.title})",
             url=alert.kpi.get_absolute_url(),
-            detail=f"{alert.get_reason_display()} since {need_date(alert.fired_at or alert.started_at)}",
+            detail=f"{alert.get_reason_display()} since {formatting.date(alert.fired_at or alert.started_at)}",
             action="Look at the KPI",
         )
         for alert in alerts_on_owned_kpis(user)[:limit]
@@ -94,7 +95,7 @@ def _off_track_items(user: Any, limit: int) -> list[NeedItem]:
         NeedItem(
             title=f"{kpi.name} ({kpi.use_case.title})",
             url=kpi.get_absolute_url(),
-            detail=f"Off track as of {need_date(kpi.current_snapshot.as_of)} · "
+            detail=f"Off track as of {formatting.date(kpi.current_snapshot.as_of)} · "
             f"{kpi.use_case.get_stage_display()}",
             action="See why",
         )

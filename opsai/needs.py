@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.utils import timezone
-from django.utils.dateformat import format as date_format
 
 from opsai.permissions import has_any_role, is_admin, is_executive
 
@@ -80,15 +78,6 @@ def register_need(
     decision" entry, shown only to executives and admins.
     """
     _providers[key] = _Provider(key, label, count, items, decision, see_all)
-
-
-def need_date(value: Any) -> str:
-    """A day as the lists show it, e.g. "4 Dec 2026" (a datetime in the local time zone)."""
-    if value is None:
-        return ""
-    if hasattr(value, "tzinfo") and hasattr(value, "hour") and timezone.is_aware(value):
-        value = timezone.localtime(value)
-    return date_format(value, "j M Y")
 
 
 def decides(user: Any) -> bool:

@@ -26,7 +26,8 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, Q, QuerySe
 from django.urls import reverse
 from django.utils import timezone
 
-from opsai.needs import NeedItem, need_date, register_need
+from opsai import formatting
+from opsai.needs import NeedItem, register_need
 from opsai.permissions import is_admin, is_product_owner
 from usecases import lifecycle
 from usecases.choices import ImportState, Stage
@@ -74,7 +75,7 @@ def _score_items(user: Any, limit: int) -> list[NeedItem]:
             title=use_case.title,
             url=f"{use_case.get_absolute_url()}#scores",
             detail=f"{use_case.team.path_label or use_case.team.name} · in scoring since "
-            f"{need_date(use_case.stage_entered_at)}",
+            f"{formatting.date(use_case.stage_entered_at)}",
             action="Score it",
         )
         for use_case in scores_to_give(user)[:limit]
@@ -105,7 +106,7 @@ def _import_items(user: Any, limit: int) -> list[NeedItem]:
             NeedItem(
                 title=job.filename or f"Import {job.pk}",
                 url=reverse(route, args=[job.pk]),
-                detail=f"Failed {need_date(job.finished_at or job.created_at)} · {problems}; nothing was saved",
+                detail=f"Failed {formatting.date(job.finished_at or job.created_at)} · {problems}; nothing was saved",
                 action="See what went wrong",
             )
         )
@@ -191,7 +192,7 @@ def _pilot_items(user: Any, limit: int) -> list[NeedItem]:
             title=use_case.title,
             url=use_case.get_absolute_url(),
             detail=f"In pilot {(now - use_case.stage_entered_at).days} days "
-            f"(since {need_date(use_case.stage_entered_at)})",
+            f"(since {formatting.date(use_case.stage_entered_at)})",
             action="Decide: scale, change or stop",
         )
         for use_case in stalled_pilots()[:limit]
