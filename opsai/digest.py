@@ -20,7 +20,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from opsai.mail import mail_on_commit
+from opsai import formatting
+from opsai.mail import absolute_url, mail_on_commit
 from opsai.models import UserProfile
 from opsai.needs import NeedGroup, needs_for, needs_total
 
@@ -78,12 +79,12 @@ def _send_once(user: Any, groups: list[NeedGroup], week: date) -> bool:
         "week": week,
         # Mail clients have no page to be relative to: every link is absolute.
         "site_url": settings.SITE_URL,
-        "home_url": f"{settings.SITE_URL}{reverse('home')}",
-        "profile_url": f"{settings.SITE_URL}{reverse('accounts:profile')}",
+        "home_url": absolute_url(reverse("home")),
+        "profile_url": absolute_url(reverse("accounts:profile")),
     }
     mail_on_commit(
-        subject=f"[opsai] {total} thing{'s' if total != 1 else ''} need{'' if total != 1 else 's'} you "
-        f"this week ({week:%d %b %Y})",
+        subject=f"[opsai] {formatting.count_noun(total, 'thing')} "
+        f"need{'' if total != 1 else 's'} you this week ({formatting.date(week)})",
         body=render_to_string("opsai/needs_digest.txt", context),
         html=render_to_string("opsai/needs_digest.html", context),
         recipients=[user.email],
