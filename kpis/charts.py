@@ -92,7 +92,12 @@ def stage_count_figure(stages: dict[str, int]) -> go.Figure | None:
                 marker={"color": "#1f5fbf"},
             )
         ],
-        layout=go.Layout(margin={"t": 10, "r": 10, "b": 40, "l": 40}, height=300),
+        # Counts of use cases: whole-number ticks (plotly's own pick for 3 is 0, 0.5, 1, …).
+        layout=go.Layout(
+            margin={"t": 10, "r": 10, "b": 40, "l": 40},
+            height=300,
+            yaxis={"tickformat": ",d", "dtick": 1 if max(stages.values()) <= 10 else None},
+        ),
     )
 
 

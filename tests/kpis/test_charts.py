@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from kpis.charts import series_figure, snapshot_history_figure
+from kpis.charts import series_figure, snapshot_history_figure, stage_count_figure
 from kpis.models import KPI, Annotation, Snapshot
 from opsai.charts import figure_json
 
@@ -50,3 +50,14 @@ def test_it_colours_each_snapshot_by_its_status() -> None:
     (trace,) = figure_json(snapshot_history_figure(snapshots))["data"]
     assert trace["x"] == ["2025-03-01", "2025-03-02"]
     assert trace["marker"]["color"] == ["#1d7a46", "#b3261e"]
+
+
+def test_the_stage_chart_ticks_whole_use_cases() -> None:
+    """GIVEN three use cases in scoring WHEN the stage chart is drawn THEN its ticks are
+    whole numbers (plotly alone picks 0, 0.5, 1, … for a count of 3)."""
+    yaxis = figure_json(stage_count_figure({"scoring": 3, "pilot": 1}))["layout"]["yaxis"]
+    assert yaxis["dtick"] == 1
+    assert yaxis["tickformat"] == ",d"
+    many = figure_json(stage_count_figure({"scoring": 4000}))["layout"]["yaxis"]
+    assert "dtick" not in many  # plotly picks the step; the format keeps it whole
+    assert stage_count_figure({}) is None
