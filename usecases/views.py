@@ -33,7 +33,7 @@ from opsai.permissions import (
 )
 from usecases import exports, lifecycle, scoring
 from usecases.catalog import TEMPLATE_FIELDS, USE_CASE_TEMPLATES
-from usecases.choices import ImportState
+from usecases.choices import ImportState, Stage
 from usecases.contacts import contact_invite
 from usecases.custom_fields import custom_fields, custom_values_display
 from usecases.filters import SORT_LABELS, UseCaseFilterSet
@@ -477,6 +477,7 @@ def _detail_context(
         "may_reveal": user.has_perm("usecases.reveal_scores", use_case)
         and use_case.scores_revealed_at is None,
         "missing": _missing(use_case),
+        "to_submit": _submit_conditions(use_case, user),
         "risk_scheme": risk_scheme(),
         "risk_class_label": risk_class_label(use_case.risk_class),
         "custom_values": custom_values_display(use_case.custom, custom_fields()),
@@ -489,6 +490,14 @@ def _detail_context(
 
 def _missing(use_case: UseCase) -> dict[str, str]:
     return usecase_missing_fields(use_case) if use_case.is_draft else {}
+
+
+def _submit_conditions(use_case: UseCase, user: Any) -> list[lifecycle.Condition]:
+    """What submitting a draft would still be refused for (moving on to scoring), said
+    before its editor tries rather than after."""
+    if not use_case.is_draft or not user.has_perm("usecases.change_usecase", use_case):
+        return []
+    return lifecycle.unmet_conditions(use_case, Stage.SCORING, actor=user, submitting=True)
 
 
 @require_POST

@@ -130,6 +130,24 @@ def test_a_refused_submission_keeps_a_draft_and_says_every_condition_at_the_top(
     assert html.index('data-testid="refused-conditions"') < html.index("<h1>")
 
 
+def test_a_draft_says_what_submitting_needs_before_anyone_tries(client, ops_lead, support):
+    """GIVEN a complete blank intake saved as a draft (no business KPI yet)
+    WHEN its owner opens it
+    THEN the page says, before any submit, that submitting moves it on to Scoring and
+    what that needs, with the link that resolves it."""
+    client.force_login(ops_lead)
+    url = reverse("usecases:intake") + "?blank=1"
+    client.post(url, intake_post(support, owner=ops_lead.pk))
+    use_case = UseCase.objects.get()
+    assert use_case.is_draft
+    html = client.get(use_case.get_absolute_url()).content.decode()
+    match = re.search(r'<div[^>]*data-testid="submit-conditions".*?</div>', html, re.S)
+    assert match, "the draft's page does not say what submitting needs"
+    assert "ubmitting moves it on to Scoring, which needs:" in match.group(0)
+    assert f'href="/kpis/usecases/{use_case.pk}/">Add one on the KPI stack</a>' in match.group(0)
+    assert "Submit the use case first" not in match.group(0)  # it is what they are about to do
+
+
 def test_the_api_submit_is_the_same_service(ops_lead):
     """Submitting through the API moves to scoring too, and a refusal is a 400 listing
     every condition with its link; nothing changes then."""
