@@ -89,6 +89,40 @@ def test_an_ops_lead_records_a_check_in_that_is_due(page, demo, sign_in_demo):
     expect(page.get_by_test_id("need-check-ins-due").locator(".badge")).to_have_text(str(count - 1))
 
 
+def test_a_new_ops_lead_gives_the_scores_waiting_on_them(page, demo, sign_in, make_user):
+    """GIVEN the demo's use cases in Scoring and an ops lead who just joined (no sheet yet,
+    no unit of their own: every use case in Scoring invites them)
+    WHEN they sign in, follow "Scores to give" to the first one and score it
+    THEN the sheet is in and their home asks for one score fewer."""
+    from usecases.models import Score
+
+    make_user("Ops lead", username="oscar")
+    sign_in(page, "oscar")
+    group = page.get_by_test_id("needs-you").get_by_test_id("need-scores-to-give")
+    count = int(group.locator(".badge").inner_text())
+    assert count >= 1
+    group.get_by_role("link", name=re.compile(r"^Score it: ")).first.click()
+    expect(page.get_by_test_id("stage")).to_have_text("Scoring")
+    for label in (
+        "Value",
+        "Feasibility",
+        "Data readiness",
+        "Integration complexity",
+        "Change pain",
+    ):
+        page.get_by_label(label, exact=True).select_option("4")
+        page.get_by_label(f"Why {label.lower()}?").fill("Seen in the weekly numbers.")
+    page.get_by_role("button", name="Submit score").click()
+    expect(page.get_by_text("Your score is in.")).to_be_visible()
+    assert Score.objects.filter(scorer__username="oscar").count() == 1
+    page.get_by_role("link", name="opsai").click()
+    if count == 1:
+        expect(page.get_by_test_id("need-scores-to-give")).to_have_count(0)
+    else:
+        badge = page.get_by_test_id("need-scores-to-give").locator(".badge")
+        expect(badge).to_have_text(str(count - 1))
+
+
 def test_an_executive_follows_the_decision_strip_to_the_off_track_kpi(page, demo, sign_in_demo):
     sign_in_demo(page, "exec")
     strip = page.get_by_test_id("needs-decision")
