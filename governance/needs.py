@@ -2,9 +2,8 @@
 
 - **reviews to sign**: the sign-offs of open reviews that wait on the user
   (``governance.selectors.review_queue``: assigned to them, or theirs to give when no one
-  is; never one separation of duties forbids them), less an unassigned product-owner
-  sign-off of a unit whose named product owner is someone else (``sign_off_refusal``
-  would refuse it);
+  is; never one separation of duties forbids them, nor another unit's product-owner
+  sign-off);
 - **incident steps assigned to you**: playbook steps they own, not done, on open incidents;
 - **paused AI workers** (a decision): kill switch engaged, waiting for someone to resume
   or retire them.
@@ -16,29 +15,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.choices import IncidentStatus, SignOffRole, WorkerStatus
+from governance.choices import IncidentStatus, WorkerStatus
 from governance.models import AIWorker, IncidentStep, SignOff
 from governance.selectors import review_queue, worker_list
 from opsai import formatting
 from opsai.needs import NeedItem, register_need
-from opsai.permissions import is_product_owner
-from usecases.selectors import units_product_owned_by, usecase_visibility
+from usecases.selectors import usecase_visibility
 
 
 def reviews_to_sign(user: Any) -> QuerySet[SignOff]:
-    """The sign-offs waiting on ``user``, longest-waiting first."""
-    queue = review_queue(user)
-    if is_product_owner(user):
-        # Unassigned, a product-owner sign-off is the unit's product owner's to give.
-        others_unit = Q(role=SignOffRole.PRODUCT_OWNER, assignee__isnull=True) & ~Q(
-            review__use_case__team__in=units_product_owned_by(user).values("pk")
-        )
-        queue = queue.exclude(others_unit)
-    return queue
+    """The sign-offs waiting on ``user``, longest-waiting first: the review queue."""
+    return review_queue(user)
 
 
 def _sign_off_items(user: Any, limit: int) -> list[NeedItem]:
@@ -47,16 +38,12 @@ def _sign_off_items(user: Any, limit: int) -> list[NeedItem]:
         NeedItem(
             title=sign_off.review.use_case.title,
             url=sign_off.review.get_absolute_url(),
-            detail=f"{sign_off.get_role_display()} sign-off · waiting {_days(now - sign_off.assigned_at)}",
+            detail=f"{sign_off.get_role_display()} sign-off · waiting "
+            f"{formatting.since(sign_off.assigned_at, now)}",
             action="Sign off",
         )
         for sign_off in reviews_to_sign(user)[:limit]
     ]
-
-
-def _days(age: Any) -> str:
-    days = age.days
-    return "since today" if days < 1 else f"{days} day{'s' if days != 1 else ''}"
 
 
 def incident_steps_of(user: Any) -> QuerySet[IncidentStep]:

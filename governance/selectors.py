@@ -44,7 +44,12 @@ from governance.rules import user_can_sign_role
 from usecases import lifecycle
 from usecases.models import Team, UseCase
 from usecases.risk import risk_lane_floor
-from usecases.selectors import usecase_obligation_counts, usecase_visibility, usecase_visible_to
+from usecases.selectors import (
+    units_product_owned_by,
+    usecase_obligation_counts,
+    usecase_visibility,
+    usecase_visible_to,
+)
 from usecases.services import RISK_FIELDS
 from usecases.units import unit_breakdown, unit_subtree_q, unit_tree
 
@@ -181,6 +186,14 @@ def review_queue(user: Any, *, role: str = "", sort: str = "-waiting") -> QueryS
         .exclude(Q(review__use_case__submitted_by=user) | Q(review__use_case__owner=user))
         .select_related("review__use_case__team", "assignee")
     )
+    if SignOffRole.PRODUCT_OWNER in roles:
+        # Unassigned, a product-owner sign-off is the unit's product owner's to give (the
+        # nearest named up the tree; any while none is): others' would be refused
+        # (``governance.rules.sign_off_named_product_owners``), so they do not wait on you.
+        sign_offs = sign_offs.exclude(
+            Q(role=SignOffRole.PRODUCT_OWNER, assignee__isnull=True)
+            & ~Q(review__use_case__team__in=units_product_owned_by(user).values("pk"))
+        )
     if role:
         sign_offs = sign_offs.filter(role=role)
     fields = REVIEW_QUEUE_SORTS.get(sort.lstrip("-"), REVIEW_QUEUE_SORTS["waiting"])

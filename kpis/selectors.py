@@ -42,6 +42,7 @@ from kpis.models import (
     Snapshot,
 )
 from opsai.charts import figure_json
+from usecases import lifecycle
 from usecases.choices import Stage, ValueBucket
 from usecases.models import Team, UseCase
 from usecases.selectors import (
@@ -54,7 +55,7 @@ from usecases.units import unit_breakdown, unit_subtree_q, unit_tree
 
 # Snapshots older than this are flagged as stale on every dashboard.
 STALE_AFTER = timedelta(hours=36)
-PURGATORY_DAYS = 60
+PURGATORY_DAYS = lifecycle.PILOT_DECISION_DAYS
 # A business KPI that moved less than this (% of baseline) has not moved.
 NO_MOVEMENT_PCT = 2.0
 SPARKLINE_DAYS = 180
@@ -218,6 +219,7 @@ def portfolio_dashboard(viewer: Any = None, *, unit: Team | None = None) -> dict
         "movers_up": up,
         "movers_down": down,
         "purgatory": purgatory,
+        "purgatory_days": PURGATORY_DAYS,
         "firing_alerts": firing,
         "buckets": buckets,
         "realised_total": sum(b["realised"] for b in buckets.values()),

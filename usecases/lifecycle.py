@@ -69,6 +69,10 @@ ORDER: dict[Stage, int] = {
 # Stages a use case reaches only through review (or the Allowed lane): AI workers live here.
 REVIEWED_STAGES: tuple[Stage, ...] = (Stage.APPROVED, Stage.PILOT, Stage.PRODUCTION)
 CLOSED_STAGES: tuple[Stage, ...] = (Stage.RETIRED, Stage.REJECTED)
+# A pilot this many days in its stage is due a decision — scale it, change it or stop it
+# (the seed's "pilot purgatory"): the executives' strip lists every such pilot, the KPI
+# dashboard those whose business KPI has not moved.
+PILOT_DECISION_DAYS = 60
 
 
 @dataclass(frozen=True)

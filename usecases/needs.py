@@ -13,7 +13,8 @@
   (``usecases.lifecycle.obligations``: counted in SQL), shown with the condition, the
   link that resolves it and what the next move forward still needs
   (``lifecycle.unmet_conditions``, asked only for the rows shown).
-- **stalled pilots** (a decision) — in Pilot longer than :data:`STALLED_PILOT_DAYS`
+- **stalled pilots** (a decision) — in Pilot longer than
+  ``usecases.lifecycle.PILOT_DECISION_DAYS``
   days without a stage change.
 """
 
@@ -34,9 +35,6 @@ from usecases.choices import ImportState, Stage
 from usecases.models import ImportJob, Score, ScoringModel, UseCase
 from usecases.selectors import units_product_owned_by, usecase_visibility
 
-# A pilot this long in its stage without a move asks the executives for a decision
-# (the seed's "pilot purgatory": scale it, change it or stop it).
-STALLED_PILOT_DAYS = 60
 # A failed import stays on its sender's list this long (then it is history).
 FAILED_IMPORT_DAYS = 30
 
@@ -174,8 +172,8 @@ def _blocked_items(user: Any, limit: int) -> list[NeedItem]:
 
 
 def stalled_pilots() -> QuerySet[UseCase]:
-    """Submitted use cases in Pilot for more than :data:`STALLED_PILOT_DAYS` days, longest first."""
-    since = timezone.now() - timedelta(days=STALLED_PILOT_DAYS)
+    """Submitted use cases in Pilot for more than ``lifecycle.PILOT_DECISION_DAYS`` days, longest first."""
+    since = timezone.now() - timedelta(days=lifecycle.PILOT_DECISION_DAYS)
     return (
         UseCase.objects.filter(
             usecase_visibility(None), stage=Stage.PILOT, stage_entered_at__lt=since
@@ -191,7 +189,7 @@ def _pilot_items(user: Any, limit: int) -> list[NeedItem]:
         NeedItem(
             title=use_case.title,
             url=use_case.get_absolute_url(),
-            detail=f"In pilot {(now - use_case.stage_entered_at).days} days "
+            detail=f"In pilot {formatting.since(use_case.stage_entered_at, now)} "
             f"(since {formatting.date(use_case.stage_entered_at)})",
             action="Decide: scale, change or stop",
         )

@@ -322,6 +322,24 @@ def test_the_queue_shows_what_waits_on_each_reviewer_and_for_how_long(
     assert "Nothing waits on you." in client.get(reverse("governance:queue")).content.decode()
 
 
+def test_the_queue_leaves_another_units_product_owner_sign_off_to_its_owner(client, make_user):
+    """GIVEN an open review of a Finance use case whose unassigned product-owner sign-off
+    is Finance's product owner's (Pia) WHEN Pia and another product owner open the queue
+    THEN it waits on Pia only: the other's sign-off would be refused."""
+    from governance.models import Review, SignOff
+    from tests.factories import TeamFactory
+
+    pia = make_user("Product owner", username="pia")
+    pete = make_user("Product owner", username="pete")
+    use_case = UseCaseFactory(team=TeamFactory(name="Finance", product_owner=pia), title="Dunning")
+    review = Review.objects.create(use_case=use_case, opened_reason="Lane")
+    SignOff.objects.create(review=review, role="product_owner")
+    client.force_login(pia)
+    assert "Dunning" in client.get(reverse("governance:queue")).content.decode()
+    client.force_login(pete)
+    assert "Nothing waits on you." in client.get(reverse("governance:queue")).content.decode()
+
+
 def test_vendors_are_kept_and_overdue_reviews_show(client, admin_user, executive):
     client.force_login(executive)
     assert client.post(reverse("governance:vendor_new"), {"name": "X"}).status_code == 403
